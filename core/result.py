@@ -1,0 +1,150 @@
+"""Typed results of a benchmark run. Frozen, JSON-serializable, persisted by the database layer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from core.timing import TimingStats
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class EpochMetrics(_Frozen):
+    """One epoch of training. Accuracies are None for regression."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float | None
+    val_loss: float
+    val_accuracy: float | None
+    val_loss_train_mode: float
+    val_accuracy_train_mode: float | None
+    epoch_time_s: float
+    wall_time_s: float
+
+
+class Throughput(_Frozen):
+    """Training throughput from per-step times (warm-up excluded, evaluation outside)."""
+
+    samples_per_s: float
+    samples_per_s_p25: float
+    samples_per_s_p75: float
+    step: TimingStats
+
+
+class ModeGap(_Frozen):
+    """The same validation data through train mode and eval mode."""
+
+    accuracy_eval: float | None
+    accuracy_train_mode: float | None
+    accuracy_gap: float | None
+    loss_eval: float
+    loss_train_mode: float
+    output_rel_diff: float
+
+
+class BNLayerStats(_Frozen):
+    """Running statistics of one BN layer against its population input statistics."""
+
+    index: int
+    name: str
+    num_features: int
+    variance_ratio: float
+    variance_ratio_min: float
+    variance_ratio_max: float
+    mean_gap: float
+    preceded_by_dropout: bool
+
+
+class InferencePoint(_Frozen):
+    """Eval-mode inference at one batch size, unfolded or with BN folded."""
+
+    batch_size: int
+    folded: bool
+    samples_per_s: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    rounds: TimingStats
+
+
+class FoldCheck(_Frozen):
+    """Whether folding BN into the preceding layer preserved the outputs."""
+
+    folded_layers: int
+    unfoldable_layers: int
+    max_abs_diff: float
+    tolerance: float
+    matches: bool
+
+
+class ModelResult(_Frozen):
+    task: Literal["classification", "regression"]
+    param_count: int
+    n_train: int
+    n_val: int
+    epochs: list[EpochMetrics]
+    throughput: Throughput | None
+    train_time_s: float
+    final_train_accuracy: float | None
+    final_val_accuracy: float | None
+    best_val_accuracy: float | None
+    final_train_loss: float
+    final_val_loss: float
+    generalization_gap: float | None
+    generalization_gap_loss: float
+    mode_gap: ModeGap
+    bn_stats: list[BNLayerStats]
+    time_to_target_s: float | None
+    epochs_to_target: int | None
+    diverged: bool
+    diverged_epoch: int | None
+    inference: list[InferencePoint]
+    fold: FoldCheck | None
+    peak_memory_mb: float | None
+
+
+class LayerResult(_Frozen):
+    layer: str
+    mode: str
+    shape: list[int]
+    dtype: str
+    time: TimingStats
+    bytes_moved: int
+    bytes_formula: str
+    achieved_gbps: float | None
+    copy_gbps: float
+    roofline_fraction: float | None
+
+
+class Provenance(_Frozen):
+    torch: str
+    cuda: str | None
+    cudnn: int | None
+    gpu_name: str | None
+    gpu_driver: str | None
+    gpu_memory_mb: int | None
+    cpu_model: str
+    threads: int
+    python: str
+    hostname: str
+    bnbench_version: str
+    git_sha: str | None
+    device: str
+
+
+class BenchResult(_Frozen):
+    """What `core.bench.run` returns for one spec."""
+
+    spec_hash: str
+    spec: dict
+    kind: Literal["model", "layer"]
+    model: ModelResult | None = None
+    layer: LayerResult | None = None
+    provenance: Provenance
+    started_at: str
+    finished_at: str
+    total_time_s: float
