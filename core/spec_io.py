@@ -96,11 +96,13 @@ def build_spec(
     path: str | Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     base: dict[str, Any] | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> BenchSpec:
-    """Merge base (a preset), then the file, then `key=value` overrides, and validate."""
+    """Merge base (a preset), the file, typed fields (CLI flags), then `key=value` overrides."""
     data: dict[str, Any] = dict(base or {})
     if path is not None:
         data.update(read_spec_file(path))
+    data.update(fields or {})
     for item in overrides:
         key, value = parse_override(item)
         data[key] = value

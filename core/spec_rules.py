@@ -45,6 +45,10 @@ def _check_runtime(s: BenchSpec) -> None:
             "cuda_graph",
             f"compile={s.compile} already manages graphs; set compile=none or cuda_graph=false",
         )
+    if s.cuda_graph and s.precision == "fp16":
+        raise SpecRuleError(
+            "precision", "fp16 needs a gradient scaler that syncs the host; use bf16 with cuda_graph"
+        )
     if s.cuda_graph and s.kind == "layer":
         raise SpecRuleError("cuda_graph", "applies to kind=model; set cuda_graph=false")
 

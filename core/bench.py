@@ -1,0 +1,159 @@
+"""The runner: one spec in, one typed BenchResult out. No queue, no database, no UI."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import torch
+
+from core.bench_errors import BenchError
+from core.data import load_data
+from core.gaps import bn_statistics_gap, mode_gap
+from core.inference import benchmark_inference
+from core.layerbench import run_layer_bench
+from core.models import build_model, param_count
+from core.objective import objective_for
+from core.progress import CancelFn, ProgressFn, Reporter
+from core.provenance import collect
+from core.result import BenchResult, ModelResult, Throughput
+from core.spec import BenchSpec
+from core.timing import summarize
+from core.train import TRAIN_FRACTION, autocast_for, train
+
+
+def resolve_device(spec: BenchSpec) -> torch.device:
+    """auto picks CUDA when present; an absent CUDA device is a spec error, not a crash."""
+    if spec.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(spec.device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise BenchError("device", "CUDA is not available here; use device=cpu or auto")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise BenchError(
+                "device", f"{spec.device} does not exist ({torch.cuda.device_count()} GPUs); "
+                "use cuda:0 or auto",
+            )
+    if spec.cuda_graph and dev.type != "cuda":
+        raise BenchError("cuda_graph", "needs a CUDA device; set device=cuda or cuda_graph=false")
+    return dev
+
+
+@contextlib.contextmanager
+def _determinism(enabled: bool) -> Iterator[None]:
+    prev = torch.are_deterministic_algorithms_enabled()
+    prev_bench = torch.backends.cudnn.benchmark
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev)
+        torch.backends.cudnn.benchmark = prev_bench
+
+
+def _throughput(step_ms: list[float], spec: BenchSpec) -> Throughput | None:
+    timed = step_ms[spec.warmup_steps:spec.warmup_steps + spec.timed_steps]
+    if not timed:
+        return None
+    st = summarize(timed)
+    b = spec.batch_size
+    return Throughput(
+        samples_per_s=b / (st.median_ms / 1e3),
+        samples_per_s_p25=b / (st.p75_ms / 1e3),
+        samples_per_s_p75=b / (st.p25_ms / 1e3),
+        step=st,
+    )
+
+
+def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> ModelResult:
+    data = load_data(spec, device)
+    objective = objective_for(data.task, data.n_classes, spec.family)
+    torch.manual_seed(spec.seed)
+    model = build_model(spec, data.input_shape, objective.n_outputs).to(device)
+    if spec.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    compiled = None
+    if spec.compile != "none":
+        compiled = torch.compile(model, mode=None if spec.compile == "default" else spec.compile)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    out = train(model, data, objective, spec, device, reporter, train_module=compiled)
+
+    val_eval, val_train, train_eval = out.last_evals
+    last = out.epochs[-1]
+    bn_stats = bn_statistics_gap(model, data.x_train)
+    inference, fold = benchmark_inference(
+        model, data.x_val, spec, device, autocast_for(spec, device), reporter, TRAIN_FRACTION
+    )
+    val_accs = [e.val_accuracy for e in out.epochs if e.val_accuracy is not None]
+    gen_gap = None
+    if last.train_accuracy is not None and last.val_accuracy is not None:
+        gen_gap = last.train_accuracy - last.val_accuracy
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return ModelResult(
+        task=data.task,
+        param_count=param_count(model),
+        n_train=int(data.x_train.shape[0]),
+        n_val=int(data.x_val.shape[0]),
+        epochs=out.epochs,
+        throughput=_throughput(out.step_times_ms, spec),
+        train_time_s=out.train_time_s,
+        final_train_accuracy=last.train_accuracy,
+        final_val_accuracy=last.val_accuracy,
+        best_val_accuracy=max(val_accs) if val_accs else None,
+        final_train_loss=last.train_loss,
+        final_val_loss=last.val_loss,
+        generalization_gap=gen_gap,
+        generalization_gap_loss=last.val_loss - train_eval.loss,
+        mode_gap=mode_gap(val_eval, val_train),
+        bn_stats=bn_stats,
+        time_to_target_s=out.time_to_target_s,
+        epochs_to_target=out.epochs_to_target,
+        diverged=out.diverged,
+        diverged_epoch=out.diverged_epoch,
+        inference=inference,
+        fold=fold,
+        peak_memory_mb=peak,
+    )
+
+
+def run(
+    spec: BenchSpec,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+) -> BenchResult:
+    """Run one benchmark. progress(epoch, step, fraction) and should_cancel() are throttled."""
+    device = resolve_device(spec)
+    reporter = Reporter(progress, should_cancel)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    with _determinism(spec.deterministic):
+        if spec.kind == "layer":
+            torch.manual_seed(spec.seed)
+            model_result, layer_result = None, run_layer_bench(
+                spec, device, progress=lambda **kw: reporter.tick(**kw, force=True),
+                should_cancel=should_cancel,
+            )
+        else:
+            model_result, layer_result = run_model(spec, device, reporter), None
+    reporter.tick(spec.epochs if spec.kind == "model" else 0, 0, 1.0, force=True)
+    return BenchResult(
+        spec_hash=spec.spec_hash(),
+        spec=spec.model_dump(mode="json"),
+        kind=spec.kind,
+        model=model_result,
+        layer=layer_result,
+        provenance=collect(device),
+        started_at=started.isoformat(),
+        finished_at=datetime.now(UTC).isoformat(),
+        total_time_s=time.perf_counter() - t0,
+    )
+

@@ -1,0 +1,37 @@
+"""The `bnbench` command. Subcommands load lazily, so `bnbench --help` imports no torch."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+import core
+
+# name -> "module:attribute"; adding a command is one entry here.
+COMMANDS: dict[str, str] = {
+    "run": "core.cli.run:run",
+    "spec": "core.cli.spec_cmd:spec",
+    "presets": "core.cli.spec_cmd:presets",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(core.__version__, prog_name="bnbench")
+def main() -> None:
+    """bnbench: benchmarks for Batch Normalization and Dropout in PyTorch.
+
+    Start with `bnbench run --preset smoke`, list fields with `bnbench spec`.
+    """

@@ -1,0 +1,75 @@
+"""`bnbench run`: one benchmark, locally, with a progress bar and a results table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from core.cli.spec_options import SpecCommand, spec_options, spec_values
+from core.spec_io import SpecError, build_spec
+
+
+def fail(console: Console, lines: list[str], code: int = 2) -> None:
+    for line in lines:
+        console.print(f"[red]error:[/] {line}", highlight=False)
+    sys.exit(code)
+
+
+@click.command(cls=SpecCommand)
+@click.argument("spec_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--preset", "preset_name", metavar="NAME",
+              help="Start from a preset (see `bnbench presets`); the file and flags override it.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a field; repeatable. Values are YAML: 0.1, null, [1, 64], true.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the result JSON to this file.")
+@click.option("--dry-run", is_flag=True, help="Validate and print the spec; run nothing.")
+@spec_options
+def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> None:
+    """Run SPEC_FILE (YAML or JSON) locally. Precedence: preset < file < flags < --set."""
+    err = Console(stderr=True)
+    try:
+        from core.presets import preset
+
+        base = preset(preset_name) if preset_name else {}
+        spec = build_spec(spec_file, overrides, base=base, fields=spec_values(fields))
+    except SpecError as e:
+        fail(err, e.lines())
+    if dry_run:
+        click.echo(spec.canonical_json())
+        return
+
+    from core.bench import run as run_bench
+    from core.bench_errors import BenchError
+    from core.cli.report import render
+    from core.formats import DataError
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[where]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err, transient=as_json,
+    ) as bar:
+        task = bar.add_task(f"{spec.kind} {spec.spec_hash()}", total=1.0, where="")
+
+        def progress(epoch: int, step: int, fraction: float) -> None:
+            where = f"epoch {epoch}/{spec.epochs}" if spec.kind == "model" and epoch else ""
+            bar.update(task, completed=fraction, where=where)
+
+        try:
+            result = run_bench(spec, progress=progress)
+        except (BenchError, DataError) as e:
+            bar.stop()
+            fail(err, [str(e)])
+    text = result.model_dump_json(indent=2)
+    if out is not None:
+        out.write_text(text)
+    if as_json:
+        click.echo(text)
+    else:
+        render(result, Console())
+

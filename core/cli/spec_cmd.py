@@ -1,0 +1,48 @@
+"""`bnbench spec` and `bnbench presets`: what can be set, and the named starting points."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from core.presets import PRESETS
+from core.spec import GROUPS, BenchSpec, fields_by_group
+
+
+@click.command()
+@click.option("--json-schema", is_flag=True, help="Print the JSON Schema of BenchSpec.")
+@click.option("--defaults", is_flag=True, help="Print the default spec as YAML.")
+def spec(json_schema: bool, defaults: bool) -> None:
+    """List every BenchSpec field with its type, default and meaning."""
+    if json_schema:
+        click.echo(json.dumps(BenchSpec.model_json_schema(), indent=2))
+        return
+    if defaults:
+        import yaml
+
+        click.echo(yaml.safe_dump(BenchSpec().model_dump(mode="json"), sort_keys=False))
+        return
+    console = Console()
+    for group, names in fields_by_group().items():
+        t = Table(title=GROUPS[group], title_justify="left")
+        for c in ("field", "default", "description"):
+            t.add_column(c)
+        for n in names:
+            info = BenchSpec.model_fields[n]
+            t.add_row(n, repr(info.default), info.description or "")
+        console.print(t)
+
+
+@click.command()
+def presets() -> None:
+    """List the presets usable with `bnbench run --preset NAME`."""
+    t = Table(title="Presets", title_justify="left")
+    t.add_column("name", style="bold")
+    t.add_column("description")
+    t.add_column("fields")
+    for name, (desc, fields) in PRESETS.items():
+        t.add_row(name, desc, ", ".join(f"{k}={v}" for k, v in fields.items()))
+    Console().print(t)

@@ -1,0 +1,89 @@
+"""Click options generated from BenchSpec: one flag per field, help grouped as in the spec."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from core.spec import GROUPS, BenchSpec, field_group
+
+_SKIP = {"spec_version"}
+
+
+def option_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _choices(annotation: Any) -> list[str] | None:
+    if typing.get_origin(annotation) is typing.Literal:
+        return [str(a) for a in typing.get_args(annotation)]
+    return None
+
+
+def _help(name: str) -> str:
+    info = BenchSpec.model_fields[name]
+    default = info.default
+    shown = "null" if default is None else (",".join(map(str, default))
+                                             if isinstance(default, tuple) else default)
+    return f"{info.description} [default: {shown}]"
+
+
+def spec_options(f: Callable) -> Callable:
+    """Decorate a command with --<field> for every spec field; values stay None when unset."""
+    for name, info in reversed(list(BenchSpec.model_fields.items())):
+        if name in _SKIP:
+            continue
+        flag = option_name(name)
+        if info.annotation is bool:
+            f = click.option(f"{flag}/--no-{flag[2:]}", name, default=None,
+                             help=_help(name))(f)
+        elif choices := _choices(info.annotation):
+            f = click.option(flag, name, type=click.Choice(choices), default=None,
+                             help=_help(name))(f)
+        else:
+            f = click.option(flag, name, default=None, metavar="VALUE", help=_help(name))(f)
+    return f
+
+
+def spec_values(params: dict[str, Any]) -> dict[str, Any]:
+    """The spec fields given on the command line, with values read like --set values."""
+    from core.spec_io import parse_override
+
+    out: dict[str, Any] = {}
+    for name in BenchSpec.model_fields:
+        value = params.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str) and _choices(BenchSpec.model_fields[name].annotation) is None:
+            if "," in value and not value.strip().startswith("["):
+                value = f"[{value}]"
+            value = parse_override(f"{name}={value}")[1]
+        out[name] = value
+    return out
+
+
+class SpecCommand(click.Command):
+    """A command whose --help lists the spec flags under the spec's groups."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        by_group: dict[str, list[tuple[str, str]]] = {g: [] for g in GROUPS}
+        general: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue
+            rec = param.get_help_record(ctx)
+            if rec is None:
+                continue
+            if param.name in BenchSpec.model_fields:
+                by_group[field_group(param.name)].append(rec)
+            else:
+                general.append(rec)
+        with formatter.section("Options"):
+            formatter.write_dl(general)
+        for group, rows in by_group.items():
+            if rows:
+                with formatter.section(f"Spec: {GROUPS[group]}"):
+                    formatter.write_dl(rows)
