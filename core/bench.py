@@ -35,7 +35,8 @@ def resolve_device(spec: BenchSpec) -> torch.device:
             raise BenchError("device", "CUDA is not available here; use device=cpu or auto")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise BenchError(
-                "device", f"{spec.device} does not exist ({torch.cuda.device_count()} GPUs); "
+                "device",
+                f"{spec.device} does not exist ({torch.cuda.device_count()} GPUs); "
                 "use cuda:0 or auto",
             )
     if spec.cuda_graph and dev.type != "cuda":
@@ -59,7 +60,7 @@ def _determinism(enabled: bool) -> Iterator[None]:
 
 
 def _throughput(step_ms: list[float], spec: BenchSpec) -> Throughput | None:
-    timed = step_ms[spec.warmup_steps:spec.warmup_steps + spec.timed_steps]
+    timed = step_ms[spec.warmup_steps : spec.warmup_steps + spec.timed_steps]
     if not timed:
         return None
     st = summarize(timed)
@@ -138,9 +139,14 @@ def run(
     with _determinism(spec.deterministic):
         if spec.kind == "layer":
             torch.manual_seed(spec.seed)
-            model_result, layer_result = None, run_layer_bench(
-                spec, device, progress=lambda **kw: reporter.tick(**kw, force=True),
-                should_cancel=should_cancel,
+            model_result, layer_result = (
+                None,
+                run_layer_bench(
+                    spec,
+                    device,
+                    progress=lambda **kw: reporter.tick(**kw, force=True),
+                    should_cancel=should_cancel,
+                ),
             )
         else:
             model_result, layer_result = run_model(spec, device, reporter), None
@@ -156,4 +162,3 @@ def run(
         finished_at=datetime.now(UTC).isoformat(),
         total_time_s=time.perf_counter() - t0,
     )
-

@@ -113,8 +113,11 @@ def bn_statistics_gap(model: nn.Module, x_train: torch.Tensor) -> list[BNLayerSt
     BN on zero-mean input, the variance shift of Li et al. 2019.
     """
     mods = list(model.named_modules())
-    bns = [(i, n, m) for i, (n, m) in enumerate(mods)
-           if isinstance(m, _BN_TYPES) and m.running_var is not None]
+    bns = [
+        (i, n, m)
+        for i, (n, m) in enumerate(mods)
+        if isinstance(m, _BN_TYPES) and m.running_var is not None
+    ]
     if not bns:
         return []
     sums: dict[str, list[torch.Tensor]] = {}
@@ -124,11 +127,14 @@ def bn_statistics_gap(model: nn.Module, x_train: torch.Tensor) -> list[BNLayerSt
         def fn(_m: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
             t = inputs[0].detach().double()
             dims = [0, *range(2, t.dim())]
-            s = sums.setdefault(name, [torch.zeros(t.shape[1], dtype=torch.float64,
-                                                   device=t.device) for _ in range(2)])
+            s = sums.setdefault(
+                name,
+                [torch.zeros(t.shape[1], dtype=torch.float64, device=t.device) for _ in range(2)],
+            )
             s[0] += t.sum(dims)
             s[1] += (t * t).sum(dims)
             counts[name] = counts.get(name, 0) + t.numel() // t.shape[1]
+
         return fn
 
     handles = [m.register_forward_pre_hook(hook(n)) for _, n, m in bns]
@@ -149,10 +155,16 @@ def bn_statistics_gap(model: nn.Module, x_train: torch.Tensor) -> list[BNLayerSt
         run_var = bn.running_var.double()
         ratio = var / run_var.clamp_min(1e-12)
         gap = (mean - bn.running_mean.double()).abs() / torch.sqrt(run_var + bn.eps)
-        out.append(BNLayerStats(
-            index=k, name=f"{type(bn).__name__}@{name}", num_features=bn.num_features,
-            variance_ratio=float(ratio.mean()), variance_ratio_min=float(ratio.min()),
-            variance_ratio_max=float(ratio.max()), mean_gap=float(gap.mean()),
-            preceded_by_dropout=_preceded_by_dropout([(nm, m) for nm, m in mods], idx),
-        ))
+        out.append(
+            BNLayerStats(
+                index=k,
+                name=f"{type(bn).__name__}@{name}",
+                num_features=bn.num_features,
+                variance_ratio=float(ratio.mean()),
+                variance_ratio_min=float(ratio.min()),
+                variance_ratio_max=float(ratio.max()),
+                mean_gap=float(gap.mean()),
+                preceded_by_dropout=_preceded_by_dropout([(nm, m) for nm, m in mods], idx),
+            )
+        )
     return out

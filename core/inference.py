@@ -22,16 +22,22 @@ def _batch(x_val: torch.Tensor, batch_size: int) -> torch.Tensor:
     return x_val.repeat(reps, *([1] * (x_val.dim() - 1)))[:batch_size].contiguous()
 
 
-def check_fold(model: nn.Module, folded: nn.Module, x: torch.Tensor, n_folded: int,
-               n_unfoldable: int) -> FoldCheck:
+def check_fold(
+    model: nn.Module, folded: nn.Module, x: torch.Tensor, n_folded: int, n_unfoldable: int
+) -> FoldCheck:
     """Compare outputs in fp32; tolerance is FOLD_ATOL + FOLD_RTOL * max |output|."""
     with torch.inference_mode():
         a = model.eval()(x).float()
         b = folded(x).float()
     diff = float((a - b).abs().max()) if a.numel() else 0.0
     tol = FOLD_ATOL + FOLD_RTOL * float(a.abs().max())
-    return FoldCheck(folded_layers=n_folded, unfoldable_layers=n_unfoldable,
-                     max_abs_diff=diff, tolerance=tol, matches=diff <= tol)
+    return FoldCheck(
+        folded_layers=n_folded,
+        unfoldable_layers=n_unfoldable,
+        max_abs_diff=diff,
+        tolerance=tol,
+        matches=diff <= tol,
+    )
 
 
 def benchmark_inference(
@@ -66,13 +72,20 @@ def benchmark_inference(
                     return net(x)
 
             with torch.inference_mode():
-                rounds = summarize(time_rounds(call, device, spec.warmup_steps,
-                                               spec.timed_steps, spec.repeats))
+                rounds = summarize(
+                    time_rounds(call, device, spec.warmup_steps, spec.timed_steps, spec.repeats)
+                )
                 lat = summarize(time_per_call(call, device, 0, spec.timed_steps))
-            points.append(InferencePoint(
-                batch_size=bs, folded=is_folded, samples_per_s=bs / (rounds.median_ms / 1e3),
-                latency_p50_ms=lat.median_ms, latency_p95_ms=lat.p95_ms, rounds=rounds,
-            ))
+            points.append(
+                InferencePoint(
+                    batch_size=bs,
+                    folded=is_folded,
+                    samples_per_s=bs / (rounds.median_ms / 1e3),
+                    latency_p50_ms=lat.median_ms,
+                    latency_p95_ms=lat.p95_ms,
+                    rounds=rounds,
+                )
+            )
             done = v * len(spec.infer_batch_sizes) + j + 1
             reporter.tick(0, done, start_fraction + (1 - start_fraction) * done / total)
     return points, fold

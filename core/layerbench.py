@@ -59,8 +59,11 @@ _BYTES: dict[tuple[str, str], tuple[int, int]] = {
 
 def _batchnorm(cls: type[nn.Module], spec) -> nn.Module:
     return cls(
-        spec.shape[1], eps=spec.bn_eps, momentum=spec.bn_momentum,
-        affine=spec.bn_affine, track_running_stats=spec.bn_track_running_stats,
+        spec.shape[1],
+        eps=spec.bn_eps,
+        momentum=spec.bn_momentum,
+        affine=spec.bn_affine,
+        track_running_stats=spec.bn_track_running_stats,
     )
 
 
@@ -124,13 +127,17 @@ def copy_bandwidth_gbps(device: torch.device, nbytes: int | None = None, repeats
 
 def _step_fn(spec, layer: nn.Module, x: torch.Tensor) -> Callable[[], None]:
     if spec.mode == "eval_fwd":
+
         def fwd_eval() -> None:
             with torch.no_grad():
                 layer(x)
+
         return fwd_eval
     if spec.mode == "train_fwd":
+
         def fwd_train() -> None:
             layer(x)
+
         return fwd_train
 
     params = [p for p in layer.parameters() if p.requires_grad]
@@ -142,6 +149,7 @@ def _step_fn(spec, layer: nn.Module, x: torch.Tensor) -> Callable[[], None]:
         for p in params:
             p.grad = None
         layer(x).backward(dy)
+
     return fwd_bwd
 
 

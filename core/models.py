@@ -98,8 +98,9 @@ def build_mlp(spec: BenchSpec, input_shape: tuple[int, ...], n_outputs: int) -> 
 def _build_conv(dims: int) -> Callable[[BenchSpec, tuple[int, ...], int], nn.Sequential]:
     def build(spec: BenchSpec, input_shape: tuple[int, ...], n_outputs: int) -> nn.Sequential:
         if len(input_shape) != dims + 1:
-            raise ValueError(f"{spec.family} needs inputs of {dims + 1} dims per sample, "
-                             f"got {input_shape}")
+            raise ValueError(
+                f"{spec.family} needs inputs of {dims + 1} dims per sample, got {input_shape}"
+            )
         channels, size = input_shape[0], min(input_shape[1:])
         mods: list[nn.Module] = []
         for i in range(spec.depth):

@@ -73,10 +73,16 @@ class BenchSpec(BaseModel):
     family: Literal["mlp", "cnn", "cnn3d", "seednet"] = _f(
         "model", "mlp", "Network family; seednet is the article's Net (10-20-1, BN, Dropout)."
     )
-    depth: int = _f("model", 3, "Hidden blocks (Linear or Conv, norm, activation, dropout).",
-                    ge=1, le=MAX_DEPTH)
-    width: int = _f("model", 256, "Units per hidden Linear layer, or channels of the first conv.",
-                    ge=1, le=MAX_WIDTH)
+    depth: int = _f(
+        "model", 3, "Hidden blocks (Linear or Conv, norm, activation, dropout).", ge=1, le=MAX_DEPTH
+    )
+    width: int = _f(
+        "model",
+        256,
+        "Units per hidden Linear layer, or channels of the first conv.",
+        ge=1,
+        le=MAX_WIDTH,
+    )
     activation: Literal["relu", "gelu", "silu", "leaky_relu", "sigmoid", "tanh"] = _f(
         "model", "relu", "Activation after each hidden layer."
     )
@@ -86,12 +92,21 @@ class BenchSpec(BaseModel):
         "normalization", "batchnorm", "Normalization layer in each hidden block."
     )
     bn_momentum: float | None = _f(
-        "normalization", 0.1,
+        "normalization",
+        0.1,
         "Running-stats momentum in (0, 1]; null keeps a cumulative average.",
-        gt=0, le=1, allow_inf_nan=False,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
     )
-    bn_eps: float = _f("normalization", 1e-5, "Added to the variance for stability, in (0, 1].",
-                       gt=0, le=1, allow_inf_nan=False)
+    bn_eps: float = _f(
+        "normalization",
+        1e-5,
+        "Added to the variance for stability, in (0, 1].",
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+    )
     bn_affine: bool = _f("normalization", True, "Learn the scale gamma and shift beta.")
     bn_track_running_stats: bool = _f(
         "normalization", True, "Keep running statistics for eval; off uses batch stats in eval."
@@ -102,12 +117,19 @@ class BenchSpec(BaseModel):
     bn_last_layer: bool = _f(
         "normalization", True, "Normalize the hidden block that feeds the output layer too."
     )
-    groupnorm_groups: int = _f("normalization", 8, "Groups for norm=groupnorm; divides width.",
-                               ge=1, le=MAX_WIDTH)
+    groupnorm_groups: int = _f(
+        "normalization", 8, "Groups for norm=groupnorm; divides width.", ge=1, le=MAX_WIDTH
+    )
 
     # --- dropout ---
-    dropout_p: float = _f("dropout", 0.5, "Probability of zeroing a unit in training, in [0, 1).",
-                          ge=0, lt=1, allow_inf_nan=False)
+    dropout_p: float = _f(
+        "dropout",
+        0.5,
+        "Probability of zeroing a unit in training, in [0, 1).",
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+    )
     dropout_position: Literal["after_activation", "before_norm"] = _f(
         "dropout", "after_activation", "Dropout after the activation, or before the norm layer."
     )
@@ -120,51 +142,87 @@ class BenchSpec(BaseModel):
 
     # --- data ---
     dataset: Literal[
-        "synthetic", "synthetic_regression", "digits", "breast_cancer", "wine",
-        "mnist", "fashion_mnist", "cifar10", "npz",
+        "synthetic",
+        "synthetic_regression",
+        "digits",
+        "breast_cancer",
+        "wine",
+        "mnist",
+        "fashion_mnist",
+        "cifar10",
+        "npz",
     ] = _f("data", "synthetic", "Dataset; all are offline, nothing is downloaded.")
     train_size: int | None = _f(
-        "data", None, "Subsample the training split to this many samples; null keeps all.",
-        ge=2, le=MAX_SAMPLES,
+        "data",
+        None,
+        "Subsample the training split to this many samples; null keeps all.",
+        ge=2,
+        le=MAX_SAMPLES,
     )
-    val_fraction: float = _f("data", 0.2, "Fraction of the data held out for validation.",
-                             gt=0, le=0.9, allow_inf_nan=False)
+    val_fraction: float = _f(
+        "data",
+        0.2,
+        "Fraction of the data held out for validation.",
+        gt=0,
+        le=0.9,
+        allow_inf_nan=False,
+    )
     data_root: str = _f("data", "data", "Folder with mnist/, fashion_mnist/, cifar10/ or the npz.")
     npz_file: str = _f("data", "data.npz", "For dataset=npz: file under data_root with x and y.")
-    synthetic_samples: int = _f("data", 4096, "Samples generated for synthetic datasets.",
-                                ge=16, le=MAX_SAMPLES)
-    synthetic_features: int = _f("data", 32, "Features of synthetic (flat) classification data.",
-                                 ge=1, le=MAX_WIDTH)
-    synthetic_image_size: int = _f(
-        "data", 16, "Side of synthetic images (cnn: 3 channels) or volumes (cnn3d: 1 channel).",
-        ge=4, le=512,
+    synthetic_samples: int = _f(
+        "data", 4096, "Samples generated for synthetic datasets.", ge=16, le=MAX_SAMPLES
     )
-    synthetic_classes: int = _f("data", 10, "Classes of synthetic classification data.",
-                                ge=2, le=1000)
+    synthetic_features: int = _f(
+        "data", 32, "Features of synthetic (flat) classification data.", ge=1, le=MAX_WIDTH
+    )
+    synthetic_image_size: int = _f(
+        "data",
+        16,
+        "Side of synthetic images (cnn: 3 channels) or volumes (cnn3d: 1 channel).",
+        ge=4,
+        le=512,
+    )
+    synthetic_classes: int = _f(
+        "data", 10, "Classes of synthetic classification data.", ge=2, le=1000
+    )
     synthetic_difficulty: float = _f(
         "data", 0.5, "0 is well separated, 1 is mostly noise.", ge=0, le=1, allow_inf_nan=False
     )
-    seed: int = _f("data", 0, "Seeds initialization, the data split and the dropout masks.",
-                   ge=0, le=2**31 - 1)
+    seed: int = _f(
+        "data", 0, "Seeds initialization, the data split and the dropout masks.", ge=0, le=2**31 - 1
+    )
 
     # --- optimization ---
     optimizer: Literal["sgd", "adam", "adamw"] = _f("optimization", "sgd", "Optimizer.")
-    lr: float = _f("optimization", 0.05, "Learning rate, in (0, 10].", gt=0, le=10,
-                   allow_inf_nan=False)
-    momentum: float = _f("optimization", 0.9, "SGD momentum in [0, 1) (beta1 for Adam).",
-                         ge=0, lt=1, allow_inf_nan=False)
-    weight_decay: float = _f("optimization", 0.0, "L2 weight decay, in [0, 1].", ge=0, le=1,
-                             allow_inf_nan=False)
+    lr: float = _f(
+        "optimization", 0.05, "Learning rate, in (0, 10].", gt=0, le=10, allow_inf_nan=False
+    )
+    momentum: float = _f(
+        "optimization",
+        0.9,
+        "SGD momentum in [0, 1) (beta1 for Adam).",
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+    )
+    weight_decay: float = _f(
+        "optimization", 0.0, "L2 weight decay, in [0, 1].", ge=0, le=1, allow_inf_nan=False
+    )
     batch_size: int = _f("optimization", 64, "Training batch size.", ge=1, le=MAX_BATCH)
     epochs: int = _f("optimization", 5, "Training epochs.", ge=1, le=MAX_EPOCHS)
     target_val_accuracy: float | None = _f(
-        "optimization", None, "Validation accuracy to reach for time-to-accuracy; null: none.",
-        gt=0, le=1, allow_inf_nan=False,
+        "optimization",
+        None,
+        "Validation accuracy to reach for time-to-accuracy; null: none.",
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
     )
 
     # --- runtime ---
-    device: str = _f("runtime", "auto", "auto, cpu, cuda or cuda:N.",
-                     pattern=r"^(auto|cpu|cuda(:\d{1,2})?)$")
+    device: str = _f(
+        "runtime", "auto", "auto, cpu, cuda or cuda:N.", pattern=r"^(auto|cpu|cuda(:\d{1,2})?)$"
+    )
     precision: Literal["fp32", "bf16", "fp16"] = _f(
         "runtime", "fp32", "fp32, or bf16/fp16 autocast for forward and loss."
     )
@@ -178,23 +236,31 @@ class BenchSpec(BaseModel):
     deterministic: bool = _f("runtime", False, "Use deterministic algorithms (slower).")
 
     # --- measurement ---
-    warmup_steps: int = _f("measurement", 5, "Untimed steps before timing starts.",
-                           ge=0, le=MAX_STEPS)
+    warmup_steps: int = _f(
+        "measurement", 5, "Untimed steps before timing starts.", ge=0, le=MAX_STEPS
+    )
     timed_steps: int = _f("measurement", 50, "Timed steps per measurement.", ge=1, le=MAX_STEPS)
     infer_batch_sizes: tuple[int, ...] = _f(
-        "measurement", (1, 64, 256), "Batch sizes for the inference benchmark.",
-        min_length=1, max_length=16,
+        "measurement",
+        (1, 64, 256),
+        "Batch sizes for the inference benchmark.",
+        min_length=1,
+        max_length=16,
     )
-    repeats: int = _f("measurement", 5, "Timed rounds for inference and layer benchmarks.",
-                      ge=1, le=1000)
+    repeats: int = _f(
+        "measurement", 5, "Timed rounds for inference and layer benchmarks.", ge=1, le=1000
+    )
 
     # --- layer ---
     layer: Literal[
         "batchnorm1d", "batchnorm2d", "batchnorm3d", "dropout", "dropout2d", "bn_relu_dropout"
     ] = _f("layer", "batchnorm2d", "Layer to time; bn_relu_dropout is the BN-ReLU-Dropout chain.")
     shape: tuple[int, ...] = _f(
-        "layer", (64, 64, 32, 32), "Input shape including the batch dimension.",
-        min_length=2, max_length=5,
+        "layer",
+        (64, 64, 32, 32),
+        "Input shape including the batch dimension.",
+        min_length=2,
+        max_length=5,
     )
     dtype: Literal["float32", "bfloat16", "float16"] = _f("layer", "float32", "Input dtype.")
     memory_format: Literal["contiguous", "channels_last"] = _f(

@@ -53,7 +53,9 @@ def _explain(err: dict[str, Any]) -> tuple[str, str]:
 def validate_spec(data: dict[str, Any]) -> BenchSpec:
     """Validate a mapping into a BenchSpec, raising SpecError with every fault named."""
     if not isinstance(data, dict):
-        raise SpecError([("spec", f"must be a mapping of field to value, got {type(data).__name__}")])
+        raise SpecError(
+            [("spec", f"must be a mapping of field to value, got {type(data).__name__}")]
+        )
     try:
         return BenchSpec.model_validate(data)
     except ValidationError as e:
@@ -84,7 +86,9 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise SpecError([("spec file", f"{p} is not valid {p.suffix[1:] or 'YAML'}: {e}")]) from None
+        raise SpecError(
+            [("spec file", f"{p} is not valid {p.suffix[1:] or 'YAML'}: {e}")]
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

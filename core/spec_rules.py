@@ -39,7 +39,9 @@ def check_spec(s: BenchSpec) -> None:
 
 def _check_runtime(s: BenchSpec) -> None:
     if s.cuda_graph and s.device == "cpu":
-        raise SpecRuleError("cuda_graph", "needs a CUDA device; set device=cuda or cuda_graph=false")
+        raise SpecRuleError(
+            "cuda_graph", "needs a CUDA device; set device=cuda or cuda_graph=false"
+        )
     if s.cuda_graph and s.compile != "none":
         raise SpecRuleError(
             "cuda_graph",
@@ -47,7 +49,8 @@ def _check_runtime(s: BenchSpec) -> None:
         )
     if s.cuda_graph and s.precision == "fp16":
         raise SpecRuleError(
-            "precision", "fp16 needs a gradient scaler that syncs the host; use bf16 with cuda_graph"
+            "precision",
+            "fp16 needs a gradient scaler that syncs the host; use bf16 with cuda_graph",
         )
     if s.cuda_graph and s.kind == "layer":
         raise SpecRuleError("cuda_graph", "applies to kind=model; set cuda_graph=false")
@@ -75,7 +78,8 @@ def _check_model(s: BenchSpec) -> None:
             )
     if s.family == "cnn" and s.dataset not in (*IMAGE_DATASETS, "synthetic", "npz"):
         raise SpecRuleError(
-            "dataset", f"cnn needs images; {s.dataset} is tabular. Use digits, mnist, "
+            "dataset",
+            f"cnn needs images; {s.dataset} is tabular. Use digits, mnist, "
             "fashion_mnist, cifar10, synthetic or npz, or family=mlp",
         )
     if s.family == "cnn3d" and s.dataset not in ("synthetic", "npz"):
@@ -105,9 +109,7 @@ def _check_model(s: BenchSpec) -> None:
             "dropout_kind", "channel dropout (Dropout2d/3d) applies to cnn and cnn3d; use element"
         )
     if s.dropout_layers == "conv_only" and not s.is_conv:
-        raise SpecRuleError(
-            "dropout_layers", f"{s.family} has no conv layers; use all or fc_only"
-        )
+        raise SpecRuleError("dropout_layers", f"{s.family} has no conv layers; use all or fc_only")
     if s.norm == "groupnorm" and s.width % s.groupnorm_groups:
         raise SpecRuleError(
             "groupnorm_groups",
@@ -134,7 +136,8 @@ def _check_layer(s: BenchSpec) -> None:
         per_channel = math.prod(s.shape) // s.shape[1]
         if s.mode != "eval_fwd" and per_channel < 2:
             raise SpecRuleError(
-                "shape", "BatchNorm in training needs more than one value per channel; "
+                "shape",
+                "BatchNorm in training needs more than one value per channel; "
                 "raise the batch size (shape[0])",
             )
 

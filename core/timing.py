@@ -33,8 +33,12 @@ def summarize(times_ms: Sequence[float]) -> TimingStats:
     a = np.asarray(times_ms, dtype=np.float64)
     p25, med, p75, p95 = np.percentile(a, [25, 50, 75, 95])
     return TimingStats(
-        median_ms=float(med), p25_ms=float(p25), p75_ms=float(p75), p95_ms=float(p95),
-        mean_ms=float(a.mean()), n=int(a.size),
+        median_ms=float(med),
+        p25_ms=float(p25),
+        p75_ms=float(p75),
+        p95_ms=float(p95),
+        mean_ms=float(a.mean()),
+        n=int(a.size),
     )
 
 
@@ -85,7 +89,9 @@ class IntervalTimer:
         return len(self._pairs)
 
 
-def time_per_call(fn: Callable[[], object], device: torch.device, warmup: int, n: int) -> list[float]:
+def time_per_call(
+    fn: Callable[[], object], device: torch.device, warmup: int, n: int
+) -> list[float]:
     """Latency of each of n calls after warmup, synchronizing after every call."""
     for _ in range(warmup):
         fn()

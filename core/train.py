@@ -1,4 +1,4 @@
-"""The training loop: data stays on the device, shuffled there; steps are timed, evaluation is not."""
+"""The training loop: data stays on the device and is shuffled there; only steps are timed."""
 
 from __future__ import annotations
 
@@ -43,12 +43,14 @@ def autocast_for(spec: BenchSpec, device: torch.device) -> contextlib.AbstractCo
 
 def make_optimizer(spec: BenchSpec, params, capturable: bool) -> torch.optim.Optimizer:
     if spec.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum,
-                               weight_decay=spec.weight_decay)
+        return torch.optim.SGD(
+            params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
+        )
     cls = torch.optim.Adam if spec.optimizer == "adam" else torch.optim.AdamW
     kw = {"capturable": True} if capturable else {}
-    return cls(params, lr=spec.lr, betas=(spec.momentum, 0.999),
-               weight_decay=spec.weight_decay, **kw)
+    return cls(
+        params, lr=spec.lr, betas=(spec.momentum, 0.999), weight_decay=spec.weight_decay, **kw
+    )
 
 
 class _EagerStep:
@@ -144,8 +146,9 @@ def train(
     """Train `model` for spec.epochs; `train_module` (e.g. a compiled model) runs the steps."""
     autocast = autocast_for(spec, device)
     opt = make_optimizer(spec, model.parameters(), capturable=spec.cuda_graph)
-    scaler = torch.amp.GradScaler("cuda") if spec.precision == "fp16" and device.type == "cuda" \
-        else None
+    scaler = (
+        torch.amp.GradScaler("cuda") if spec.precision == "fp16" and device.type == "cuda" else None
+    )
     runner = train_module or model
     model.train()
     if spec.cuda_graph:
@@ -166,7 +169,7 @@ def train(
         t0 = time.perf_counter()
         for i in range(steps_per_epoch):
             timer.start()
-            step(perm[i * b:(i + 1) * b])
+            step(perm[i * b : (i + 1) * b])
             timer.stop()
             frac = ((epoch - 1) + (i + 1) / steps_per_epoch) / spec.epochs
             reporter.tick(epoch, i + 1, frac * TRAIN_FRACTION)
@@ -175,23 +178,29 @@ def train(
         out.train_time_s += epoch_time
         train_loss = step.epoch_loss()
 
-        m, out.last_evals = _epoch_metrics(model, data, objective, spec, epoch, train_loss,
-                                           epoch_time, out.train_time_s, autocast)
+        m, out.last_evals = _epoch_metrics(
+            model, data, objective, spec, epoch, train_loss, epoch_time, out.train_time_s, autocast
+        )
         out.epochs.append(m)
         reporter.tick(epoch, steps_per_epoch, epoch / spec.epochs * TRAIN_FRACTION, force=True)
         if not math.isfinite(train_loss):
             out.diverged, out.diverged_epoch = True, epoch
             break
         target = spec.target_val_accuracy
-        if (target is not None and out.epochs_to_target is None
-                and m.val_accuracy is not None and m.val_accuracy >= target):
+        if (
+            target is not None
+            and out.epochs_to_target is None
+            and m.val_accuracy is not None
+            and m.val_accuracy >= target
+        ):
             out.epochs_to_target, out.time_to_target_s = epoch, out.train_time_s
     out.step_times_ms = timer.times_ms()
     return out
 
 
-def _epoch_metrics(model, data, objective, spec, epoch, train_loss, epoch_time, cum_time,
-                   autocast) -> tuple[EpochMetrics, tuple[Evaluation, Evaluation, Evaluation]]:
+def _epoch_metrics(
+    model, data, objective, spec, epoch, train_loss, epoch_time, cum_time, autocast
+) -> tuple[EpochMetrics, tuple[Evaluation, Evaluation, Evaluation]]:
     b = spec.batch_size
     val_eval = evaluate(model, data.x_val, data.y_val, objective, False, b, autocast)
     val_train = evaluate(model, data.x_val, data.y_val, objective, True, b, autocast)

@@ -25,21 +25,30 @@ def _summary(m: ModelResult) -> Table:
         ("task", m.task),
         ("parameters", f"{m.param_count:,}"),
         ("train / val samples", f"{m.n_train:,} / {m.n_val:,}"),
-        ("val accuracy (final / best)",
-         f"{_pct(m.final_val_accuracy)} / {_pct(m.best_val_accuracy)}"),
+        (
+            "val accuracy (final / best)",
+            f"{_pct(m.final_val_accuracy)} / {_pct(m.best_val_accuracy)}",
+        ),
         ("train / val loss", f"{_num(m.final_train_loss)} / {_num(m.final_val_loss)}"),
         ("generalization gap (acc)", _pct(m.generalization_gap)),
         ("generalization gap (loss)", _num(m.generalization_gap_loss)),
         ("mode gap: eval - train-mode acc", _pct(m.mode_gap.accuracy_gap)),
         ("mode gap: output rel. diff", _num(m.mode_gap.output_rel_diff)),
-        ("throughput (samples/s)",
-         "-" if tp is None else f"{tp.samples_per_s:,.0f}  "
-         f"[IQR {tp.samples_per_s_p25:,.0f}-{tp.samples_per_s_p75:,.0f}, n={tp.step.n}]"),
+        (
+            "throughput (samples/s)",
+            "-"
+            if tp is None
+            else f"{tp.samples_per_s:,.0f}  "
+            f"[IQR {tp.samples_per_s_p25:,.0f}-{tp.samples_per_s_p75:,.0f}, n={tp.step.n}]",
+        ),
         ("step time median (ms)", "-" if tp is None else f"{tp.step.median_ms:.3f}"),
         ("train time (s)", f"{m.train_time_s:.2f}"),
-        ("time / epochs to target",
-         "not reached" if m.epochs_to_target is None
-         else f"{m.time_to_target_s:.2f} s / {m.epochs_to_target}"),
+        (
+            "time / epochs to target",
+            "not reached"
+            if m.epochs_to_target is None
+            else f"{m.time_to_target_s:.2f} s / {m.epochs_to_target}",
+        ),
         ("diverged", f"yes, epoch {m.diverged_epoch}" if m.diverged else "no"),
     ]
     if m.peak_memory_mb is not None:
@@ -51,24 +60,51 @@ def _summary(m: ModelResult) -> Table:
 
 def _epochs(m: ModelResult) -> Table:
     t = Table(title="Epochs", title_justify="left")
-    for c in ("epoch", "train loss", "train acc", "val loss", "val acc", "val acc (train mode)",
-              "time (s)"):
+    for c in (
+        "epoch",
+        "train loss",
+        "train acc",
+        "val loss",
+        "val acc",
+        "val acc (train mode)",
+        "time (s)",
+    ):
         t.add_column(c, justify="right")
     for e in m.epochs:
-        t.add_row(str(e.epoch), _num(e.train_loss), _pct(e.train_accuracy), _num(e.val_loss),
-                  _pct(e.val_accuracy), _pct(e.val_accuracy_train_mode), f"{e.epoch_time_s:.2f}")
+        t.add_row(
+            str(e.epoch),
+            _num(e.train_loss),
+            _pct(e.train_accuracy),
+            _num(e.val_loss),
+            _pct(e.val_accuracy),
+            _pct(e.val_accuracy_train_mode),
+            f"{e.epoch_time_s:.2f}",
+        )
     return t
 
 
 def _bn(m: ModelResult) -> Table:
     t = Table(title="BN statistics: running vs population (eval-mode input)", title_justify="left")
-    for c in ("layer", "features", "var ratio (mean)", "min", "max", "mean gap (σ)",
-              "dropout before"):
+    for c in (
+        "layer",
+        "features",
+        "var ratio (mean)",
+        "min",
+        "max",
+        "mean gap (σ)",
+        "dropout before",
+    ):
         t.add_column(c, justify="right")
     for b in m.bn_stats:
-        t.add_row(b.name, str(b.num_features), f"{b.variance_ratio:.3f}",
-                  f"{b.variance_ratio_min:.3f}", f"{b.variance_ratio_max:.3f}",
-                  f"{b.mean_gap:.3f}", "yes" if b.preceded_by_dropout else "no")
+        t.add_row(
+            b.name,
+            str(b.num_features),
+            f"{b.variance_ratio:.3f}",
+            f"{b.variance_ratio_min:.3f}",
+            f"{b.variance_ratio_max:.3f}",
+            f"{b.mean_gap:.3f}",
+            "yes" if b.preceded_by_dropout else "no",
+        )
     return t
 
 
@@ -76,27 +112,38 @@ def _inference(m: ModelResult) -> Table:
     title = "Inference (eval mode)"
     if m.fold is not None:
         ok = "match" if m.fold.matches else "MISMATCH"
-        title += (f"; BN folded in {m.fold.folded_layers} layer(s), outputs {ok} "
-                  f"(max |diff| {m.fold.max_abs_diff:.2e} <= tol {m.fold.tolerance:.2e})")
+        title += (
+            f"; BN folded in {m.fold.folded_layers} layer(s), outputs {ok} "
+            f"(max |diff| {m.fold.max_abs_diff:.2e} <= tol {m.fold.tolerance:.2e})"
+        )
     t = Table(title=title, title_justify="left")
     for c in ("batch", "samples/s", "p50 ms", "p95 ms", "folded samples/s", "fold speedup"):
         t.add_column(c, justify="right")
     folded = {p.batch_size: p for p in m.inference if p.folded}
     for p in (p for p in m.inference if not p.folded):
         f = folded.get(p.batch_size)
-        t.add_row(str(p.batch_size), f"{p.samples_per_s:,.0f}", f"{p.latency_p50_ms:.3f}",
-                  f"{p.latency_p95_ms:.3f}", "-" if f is None else f"{f.samples_per_s:,.0f}",
-                  "-" if f is None else f"{f.samples_per_s / p.samples_per_s:.2f}x")
+        t.add_row(
+            str(p.batch_size),
+            f"{p.samples_per_s:,.0f}",
+            f"{p.latency_p50_ms:.3f}",
+            f"{p.latency_p95_ms:.3f}",
+            "-" if f is None else f"{f.samples_per_s:,.0f}",
+            "-" if f is None else f"{f.samples_per_s / p.samples_per_s:.2f}x",
+        )
     return t
 
 
 def _layer(r: LayerResult) -> Table:
-    t = Table(title=f"Layer {r.layer} ({r.mode}, {r.dtype}, shape {r.shape})",
-              show_header=False, title_justify="left")
+    t = Table(
+        title=f"Layer {r.layer} ({r.mode}, {r.dtype}, shape {r.shape})",
+        show_header=False,
+        title_justify="left",
+    )
     t.add_column("metric", style="bold")
     t.add_column("value", justify="right")
-    t.add_row("median time (ms)", f"{r.time.median_ms:.4f}  [IQR {r.time.iqr_ms:.4f}, "
-              f"n={r.time.n}]")
+    t.add_row(
+        "median time (ms)", f"{r.time.median_ms:.4f}  [IQR {r.time.iqr_ms:.4f}, n={r.time.n}]"
+    )
     t.add_row("bytes moved", f"{r.bytes_moved:,}  ({r.bytes_formula})")
     t.add_row("achieved GB/s", _num(r.achieved_gbps, ".2f"))
     t.add_row("copy GB/s (same run)", f"{r.copy_gbps:.2f}")
@@ -107,8 +154,10 @@ def _layer(r: LayerResult) -> Table:
 def render(result: BenchResult, console: Console) -> None:
     p = result.provenance
     where = p.gpu_name or p.cpu_model
-    console.print(f"[bold]spec {result.spec_hash}[/] on {p.device} ({where}), torch {p.torch}, "
-                  f"{result.total_time_s:.1f} s")
+    console.print(
+        f"[bold]spec {result.spec_hash}[/] on {p.device} ({where}), torch {p.torch}, "
+        f"{result.total_time_s:.1f} s"
+    )
     if result.layer is not None:
         console.print(_layer(result.layer))
         return

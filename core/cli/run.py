@@ -21,13 +21,25 @@ def fail(console: Console, lines: list[str], code: int = 2) -> None:
 
 @click.command(cls=SpecCommand)
 @click.argument("spec_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--preset", "preset_name", metavar="NAME",
-              help="Start from a preset (see `bnbench presets`); the file and flags override it.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a field; repeatable. Values are YAML: 0.1, null, [1, 64], true.")
+@click.option(
+    "--preset",
+    "preset_name",
+    metavar="NAME",
+    help="Start from a preset (see `bnbench presets`); the file and flags override it.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a field; repeatable. Values are YAML: 0.1, null, [1, 64], true.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the result JSON to this file.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the result JSON to this file.",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and print the spec; run nothing.")
 @spec_options
 def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> None:
@@ -50,9 +62,14 @@ def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> N
     from core.formats import DataError
 
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-        TextColumn("{task.fields[where]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=err, transient=as_json,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[where]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=as_json,
     ) as bar:
         task = bar.add_task(f"{spec.kind} {spec.spec_hash()}", total=1.0, where="")
 
@@ -72,4 +89,3 @@ def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> N
         click.echo(text)
     else:
         render(result, Console())
-

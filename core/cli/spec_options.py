@@ -26,8 +26,11 @@ def _choices(annotation: Any) -> list[str] | None:
 def _help(name: str) -> str:
     info = BenchSpec.model_fields[name]
     default = info.default
-    shown = "null" if default is None else (",".join(map(str, default))
-                                             if isinstance(default, tuple) else default)
+    shown = (
+        "null"
+        if default is None
+        else (",".join(map(str, default)) if isinstance(default, tuple) else default)
+    )
     return f"{info.description} [default: {shown}]"
 
 
@@ -38,11 +41,11 @@ def spec_options(f: Callable) -> Callable:
             continue
         flag = option_name(name)
         if info.annotation is bool:
-            f = click.option(f"{flag}/--no-{flag[2:]}", name, default=None,
-                             help=_help(name))(f)
+            f = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=_help(name))(f)
         elif choices := _choices(info.annotation):
-            f = click.option(flag, name, type=click.Choice(choices), default=None,
-                             help=_help(name))(f)
+            f = click.option(
+                flag, name, type=click.Choice(choices), default=None, help=_help(name)
+            )(f)
         else:
             f = click.option(flag, name, default=None, metavar="VALUE", help=_help(name))(f)
     return f

@@ -35,8 +35,14 @@ MODES = ("eval_fwd", "train_fwd", "train_fwdbwd")
 def layer_spec(layer: str = "batchnorm2d", mode: str = "train_fwd", **kw) -> BenchSpec:
     kw.setdefault("shape", SHAPES[layer])
     return BenchSpec(
-        kind="layer", layer=layer, mode=mode, device="cpu",
-        warmup_steps=1, timed_steps=3, repeats=2, **kw,
+        kind="layer",
+        layer=layer,
+        mode=mode,
+        device="cpu",
+        warmup_steps=1,
+        timed_steps=3,
+        repeats=2,
+        **kw,
     )
 
 
@@ -94,7 +100,6 @@ def test_copy_bandwidth_is_positive() -> None:
     assert copy_bandwidth_gbps(CPU, nbytes=MiB, repeats=2) > 0
 
 
-
 @pytest.mark.parametrize("layer", ["batchnorm2d", "batchnorm3d"])
 def test_channels_last_input_is_channels_last(layer: str) -> None:
     spec = layer_spec(layer, memory_format="channels_last")
@@ -112,10 +117,15 @@ def test_fwdbwd_input_requires_grad_and_others_do_not() -> None:
 
 
 def test_build_layer_honours_the_batchnorm_fields() -> None:
-    bn = build_layer(layer_spec(
-        "batchnorm2d", bn_momentum=None, bn_eps=1e-3, bn_affine=False,
-        bn_track_running_stats=False,
-    ))
+    bn = build_layer(
+        layer_spec(
+            "batchnorm2d",
+            bn_momentum=None,
+            bn_eps=1e-3,
+            bn_affine=False,
+            bn_track_running_stats=False,
+        )
+    )
     assert isinstance(bn, nn.BatchNorm2d)
     assert bn.num_features == 4
     assert (bn.momentum, bn.eps, bn.affine, bn.track_running_stats) == (None, 1e-3, False, False)

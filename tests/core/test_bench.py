@@ -1,0 +1,184 @@
+"""The runner end to end on the CPU: results, determinism, divergence, hooks and errors."""
+
+import math
+
+import pytest
+import torch
+
+from core.bench import resolve_device, run
+from core.bench_errors import BenchError, Cancelled
+from core.spec import BenchSpec
+
+TINY = dict(
+    epochs=2,
+    batch_size=16,
+    synthetic_samples=256,
+    warmup_steps=2,
+    timed_steps=5,
+    repeats=2,
+    infer_batch_sizes=(1, 8),
+    device="cpu",
+)
+
+
+def tiny(**kw) -> BenchSpec:
+    return BenchSpec(**{**TINY, **kw})
+
+
+@pytest.mark.parametrize("family", ["mlp", "cnn", "cnn3d", "seednet"])
+def test_every_family_trains_and_benchmarks(family):
+    extra = {
+        "mlp": dict(depth=2, width=16),
+        "cnn": dict(depth=2, width=4, synthetic_image_size=8),
+        "cnn3d": dict(depth=1, width=4, synthetic_image_size=4),
+        "seednet": {},
+    }[family]
+    r = run(tiny(family=family, **extra))
+    m = r.model
+    assert r.kind == "model" and r.layer is None
+    assert [e.epoch for e in m.epochs] == [1, 2]
+    assert m.throughput is not None and m.throughput.step.n == 5
+    assert m.throughput.samples_per_s == pytest.approx(16 / (m.throughput.step.median_ms / 1e3))
+    assert {p.batch_size for p in m.inference} == {1, 8}
+    assert m.fold is not None and m.fold.matches
+    assert {p.folded for p in m.inference} == {False, True}
+    assert len(m.bn_stats) >= 1
+    assert r.spec_hash == BenchSpec.model_validate(r.spec).spec_hash()
+
+
+def test_classification_reports_accuracies_and_gaps():
+    m = run(tiny(depth=1, width=32, synthetic_difficulty=0.1, epochs=3, lr=0.1)).model
+    assert m.task == "classification"
+    assert m.final_val_accuracy > 0.5  # 10 well-separated classes: chance is 0.1
+    assert m.generalization_gap == pytest.approx(m.final_train_accuracy - m.final_val_accuracy)
+    assert m.mode_gap.accuracy_gap == pytest.approx(
+        m.mode_gap.accuracy_eval - m.mode_gap.accuracy_train_mode
+    )
+    assert m.mode_gap.accuracy_eval == m.epochs[-1].val_accuracy
+
+
+def test_regression_has_losses_but_no_accuracy():
+    m = run(tiny(family="seednet")).model
+    assert m.task == "regression"
+    assert m.final_val_accuracy is None and m.generalization_gap is None
+    assert math.isfinite(m.generalization_gap_loss)
+
+
+def test_same_seed_same_result_and_another_seed_differs():
+    a, b = run(tiny(seed=3)).model, run(tiny(seed=3)).model
+    c = run(tiny(seed=4)).model
+    assert [e.train_loss for e in a.epochs] == [e.train_loss for e in b.epochs]
+    assert a.final_val_loss == b.final_val_loss
+    assert a.final_val_loss != c.final_val_loss
+
+
+def test_evaluating_in_train_mode_leaves_no_trace_on_training():
+    """The per-epoch train-mode pass must not change BN buffers or the dropout RNG stream."""
+    one = run(tiny(epochs=1, seed=5)).model.epochs[0].train_loss
+    two = run(tiny(epochs=2, seed=5)).model.epochs[0].train_loss
+    assert one == two
+
+
+def test_no_dropout_and_no_bn_means_no_mode_gap():
+    m = run(tiny(norm="none", dropout_p=0.0)).model
+    assert m.mode_gap.output_rel_diff == pytest.approx(0.0, abs=1e-6)
+    assert m.bn_stats == [] and m.fold is None
+
+
+def test_divergence_is_a_result_not_a_crash():
+    m = run(
+        tiny(norm="none", dropout_p=0.0, lr=10.0, epochs=4, momentum=0.99, synthetic_difficulty=1.0)
+    ).model
+    assert m.diverged and m.diverged_epoch is not None
+    assert len(m.epochs) == m.diverged_epoch
+
+
+def test_time_to_target_accuracy():
+    m = run(
+        tiny(depth=1, width=32, synthetic_difficulty=0.0, epochs=4, lr=0.1, target_val_accuracy=0.5)
+    ).model
+    assert m.epochs_to_target is not None
+    assert m.time_to_target_s == pytest.approx(m.epochs[m.epochs_to_target - 1].wall_time_s)
+
+
+def test_unreachable_target_is_reported_as_not_reached():
+    m = run(tiny(synthetic_difficulty=1.0, target_val_accuracy=1.0)).model
+    assert m.epochs_to_target is None and m.time_to_target_s is None
+
+
+def test_progress_reaches_one_and_cancel_stops_between_steps():
+    seen = []
+    run(tiny(), progress=lambda e, s, f: seen.append(f))
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    with pytest.raises(Cancelled):
+        run(tiny(), should_cancel=lambda: True)
+
+
+def test_layer_kind_returns_a_layer_result():
+    r = run(
+        BenchSpec(
+            kind="layer",
+            layer="bn_relu_dropout",
+            shape=(8, 4, 6, 6),
+            mode="train_fwdbwd",
+            device="cpu",
+            warmup_steps=1,
+            timed_steps=3,
+            repeats=2,
+        )
+    )
+    assert r.model is None and r.layer.bytes_moved > 0
+
+
+def test_provenance_is_recorded():
+    p = run(tiny(epochs=1)).provenance
+    assert p.torch == torch.__version__ and p.device == "cpu"
+    assert p.cpu_model and p.python and p.hostname and p.bnbench_version
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_asking_for_cuda_without_it_names_the_device_field():
+    with pytest.raises(BenchError) as info:
+        resolve_device(BenchSpec(device="cuda"))
+    assert info.value.field == "device"
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_graph_training_matches_eager_loss_scale():
+    eager = run(tiny(device="cuda", dropout_p=0.0)).model
+    graphed = run(tiny(device="cuda", dropout_p=0.0, cuda_graph=True)).model
+    assert graphed.epochs[0].train_loss == pytest.approx(eager.epochs[0].train_loss, rel=0.05)
+
+
+DATASET_SPECS = {
+    "synthetic": dict(family="cnn", depth=1, width=4, synthetic_image_size=8),
+    "synthetic_regression": dict(family="seednet"),
+    "digits": dict(family="cnn", depth=1, width=4),
+    "breast_cancer": dict(depth=1, width=8),
+    "wine": dict(depth=1, width=8, batch_size=8),
+    "mnist": dict(depth=1, width=8, batch_size=8),
+    "fashion_mnist": dict(family="cnn", depth=1, width=4, batch_size=8),
+    "cifar10": dict(family="cnn", depth=1, width=4, batch_size=8),
+    "npz": dict(depth=1, width=8, batch_size=8),
+}
+
+
+def test_every_registered_dataset_has_an_end_to_end_case():
+    from core.data import DATASETS
+
+    assert set(DATASET_SPECS) == set(DATASETS)
+
+
+@pytest.mark.parametrize("dataset", list(DATASET_SPECS))
+def test_every_dataset_runs_end_to_end(dataset, data_root):
+    r = run(
+        tiny(
+            dataset=dataset,
+            data_root=str(data_root),
+            epochs=1,
+            **{"batch_size": 16, **DATASET_SPECS[dataset]},
+        )
+    )
+    assert r.model.n_train > 0 and r.model.epochs[0].epoch == 1
+    assert math.isfinite(r.model.final_val_loss)
