@@ -56,6 +56,10 @@ def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> N
         click.echo(spec.canonical_json())
         return
 
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        fail(err, ["bnbench run needs torch: pip install 'bnbench[worker]'"])
     from core.bench import run as run_bench
     from core.bench_errors import BenchError
     from core.cli.report import render

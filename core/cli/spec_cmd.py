@@ -15,8 +15,14 @@ from core.spec import GROUPS, BenchSpec, fields_by_group
 @click.command()
 @click.option("--json-schema", is_flag=True, help="Print the JSON Schema of BenchSpec.")
 @click.option("--defaults", is_flag=True, help="Print the default spec as YAML.")
-def spec(json_schema: bool, defaults: bool) -> None:
+@click.option("--markdown", is_flag=True, help="Print the field reference of docs/spec.md.")
+def spec(json_schema: bool, defaults: bool, markdown: bool) -> None:
     """List every BenchSpec field with its type, default and meaning."""
+    if markdown:
+        from core.spec_docs import spec_markdown
+
+        click.echo(spec_markdown())
+        return
     if json_schema:
         click.echo(json.dumps(BenchSpec.model_json_schema(), indent=2))
         return

@@ -182,3 +182,17 @@ def test_every_dataset_runs_end_to_end(dataset, data_root):
     )
     assert r.model.n_train > 0 and r.model.epochs[0].epoch == 1
     assert math.isfinite(r.model.final_val_loss)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_autocast_precisions_train_on_cpu(precision):
+    m = run(tiny(precision=precision, epochs=1)).model
+    assert math.isfinite(m.final_val_loss) and m.fold.matches
+
+
+@pytest.mark.slow
+def test_compiled_model_trains_like_eager():
+    """torch.compile changes kernels, not the maths: without dropout the losses agree."""
+    eager = run(tiny(depth=1, width=16, dropout_p=0.0, epochs=1)).model
+    compiled = run(tiny(depth=1, width=16, dropout_p=0.0, epochs=1, compile="default")).model
+    assert compiled.final_val_loss == pytest.approx(eager.final_val_loss, rel=1e-3)
