@@ -52,6 +52,12 @@ def _check_runtime(s: BenchSpec) -> None:
             "precision",
             "fp16 needs a gradient scaler that syncs the host; use bf16 with cuda_graph",
         )
+    if s.cuda_graph and s.norm == "batchnorm" and s.bn_momentum is None:
+        raise SpecRuleError(
+            "bn_momentum",
+            "null (cumulative) reads a step counter on the host, which a CUDA graph cannot "
+            "capture; set a momentum such as 0.1, or cuda_graph=false",
+        )
     if s.cuda_graph and s.kind == "layer":
         raise SpecRuleError("cuda_graph", "applies to kind=model; set cuda_graph=false")
 

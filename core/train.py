@@ -38,7 +38,8 @@ def autocast_for(spec: BenchSpec, device: torch.device) -> contextlib.AbstractCo
     if spec.precision == "fp32":
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if spec.precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    # The cast cache holds tensors made during capture; graphs must not depend on it.
+    return torch.autocast(device_type=device.type, dtype=dtype, cache_enabled=not spec.cuda_graph)
 
 
 def make_optimizer(spec: BenchSpec, params, capturable: bool) -> torch.optim.Optimizer:

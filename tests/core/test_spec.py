@@ -97,6 +97,7 @@ BAD_SPECS = [
     ({"cuda_graph": True, "device": "cpu"}, "cuda_graph", "needs a CUDA device"),
     ({"cuda_graph": True, "compile": "default"}, "cuda_graph", "set compile=none"),
     ({"cuda_graph": True, "precision": "fp16"}, "precision", "use bf16"),
+    ({"cuda_graph": True, "bn_momentum": None}, "bn_momentum", "cuda_graph=false"),
     ({"dropout_kind": "channel"}, "dropout_kind", "applies to cnn and cnn3d"),
     ({"dropout_layers": "conv_only"}, "dropout_layers", "has no conv layers"),
     ({"family": "seednet", "depth": 3}, "depth", "use family=mlp"),
