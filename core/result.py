@@ -10,7 +10,7 @@ from core.timing import TimingStats
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, ser_json_inf_nan="strings")
 
 
 class EpochMetrics(_Frozen):

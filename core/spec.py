@@ -309,11 +309,18 @@ class BenchSpec(BaseModel):
         """Sorted, compact JSON of every field: the form that is hashed and stored."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
-    def spec_hash(self) -> str:
-        """Stable 16-hex-digit identity of the benchmark (data_root excluded)."""
-        payload = self.model_dump(mode="json", exclude={"data_root"})
+    def _digest(self, exclude: set[str]) -> str:
+        payload = self.model_dump(mode="json", exclude=exclude)
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def spec_hash(self) -> str:
+        """Stable 16-hex-digit identity of the benchmark (data_root excluded)."""
+        return self._digest({"data_root"})
+
+    def repeat_key(self) -> str:
+        """Identity without the seed: specs that share it are repeats of one experiment."""
+        return self._digest({"data_root", "seed"})
 
     def with_overrides(self, **changes: Any) -> BenchSpec:
         """A validated copy with some fields changed (model_copy would skip validation)."""

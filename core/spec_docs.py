@@ -44,11 +44,17 @@ def _default(value: typing.Any) -> str:
 def spec_markdown() -> str:
     lines = []
     for group, names in fields_by_group().items():
-        lines += [f"### {GROUPS[group]}", "", "| field | type | default | bounds | meaning |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"### {GROUPS[group]}",
+            "",
+            "| field | type | default | bounds | meaning |",
+            "|---|---|---|---|---|",
+        ]
         for n in names:
             info = BenchSpec.model_fields[n]
-            lines.append(f"| `{n}` | {_type(info.annotation)} | {_default(info.default)} | "
-                         f"{_bounds(n)} | {info.description} |")
+            lines.append(
+                f"| `{n}` | {_type(info.annotation)} | {_default(info.default)} | "
+                f"{_bounds(n)} | {info.description} |"
+            )
         lines.append("")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 class TimingStats(BaseModel):
     """Summary of repeated timings in milliseconds."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, ser_json_inf_nan="strings")
 
     median_ms: float
     p25_ms: float

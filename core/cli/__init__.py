@@ -13,6 +13,10 @@ COMMANDS: dict[str, str] = {
     "run": "core.cli.run:run",
     "spec": "core.cli.spec_cmd:spec",
     "presets": "core.cli.spec_cmd:presets",
+    "db": "core.cli.db_cmd:db",
+    "results": "core.cli.results_cmd:results",
+    "compare": "core.cli.results_cmd:compare",
+    "show": "core.cli.show_cmd:show",
 }
 
 

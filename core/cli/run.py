@@ -41,8 +41,17 @@ def fail(console: Console, lines: list[str], code: int = 2) -> None:
     help="Also write the result JSON to this file.",
 )
 @click.option("--dry-run", is_flag=True, help="Validate and print the spec; run nothing.")
+@click.option(
+    "--record/--no-record",
+    default=True,
+    help="Record the run as a job in the results database (BNBENCH_DATABASE_URL).",
+)
+@click.option("--label", help="Label stored with the job, for filtering later.")
+@click.option("--group", "group_id", help="Group id stored with the job, e.g. a sweep name.")
 @spec_options
-def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> None:
+def run(
+    spec_file, preset_name, overrides, as_json, out, dry_run, record, label, group_id, **fields
+) -> None:
     """Run SPEC_FILE (YAML or JSON) locally. Precedence: preset < file < flags < --set."""
     err = Console(stderr=True)
     try:
@@ -60,10 +69,14 @@ def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> N
         import torch  # noqa: F401
     except ImportError:
         fail(err, ["bnbench run needs torch: pip install 'bnbench[worker]'"])
+    from sqlalchemy.exc import OperationalError
+
     from core.bench import run as run_bench
     from core.bench_errors import BenchError
     from core.cli.report import render
+    from core.db import redacted
     from core.formats import DataError
+    from core.local_run import run_recorded
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -81,11 +94,24 @@ def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> N
             where = f"epoch {epoch}/{spec.epochs}" if spec.kind == "model" and epoch else ""
             bar.update(task, completed=fraction, where=where)
 
+        job_id = None
         try:
-            result = run_bench(spec, progress=progress)
+            if record:
+                job_id, result = run_recorded(spec, progress, label=label, group_id=group_id)
+            else:
+                result = run_bench(spec, progress=progress)
         except (BenchError, DataError) as e:
             bar.stop()
             fail(err, [str(e)])
+        except OperationalError as e:
+            bar.stop()
+            fail(
+                err,
+                [
+                    f"database {redacted()} is unreachable: {e.orig}; check "
+                    "BNBENCH_DATABASE_URL, or pass --no-record"
+                ],
+            )
     text = result.model_dump_json(indent=2)
     if out is not None:
         out.write_text(text)
@@ -93,3 +119,7 @@ def run(spec_file, preset_name, overrides, as_json, out, dry_run, **fields) -> N
         click.echo(text)
     else:
         render(result, Console())
+    if job_id is not None:
+        err.print(
+            f"recorded as job [bold]{job_id}[/] in {redacted()}; see `bnbench show {job_id[:8]}`"
+        )

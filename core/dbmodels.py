@@ -1,0 +1,312 @@
+"""The results schema. Every column carries its meaning as a docstring and a SQL comment.
+
+docs/schema.md describes the same tables for people who query with sqlite3 or psql.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+
+# Named constraints, so migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def col(*args: Any, doc: str, **kw: Any) -> Any:
+    return mapped_column(*args, doc=doc, comment=doc, **kw)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Job(Base):
+    """One benchmark request and its lifecycle; the source of truth for queue and dashboard."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(f"status IN {JOB_STATUSES!r}", name="status"),
+        Index("ix_jobs_status_created_at", "status", "created_at"),
+        Index("ix_jobs_group_id", "group_id"),
+        Index("ix_jobs_spec_hash", "spec_hash"),
+        Index("ix_jobs_repeat_key", "repeat_key"),
+        Index("ix_jobs_created_at", "created_at"),
+        {"comment": "One benchmark request and its lifecycle."},
+    )
+
+    id: Mapped[str] = col(String(36), primary_key=True, doc="Job id, a UUID4 string.")
+    spec_json: Mapped[dict] = col(JSONType, doc="The validated BenchSpec as JSON.")
+    spec_hash: Mapped[str] = col(String(16), doc="BenchSpec.spec_hash(): identity of the spec.")
+    repeat_key: Mapped[str] = col(
+        String(16), doc="Hash of the spec without seed: jobs sharing it are repeats."
+    )
+    spec_version: Mapped[int] = col(Integer, doc="spec_version of spec_json.")
+    kind: Mapped[str] = col(String(16), doc="model or layer.")
+    status: Mapped[str] = col(
+        String(16), default="queued", doc="queued, running, succeeded, failed or cancelled."
+    )
+    queue: Mapped[str] = col(String(64), default="local", doc="Queue it was sent to; local: CLI.")
+    priority: Mapped[int] = col(Integer, default=0, doc="Higher runs first where supported.")
+    group_id: Mapped[str | None] = col(String(64), doc="Sweep or suite this job belongs to.")
+    label: Mapped[str | None] = col(String(200), doc="Free-text label given at submission.")
+    created_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="When the job was submitted (UTC)."
+    )
+    started_at: Mapped[datetime | None] = col(
+        DateTime(timezone=True), doc="When the current attempt started running (UTC)."
+    )
+    finished_at: Mapped[datetime | None] = col(
+        DateTime(timezone=True), doc="When the job reached a final status (UTC)."
+    )
+    worker: Mapped[str | None] = col(String(200), doc="Worker that ran the current attempt.")
+    attempt: Mapped[int] = col(Integer, default=0, doc="Attempts started so far.")
+    progress: Mapped[float] = col(Float, default=0.0, doc="Fraction done, 0 to 1.")
+    progress_epoch: Mapped[int | None] = col(Integer, doc="Epoch the running job is in.")
+    heartbeat_at: Mapped[datetime | None] = col(
+        DateTime(timezone=True), doc="Last sign of life from the running attempt (UTC)."
+    )
+    cancel_requested: Mapped[bool] = col(
+        Boolean, default=False, doc="A cancel was asked for; the runner stops between steps."
+    )
+    error_type: Mapped[str | None] = col(String(100), doc="Class of the failure, if failed.")
+    error_message: Mapped[str | None] = col(Text, doc="What went wrong and how to fix it.")
+
+    result: Mapped[Result | None] = relationship(back_populates="job", uselist=False)
+
+
+class Environment(Base):
+    """Provenance of results, stored once per distinct machine and software stack."""
+
+    __tablename__ = "environments"
+    __table_args__ = (
+        UniqueConstraint("env_hash"),
+        Index("ix_environments_gpu_name", "gpu_name"),
+        {"comment": "Hardware and software a result was measured on, deduplicated."},
+    )
+
+    id: Mapped[int] = col(Integer, primary_key=True, doc="Surrogate key.")
+    env_hash: Mapped[str] = col(String(64), doc="SHA-256 of the provenance fields.")
+    torch: Mapped[str] = col(String(64), doc="torch.__version__.")
+    cuda: Mapped[str | None] = col(String(32), doc="CUDA version torch was built with.")
+    cudnn: Mapped[int | None] = col(Integer, doc="cuDNN version, as torch reports it.")
+    gpu_name: Mapped[str | None] = col(String(200), doc="GPU model name; null on CPU.")
+    gpu_driver: Mapped[str | None] = col(String(64), doc="NVIDIA driver version.")
+    gpu_memory_mb: Mapped[int | None] = col(Integer, doc="GPU memory in MiB.")
+    cpu_model: Mapped[str] = col(String(200), doc="CPU model name.")
+    threads: Mapped[int] = col(Integer, doc="torch intra-op threads.")
+    python: Mapped[str] = col(String(32), doc="Python version.")
+    hostname: Mapped[str] = col(String(255), doc="Host that ran the job.")
+    bnbench_version: Mapped[str] = col(String(32), doc="bnbench version.")
+    git_sha: Mapped[str | None] = col(String(64), doc="bnbench git commit.")
+    device: Mapped[str] = col(String(32), doc="torch device used: cpu, cuda, cuda:1, ...")
+
+
+class Result(Base):
+    """Summary figures of one finished job; exactly one per job."""
+
+    __tablename__ = "results"
+    __table_args__ = (
+        UniqueConstraint("job_id"),
+        {"comment": "Summary figures of one finished job; one row per job."},
+    )
+
+    id: Mapped[int] = col(Integer, primary_key=True, doc="Surrogate key.")
+    job_id: Mapped[str] = col(
+        ForeignKey("jobs.id", ondelete="CASCADE"), doc="The job; unique, so writes are idempotent."
+    )
+    environment_id: Mapped[int] = col(ForeignKey("environments.id"), doc="Where it ran.")
+    created_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="When the result was written (UTC)."
+    )
+    total_time_s: Mapped[float] = col(Float, doc="Wall time of the whole run, seconds.")
+    task: Mapped[str | None] = col(String(16), doc="classification or regression (model kind).")
+    param_count: Mapped[int | None] = col(Integer, doc="Trainable and frozen parameters.")
+    n_train: Mapped[int | None] = col(Integer, doc="Training samples.")
+    n_val: Mapped[int | None] = col(Integer, doc="Validation samples.")
+    train_samples_per_s: Mapped[float | None] = col(
+        Float, doc="Training throughput: batch / median step time."
+    )
+    train_samples_per_s_p25: Mapped[float | None] = col(Float, doc="From the 75th pct step.")
+    train_samples_per_s_p75: Mapped[float | None] = col(Float, doc="From the 25th pct step.")
+    step_ms_median: Mapped[float | None] = col(Float, doc="Median training step, ms.")
+    step_ms_iqr: Mapped[float | None] = col(Float, doc="Interquartile range of steps, ms.")
+    step_n: Mapped[int | None] = col(Integer, doc="Timed steps behind the median.")
+    train_time_s: Mapped[float | None] = col(Float, doc="Training time, evaluation excluded.")
+    final_train_accuracy: Mapped[float | None] = col(Float, doc="Eval-mode train accuracy.")
+    final_val_accuracy: Mapped[float | None] = col(Float, doc="Eval-mode validation accuracy.")
+    best_val_accuracy: Mapped[float | None] = col(Float, doc="Best epoch's val accuracy.")
+    final_train_loss: Mapped[float | None] = col(Float, doc="Last epoch's mean train loss.")
+    final_val_loss: Mapped[float | None] = col(Float, doc="Last epoch's val loss, eval mode.")
+    generalization_gap: Mapped[float | None] = col(
+        Float, doc="Train accuracy (eval mode) minus validation accuracy."
+    )
+    generalization_gap_loss: Mapped[float | None] = col(
+        Float, doc="Validation loss minus train loss, both in eval mode."
+    )
+    mode_accuracy_eval: Mapped[float | None] = col(Float, doc="Val accuracy in eval mode.")
+    mode_accuracy_train: Mapped[float | None] = col(Float, doc="Val accuracy in train mode.")
+    mode_accuracy_gap: Mapped[float | None] = col(Float, doc="Eval minus train-mode accuracy.")
+    mode_output_rel_diff: Mapped[float | None] = col(
+        Float, doc="mean |out_train - out_eval| / mean |out_eval| on validation data."
+    )
+    bn_variance_ratio: Mapped[float | None] = col(
+        Float, doc="Mean over BN layers of population var / running var."
+    )
+    bn_mean_gap: Mapped[float | None] = col(
+        Float, doc="Mean over BN layers of the running-mean gap, in running std units."
+    )
+    time_to_target_s: Mapped[float | None] = col(Float, doc="Training time to the target.")
+    epochs_to_target: Mapped[int | None] = col(Integer, doc="Epochs to the target accuracy.")
+    diverged: Mapped[bool] = col(Boolean, default=False, doc="Loss went NaN or infinite.")
+    diverged_epoch: Mapped[int | None] = col(Integer, doc="Epoch of divergence.")
+    fold_matches: Mapped[bool | None] = col(Boolean, doc="Folded BN reproduced the outputs.")
+    fold_max_abs_diff: Mapped[float | None] = col(Float, doc="Largest output difference.")
+    folded_layers: Mapped[int | None] = col(Integer, doc="BN layers folded for inference.")
+    peak_memory_mb: Mapped[float | None] = col(Float, doc="Peak CUDA memory, MiB.")
+    result_json: Mapped[dict] = col(JSONType, doc="The full BenchResult, for exact round trips.")
+
+    job: Mapped[Job] = relationship(back_populates="result")
+    environment: Mapped[Environment] = relationship()
+
+
+class EpochMetric(Base):
+    """One training epoch of a job: the learning curves."""
+
+    __tablename__ = "epoch_metrics"
+    __table_args__ = (
+        UniqueConstraint("job_id", "epoch"),
+        {"comment": "Per-epoch learning curves."},
+    )
+
+    id: Mapped[int] = col(Integer, primary_key=True, doc="Surrogate key.")
+    job_id: Mapped[str] = col(ForeignKey("jobs.id", ondelete="CASCADE"), doc="The job.")
+    epoch: Mapped[int] = col(Integer, doc="Epoch number, from 1.")
+    train_loss: Mapped[float | None] = col(Float, doc="Mean minibatch loss, train mode.")
+    train_accuracy: Mapped[float | None] = col(Float, doc="Train accuracy, eval mode.")
+    val_loss: Mapped[float | None] = col(Float, doc="Validation loss, eval mode.")
+    val_accuracy: Mapped[float | None] = col(Float, doc="Validation accuracy, eval mode.")
+    val_loss_train_mode: Mapped[float | None] = col(Float, doc="Validation loss, train mode.")
+    val_accuracy_train_mode: Mapped[float | None] = col(Float, doc="Val accuracy, train mode.")
+    epoch_time_s: Mapped[float] = col(Float, doc="Training time of the epoch, seconds.")
+    wall_time_s: Mapped[float] = col(Float, doc="Cumulative training time, seconds.")
+
+
+class InferenceMetric(Base):
+    """Eval-mode inference at one batch size, unfolded or with BN folded."""
+
+    __tablename__ = "inference_metrics"
+    __table_args__ = (
+        UniqueConstraint("job_id", "batch_size", "folded"),
+        {"comment": "Inference throughput and latency per batch size."},
+    )
+
+    id: Mapped[int] = col(Integer, primary_key=True, doc="Surrogate key.")
+    job_id: Mapped[str] = col(ForeignKey("jobs.id", ondelete="CASCADE"), doc="The job.")
+    batch_size: Mapped[int] = col(Integer, doc="Inference batch size.")
+    folded: Mapped[bool] = col(Boolean, doc="BN folded into the preceding layer.")
+    samples_per_s: Mapped[float] = col(Float, doc="Throughput from the median round.")
+    latency_p50_ms: Mapped[float] = col(Float, doc="Median single-call latency, ms.")
+    latency_p95_ms: Mapped[float] = col(Float, doc="95th percentile latency, ms.")
+    round_ms_median: Mapped[float] = col(Float, doc="Median per-call time over rounds, ms.")
+    round_ms_iqr: Mapped[float] = col(Float, doc="IQR of per-call time over rounds, ms.")
+    rounds: Mapped[int] = col(Integer, doc="Timed rounds.")
+
+
+class LayerMetric(Base):
+    """A layer microbenchmark (kind=layer) against the device's copy bandwidth."""
+
+    __tablename__ = "layer_metrics"
+    __table_args__ = (
+        UniqueConstraint("job_id"),
+        Index("ix_layer_metrics_layer_mode", "layer", "mode"),
+        {"comment": "Layer microbenchmarks and their roofline fraction."},
+    )
+
+    id: Mapped[int] = col(Integer, primary_key=True, doc="Surrogate key.")
+    job_id: Mapped[str] = col(ForeignKey("jobs.id", ondelete="CASCADE"), doc="The job.")
+    layer: Mapped[str] = col(String(32), doc="Layer timed, e.g. batchnorm2d.")
+    mode: Mapped[str] = col(String(16), doc="train_fwd, train_fwdbwd or eval_fwd.")
+    shape: Mapped[list] = col(JSONType, doc="Input shape including batch.")
+    dtype: Mapped[str] = col(String(16), doc="Input dtype.")
+    median_ms: Mapped[float] = col(Float, doc="Median time per call, ms.")
+    iqr_ms: Mapped[float] = col(Float, doc="Interquartile range per call, ms.")
+    n: Mapped[int] = col(Integer, doc="Rounds behind the median.")
+    bytes_moved: Mapped[int] = col(Integer, doc="Minimum bytes an ideal kernel moves.")
+    bytes_formula: Mapped[str] = col(String(200), doc="How bytes_moved was computed.")
+    achieved_gbps: Mapped[float | None] = col(Float, doc="bytes_moved / median time, GB/s.")
+    copy_gbps: Mapped[float] = col(Float, doc="Device copy bandwidth, same job, GB/s.")
+    roofline_fraction: Mapped[float | None] = col(Float, doc="achieved_gbps / copy_gbps.")
+
+
+class BNLayerStat(Base):
+    """Running vs population statistics of one BN layer after training."""
+
+    __tablename__ = "bn_layer_stats"
+    __table_args__ = (
+        UniqueConstraint("job_id", "layer_index"),
+        {"comment": "BN running statistics against the population, per layer."},
+    )
+
+    id: Mapped[int] = col(Integer, primary_key=True, doc="Surrogate key.")
+    job_id: Mapped[str] = col(ForeignKey("jobs.id", ondelete="CASCADE"), doc="The job.")
+    layer_index: Mapped[int] = col(Integer, doc="Order of the BN layer in the network, from 0.")
+    name: Mapped[str] = col(String(100), doc="Layer type and module path, e.g. BatchNorm1d@1.")
+    num_features: Mapped[int] = col(Integer, doc="Channels or features.")
+    variance_ratio: Mapped[float] = col(Float, doc="Mean over channels of pop var / running var.")
+    variance_ratio_min: Mapped[float] = col(Float, doc="Smallest channel ratio.")
+    variance_ratio_max: Mapped[float] = col(Float, doc="Largest channel ratio.")
+    mean_gap: Mapped[float] = col(Float, doc="Mean |pop mean - running mean| / running std.")
+    preceded_by_dropout: Mapped[bool] = col(
+        Boolean, doc="Dropout sits between this and the previous BN."
+    )
+
+
+class Worker(Base):
+    """A worker process that has registered with the database."""
+
+    __tablename__ = "workers"
+    __table_args__ = ({"comment": "Worker processes and their heartbeats."},)
+
+    name: Mapped[str] = col(String(200), primary_key=True, doc="Unique worker name.")
+    host: Mapped[str] = col(String(255), doc="Host the worker runs on.")
+    gpu_model: Mapped[str | None] = col(String(200), doc="GPU it owns; null for CPU workers.")
+    queues: Mapped[list] = col(JSONType, doc="Queues it consumes.")
+    started_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="Process start (UTC)."
+    )
+    heartbeat_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="Last heartbeat (UTC)."
+    )
+    current_job_id: Mapped[str | None] = col(String(36), doc="Job it is running, if any.")

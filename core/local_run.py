@@ -1,0 +1,57 @@
+"""A local run recorded like a queued job: running, then succeeded with results, or failed."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from core.bench import run
+from core.bench_errors import Cancelled
+from core.migrate import ensure_schema
+from core.progress import ProgressFn
+from core.result import BenchResult
+from core.spec import BenchSpec
+from core.store import create_job, mark_failed, record_progress, save_result
+
+PROGRESS_WRITE_INTERVAL_S = 2.0
+
+
+def run_recorded(
+    spec: BenchSpec,
+    progress: ProgressFn | None = None,
+    label: str | None = None,
+    group_id: str | None = None,
+    url: str | None = None,
+) -> tuple[str, BenchResult]:
+    """Run `spec` here and record it; returns (job id, result). Failures are recorded, then
+    re-raised."""
+    ensure_schema(url)
+    job_id = create_job(
+        spec,
+        url=url,
+        status="running",
+        queue="local",
+        worker=socket.gethostname(),
+        label=label,
+        group_id=group_id,
+    )
+    last_write = time.monotonic()
+
+    def on_progress(epoch: int, step: int, fraction: float) -> None:
+        nonlocal last_write
+        if progress is not None:
+            progress(epoch, step, fraction)
+        if time.monotonic() - last_write >= PROGRESS_WRITE_INTERVAL_S:
+            record_progress(job_id, epoch, fraction, url)
+            last_write = time.monotonic()
+
+    try:
+        result = run(spec, progress=on_progress)
+    except (Cancelled, KeyboardInterrupt) as e:
+        mark_failed(job_id, type(e).__name__, str(e) or "interrupted", url, status="cancelled")
+        raise
+    except BaseException as e:
+        mark_failed(job_id, type(e).__name__, str(e) or repr(e), url)
+        raise
+    save_result(job_id, result, url)
+    return job_id, result

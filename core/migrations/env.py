@@ -1,0 +1,37 @@
+"""Alembic environment: one transaction per upgrade, serialized across processes."""
+
+from alembic import context
+from sqlalchemy import text
+
+from core.db import get_engine
+from core.dbmodels import Base
+from core.migrate import ADVISORY_LOCK_KEY
+
+config = context.config
+url = config.attributes["url"]
+
+
+def run_offline() -> None:
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    engine = get_engine(url)
+    with engine.connect() as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+        context.configure(
+            connection=conn,
+            target_metadata=Base.metadata,
+            render_as_batch=conn.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

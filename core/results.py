@@ -1,0 +1,242 @@
+"""Reading results: plain records and DataFrames with the spec flattened into `spec.*` columns.
+
+Filters on spec fields run in SQL through the JSON column, typed by the BenchSpec field, so
+the same query works on SQLite (json_extract) and PostgreSQL (->>).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.db import session_scope
+from core.dbmodels import Environment, Job, Result
+from core.repeat_stats import summarize_groups
+from core.spec import BenchSpec
+
+JOB_COLUMNS = (
+    "id", "status", "kind", "queue", "group_id", "label", "spec_hash", "repeat_key",
+    "created_at", "started_at", "finished_at", "worker", "attempt", "progress",
+    "error_type", "error_message",
+)  # fmt: skip
+RESULT_COLUMNS = (
+    "train_samples_per_s", "train_samples_per_s_p25", "train_samples_per_s_p75",
+    "step_ms_median", "step_ms_iqr", "step_n", "train_time_s", "total_time_s",
+    "final_train_accuracy", "final_val_accuracy", "best_val_accuracy", "final_train_loss",
+    "final_val_loss", "generalization_gap", "generalization_gap_loss", "mode_accuracy_eval",
+    "mode_accuracy_train", "mode_accuracy_gap", "mode_output_rel_diff", "bn_variance_ratio",
+    "bn_mean_gap", "time_to_target_s", "epochs_to_target", "diverged", "fold_matches",
+    "folded_layers", "peak_memory_mb", "param_count",
+)  # fmt: skip
+ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha")
+
+# The metrics a grouped comparison summarizes by default.
+DEFAULT_METRICS = (
+    "train_samples_per_s", "final_val_accuracy", "generalization_gap",
+    "mode_accuracy_gap", "bn_variance_ratio", "time_to_target_s",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """What to select. spec maps a spec field to a value or a list of accepted values."""
+
+    spec: dict[str, Any] = field(default_factory=dict)
+    status: tuple[str, ...] = ()
+    group_id: str | None = None
+    label: str | None = None
+    gpu: str | None = None  # substring of the GPU name; "cpu" selects CPU results
+    since: datetime | None = None
+    until: datetime | None = None
+    job_ids: tuple[str, ...] = ()
+    with_results_only: bool = False
+
+
+def _json_field(name: str):
+    if name not in BenchSpec.model_fields:
+        from core.spec_io import closest_field
+
+        guess = closest_field(name)
+        hint = f"; did you mean {guess}?" if guess else ""
+        raise ValueError(f"{name}: not a spec field{hint}")
+    ann = BenchSpec.model_fields[name].annotation
+    args = set(typing.get_args(ann)) - {type(None)}
+    base = next(iter(args)) if len(args) == 1 else ann
+    expr = Job.spec_json[name]
+    if base is bool:
+        return expr.as_boolean()
+    if base is int:
+        return expr.as_integer()
+    if base is float:
+        return expr.as_float()
+    return expr.as_string()
+
+
+def _spec_clause(name: str, value: Any):
+    col = _json_field(name)
+    values = value if isinstance(value, list | tuple | set) else [value]
+    parts = [col.is_(None) if v is None else col == v for v in values]
+    return or_(*parts)
+
+
+def apply_filter(stmt: Select, f: ResultFilter) -> Select:
+    clauses = [_spec_clause(k, v) for k, v in f.spec.items()]
+    if f.status:
+        clauses.append(Job.status.in_(f.status))
+    if f.group_id:
+        clauses.append(Job.group_id == f.group_id)
+    if f.label:
+        clauses.append(Job.label == f.label)
+    if f.since:
+        clauses.append(Job.created_at >= f.since)
+    if f.until:
+        clauses.append(Job.created_at < f.until)
+    if f.job_ids:
+        clauses.append(Job.id.in_(f.job_ids))
+    if f.gpu:
+        if f.gpu.lower() == "cpu":
+            clauses.append(Environment.gpu_name.is_(None) & Environment.id.is_not(None))
+        else:
+            clauses.append(Environment.gpu_name.ilike(f"%{f.gpu}%"))
+    if f.with_results_only:
+        clauses.append(Result.id.is_not(None))
+    return stmt.where(and_(*clauses)) if clauses else stmt
+
+
+def _select(columns: list) -> Select:
+    return (
+        select(*columns)
+        .select_from(Job)
+        .outerjoin(Result, Result.job_id == Job.id)
+        .outerjoin(Environment, Environment.id == Result.environment_id)
+    )
+
+
+def _utc(v: Any) -> Any:
+    # SQLite returns naive datetimes; they were written as UTC.
+    return v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
+
+
+def query_records(
+    f: ResultFilter | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    spec: bool = True,
+    url: str | None = None,
+    session: Session | None = None,
+) -> list[dict[str, Any]]:
+    """One flat dict per job, newest first: job, result and environment columns, spec.*."""
+    f = f or ResultFilter()
+    cols = [getattr(Job, c) for c in JOB_COLUMNS]
+    cols += [getattr(Result, c) for c in RESULT_COLUMNS]
+    cols += [getattr(Environment, c) for c in ENV_COLUMNS]
+    if spec:
+        cols.append(Job.spec_json)
+    stmt = apply_filter(_select(cols), f).order_by(Job.created_at.desc(), Job.id)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    names = [*JOB_COLUMNS, *RESULT_COLUMNS, *ENV_COLUMNS]
+    with _session(url, session) as s:
+        rows = s.execute(stmt).all()
+    out = []
+    for row in rows:
+        rec = {("job_id" if n == "id" else n): _utc(v) for n, v in zip(names, row, strict=False)}
+        if spec:
+            rec.update({f"spec.{k}": _cell(v) for k, v in row[-1].items()})
+        out.append(rec)
+    return out
+
+
+def _cell(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def results_frame(
+    f: ResultFilter | None = None, limit: int | None = None, url: str | None = None
+) -> pd.DataFrame:
+    """query_records as a DataFrame."""
+    return pd.DataFrame.from_records(query_records(f, limit=limit, url=url))
+
+
+def compare_repeats(
+    f: ResultFilter | None = None,
+    metrics: tuple[str, ...] = DEFAULT_METRICS,
+    url: str | None = None,
+) -> pd.DataFrame:
+    """One row per repeat group (same spec but seed): n, median, IQR and 95% CI per metric.
+
+    Only the needed columns are read, so this stays fast on large tables.
+    """
+    unknown = [m for m in metrics if m not in RESULT_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]}; choose from {', '.join(RESULT_COLUMNS)}")
+    f = f or ResultFilter()
+    f = ResultFilter(**{**f.__dict__, "status": ("succeeded",), "with_results_only": True})
+    cols = [Job.repeat_key, Job.spec_json["seed"].as_integer()]
+    cols += [getattr(Result, m) for m in metrics]
+    with session_scope(url, readonly=True) as s:
+        rows = s.execute(apply_filter(_select(cols), f)).all()
+        df = pd.DataFrame(rows, columns=["repeat_key", "seed", *metrics])
+        if df.empty:
+            return summarize_groups(df, metrics)
+        first = (
+            select(func.min(Job.id))
+            .where(Job.repeat_key.in_(df["repeat_key"].unique().tolist()))
+            .group_by(Job.repeat_key)
+        )
+        specs = dict(
+            s.execute(select(Job.repeat_key, Job.spec_json).where(Job.id.in_(first))).all()
+        )
+    out = summarize_groups(df, metrics)
+    spec_df = pd.DataFrame.from_records(
+        [
+            {"repeat_key": k, **{f"spec.{n}": _cell(v) for n, v in specs[k].items() if n != "seed"}}
+            for k in out["repeat_key"]
+        ]
+    )
+    return out.merge(spec_df, on="repeat_key", how="left")
+
+
+@contextmanager
+def _session(url: str | None, session: Session | None) -> Iterator[Session]:
+    """The caller's session, or a read-only one of our own."""
+    if session is not None:
+        yield session
+        return
+    with session_scope(url, readonly=True) as s:
+        yield s
+
+
+class JobNotFound(LookupError):
+    pass
+
+
+def resolve_job_id(prefix: str, url: str | None = None) -> str:
+    """The full id of the one job whose id starts with `prefix` (at least 4 characters)."""
+    prefix = prefix.strip().lower()
+    if len(prefix) < 4:
+        raise JobNotFound(f"job id {prefix!r} is too short; give at least 4 characters")
+    with session_scope(url, readonly=True) as s:
+        ids = s.scalars(select(Job.id).where(Job.id.like(f"{prefix}%")).limit(2)).all()
+    if not ids:
+        raise JobNotFound(f"no job id starts with {prefix!r}; list them with `bnbench results`")
+    if len(ids) > 1:
+        raise JobNotFound(f"{prefix!r} matches several jobs; give more characters")
+    return ids[0]
+
+
+def job_record(job_id: str, url: str | None = None) -> dict[str, Any]:
+    """Everything about one job: job columns, spec, result JSON and environment."""
+    [rec] = query_records(ResultFilter(job_ids=(job_id,)), url=url)
+    with session_scope(url, readonly=True) as s:
+        rec["spec"] = s.scalar(select(Job.spec_json).where(Job.id == job_id))
+        rec["result"] = s.scalar(select(Result.result_json).where(Result.job_id == job_id))
+    return rec
