@@ -1,0 +1,127 @@
+"""The query API: spec filters in SQL, and repeat statistics checked against hand computation."""
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import update
+
+from core.db import session_scope
+from core.dbmodels import Job
+from core.repeat_stats import describe, t_quantile_975
+from core.results import (
+    JobNotFound,
+    ResultFilter,
+    compare_repeats,
+    query_records,
+    resolve_job_id,
+    results_frame,
+)
+from core.store import create_job
+from tests.core.dbseed import seed, variant
+
+H100 = {"gpu_name": "NVIDIA H100 80GB HBM3", "device": "cuda"}
+
+
+@pytest.fixture
+def seeded(db_url, sample_result):
+    """BN and no-BN at dropout 0.1 and 0.5, three seeds each, with chosen accuracies."""
+    base, result = sample_result
+    ids = {}
+    for norm in ("batchnorm", "none"):
+        for p, accs in ((0.1, (0.5, 0.7, 0.9)), (0.5, (0.6, 0.6, 0.9))):
+            for seed_, acc in enumerate(accs):
+                spec = base.with_overrides(norm=norm, dropout_p=p, seed=seed_)
+                r = variant(result, spec, provenance=H100 if norm == "none" else None,
+                            final_val_accuracy=acc)
+                ids[(norm, p, seed_)] = seed(db_url, spec, r, group_id="sweep",
+                                             label=f"{norm}-{p}")
+    create_job(base.with_overrides(seed=99), url=db_url, group_id="sweep")  # still queued
+    return ids
+
+
+def test_filters_by_spec_fields_in_sql(seeded, db_url):
+    recs = query_records(ResultFilter(spec={"norm": "none", "dropout_p": 0.5}))
+    assert len(recs) == 3
+    assert {r["spec.norm"] for r in recs} == {"none"}
+    assert {r["spec.dropout_p"] for r in recs} == {0.5}
+    assert len(query_records(ResultFilter(spec={"dropout_p": [0.1, 0.5], "seed": 0}))) == 4
+    assert len(query_records(ResultFilter(spec={"bn_momentum": 0.1, "bn_affine": True}))) == 13
+    assert query_records(ResultFilter(spec={"target_val_accuracy": None}))  # JSON null
+
+
+def test_filters_by_status_group_label_gpu_and_time(seeded, db_url):
+    assert len(query_records(ResultFilter(status=("queued",)))) == 1
+    assert len(query_records(ResultFilter(group_id="sweep"))) == 13
+    assert len(query_records(ResultFilter(label="batchnorm-0.1"))) == 3
+    assert len(query_records(ResultFilter(gpu="h100"))) == 6
+    assert len(query_records(ResultFilter(gpu="cpu"))) == 6
+    now = datetime.now(UTC)
+    assert len(query_records(ResultFilter(since=now - timedelta(hours=1)))) == 13
+    assert query_records(ResultFilter(until=now - timedelta(hours=1))) == []
+
+
+def test_records_are_newest_first_with_limit_and_offset(seeded, db_url):
+    old = seeded[("batchnorm", 0.1, 0)]
+    with session_scope(db_url) as s:
+        s.execute(update(Job).where(Job.id == old).values(
+            created_at=datetime(2020, 1, 1, tzinfo=UTC)))
+    recs = query_records(limit=5)
+    assert len(recs) == 5 and old not in {r["job_id"] for r in recs}
+    assert query_records(limit=1, offset=12)[0]["job_id"] == old
+    assert query_records()[-1]["created_at"].tzinfo is not None
+
+
+def test_unknown_spec_field_in_a_filter_is_named(seeded):
+    with pytest.raises(ValueError, match="dropout: not a spec field; did you mean dropout_p"):
+        query_records(ResultFilter(spec={"dropout": 0.5}))
+
+
+def test_repeats_are_grouped_with_median_iqr_and_ci(seeded, db_url):
+    df = compare_repeats(ResultFilter(spec={"norm": "batchnorm"}), ("final_val_accuracy",))
+    assert len(df) == 2 and set(df["repeats"]) == {3}
+    row = df[df["spec.dropout_p"] == 0.1].iloc[0]
+    # hand computed for 0.5, 0.7, 0.9
+    assert row["final_val_accuracy.median"] == pytest.approx(0.7)
+    assert row["final_val_accuracy.p25"] == pytest.approx(0.6)
+    assert row["final_val_accuracy.p75"] == pytest.approx(0.8)
+    assert row["final_val_accuracy.iqr"] == pytest.approx(0.2)
+    half = 4.303 * 0.2 / math.sqrt(3)
+    assert row["final_val_accuracy.ci_low"] == pytest.approx(0.7 - half)
+    assert row["final_val_accuracy.ci_high"] == pytest.approx(0.7 + half)
+    other = df[df["spec.dropout_p"] == 0.5].iloc[0]
+    assert other["final_val_accuracy.median"] == pytest.approx(0.6)
+    assert "spec.seed" not in df.columns
+
+
+def test_repeat_groups_ignore_unfinished_jobs(seeded, db_url):
+    assert compare_repeats(ResultFilter(group_id="sweep"))["repeats"].sum() == 12
+
+
+def test_unknown_metric_is_named(seeded):
+    with pytest.raises(ValueError, match="unknown metric accuracy"):
+        compare_repeats(metrics=("accuracy",))
+
+
+def test_frame_flattens_the_spec_into_columns(seeded, db_url):
+    df = results_frame(ResultFilter(group_id="sweep"))
+    assert {"spec.norm", "spec.dropout_p", "final_val_accuracy", "gpu_name"} <= set(df.columns)
+    assert len(df) == 13
+
+
+def test_job_ids_resolve_from_a_unique_prefix(seeded, db_url):
+    job_id = seeded[("none", 0.5, 2)]
+    assert resolve_job_id(job_id[:12]) == job_id
+    with pytest.raises(JobNotFound, match="at least 4"):
+        resolve_job_id("ab")
+    with pytest.raises(JobNotFound, match="no job id starts with"):
+        resolve_job_id("zzzzzz")
+
+
+def test_statistics_helpers():
+    stats = describe(np.array([1.0, 2.0, 3.0, 4.0, math.nan]))
+    assert stats["n"] == 4 and stats["median"] == 2.5 and stats["iqr"] == pytest.approx(1.5)
+    assert t_quantile_975(1) == 12.706 and t_quantile_975(200) == 1.96
+    assert math.isnan(describe(np.array([5.0]))["ci_low"])
+
