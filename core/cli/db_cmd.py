@@ -34,3 +34,11 @@ def url() -> None:
     from core.db import redacted
 
     click.echo(redacted())
+
+
+@db.command()
+def docs() -> None:
+    """Print the table reference of docs/schema.md, generated from the models."""
+    from core.schema_docs import schema_markdown
+
+    click.echo(schema_markdown())

@@ -8,9 +8,7 @@ from core.db import dispose_engines
 from core.migrate import upgrade
 from tests.core.datafiles import write_every_format
 
-PG_URL = os.environ.get(
-    "BNBENCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("BNBENCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from core.spec import BenchSpec
 from core.store import create_job, save_result
 
 
-def variant(result: BenchResult, spec: BenchSpec, provenance: dict | None = None,
-            **model: Any) -> BenchResult:
+def variant(
+    result: BenchResult, spec: BenchSpec, provenance: dict | None = None, **model: Any
+) -> BenchResult:
     """A copy of `result` for `spec` with some ModelResult fields and provenance replaced."""
     update: dict[str, Any] = {
         "spec": spec.model_dump(mode="json"),

@@ -33,10 +33,13 @@ def seeded(db_url, sample_result):
         for p, accs in ((0.1, (0.5, 0.7, 0.9)), (0.5, (0.6, 0.6, 0.9))):
             for seed_, acc in enumerate(accs):
                 spec = base.with_overrides(norm=norm, dropout_p=p, seed=seed_)
-                r = variant(result, spec, provenance=H100 if norm == "none" else None,
-                            final_val_accuracy=acc)
-                ids[(norm, p, seed_)] = seed(db_url, spec, r, group_id="sweep",
-                                             label=f"{norm}-{p}")
+                r = variant(
+                    result,
+                    spec,
+                    provenance=H100 if norm == "none" else None,
+                    final_val_accuracy=acc,
+                )
+                ids[(norm, p, seed_)] = seed(db_url, spec, r, group_id="sweep", label=f"{norm}-{p}")
     create_job(base.with_overrides(seed=99), url=db_url, group_id="sweep")  # still queued
     return ids
 
@@ -65,8 +68,9 @@ def test_filters_by_status_group_label_gpu_and_time(seeded, db_url):
 def test_records_are_newest_first_with_limit_and_offset(seeded, db_url):
     old = seeded[("batchnorm", 0.1, 0)]
     with session_scope(db_url) as s:
-        s.execute(update(Job).where(Job.id == old).values(
-            created_at=datetime(2020, 1, 1, tzinfo=UTC)))
+        s.execute(
+            update(Job).where(Job.id == old).values(created_at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
     recs = query_records(limit=5)
     assert len(recs) == 5 and old not in {r["job_id"] for r in recs}
     assert query_records(limit=1, offset=12)[0]["job_id"] == old
@@ -124,4 +128,3 @@ def test_statistics_helpers():
     assert stats["n"] == 4 and stats["median"] == 2.5 and stats["iqr"] == pytest.approx(1.5)
     assert t_quantile_975(1) == 12.706 and t_quantile_975(200) == 1.96
     assert math.isnan(describe(np.array([5.0]))["ci_low"])
-

@@ -57,8 +57,10 @@ def test_concurrent_redeliveries_write_exactly_one_result(db_url, sample_result)
     spec, result = sample_result
     job_id = create_job(spec, url=db_url, status="running")
     outcomes = []
-    threads = [threading.Thread(target=lambda: outcomes.append(save_result(job_id, result)))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(save_result(job_id, result)))
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -79,8 +81,9 @@ def test_environments_are_deduplicated(db_url, sample_result):
 def test_a_diverged_result_stores_nan_as_null_but_round_trips_exactly(db_url, sample_result):
     spec, result = sample_result
     nan_epochs = [e.model_copy(update={"train_loss": math.nan}) for e in result.model.epochs]
-    diverged = variant(result, spec, epochs=nan_epochs, final_train_loss=math.nan, diverged=True,
-                       diverged_epoch=1)
+    diverged = variant(
+        result, spec, epochs=nan_epochs, final_train_loss=math.nan, diverged=True, diverged_epoch=1
+    )
     job_id = create_job(spec, url=db_url, status="running")
     save_result(job_id, diverged, db_url)
     back = load_result(job_id, db_url)
@@ -94,8 +97,15 @@ def test_a_layer_result_fills_layer_metrics(db_url):
     from core.bench import run
     from core.spec import BenchSpec
 
-    spec = BenchSpec(kind="layer", layer="dropout", shape=(8, 16), device="cpu",
-                     warmup_steps=1, timed_steps=2, repeats=2)
+    spec = BenchSpec(
+        kind="layer",
+        layer="dropout",
+        shape=(8, 16),
+        device="cpu",
+        warmup_steps=1,
+        timed_steps=2,
+        repeats=2,
+    )
     job_id = create_job(spec, url=db_url, status="running")
     save_result(job_id, run(spec), db_url)
     with session_scope(db_url) as s:

@@ -1,0 +1,131 @@
+"""The database side of the CLI: runs are recorded, then listed, shown and compared."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from core.cli import main
+from core.results import query_records
+
+SMOKE = ["run", "--preset", "smoke", "--device", "cpu", "--epochs", "1"]
+
+
+@pytest.fixture
+def cli(db_url, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "220")  # rich sizes tables from it
+    return CliRunner()
+
+
+def invoke(cli, args):
+    res = cli.invoke(main, args, terminal_width=200)
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_a_local_run_is_recorded_as_a_succeeded_job(cli, db_url):
+    res = invoke(cli, [*SMOKE, "--label", "first", "--group", "g"])
+    [rec] = query_records()
+    assert (rec["status"], rec["queue"], rec["label"], rec["group_id"]) == (
+        "succeeded",
+        "local",
+        "first",
+        "g",
+    )
+    assert rec["final_val_accuracy"] is not None and rec["job_id"][:8] in res.stderr
+
+
+def test_a_failing_local_run_is_recorded_as_failed(cli, db_url, tmp_path):
+    res = cli.invoke(
+        main, ["run", "--dataset", "mnist", "--data-root", str(tmp_path), "--device", "cpu"]
+    )
+    assert res.exit_code == 2
+    [rec] = query_records()
+    assert rec["status"] == "failed" and rec["error_type"] == "DataError"
+    assert "train-images-idx3-ubyte" in rec["error_message"]
+
+
+def test_no_record_leaves_the_database_alone(cli, db_url):
+    invoke(cli, [*SMOKE, "--no-record"])
+    assert query_records() == []
+
+
+def test_results_lists_filters_and_exports(cli, db_url, tmp_path):
+    invoke(cli, [*SMOKE, "--dropout-p", "0.1"])
+    invoke(cli, [*SMOKE, "--dropout-p", "0.5"])
+    table = invoke(cli, ["results"]).stdout
+    assert "2 jobs" in table and "succeeded" in table
+    rows = json.loads(
+        invoke(cli, ["results", "--where", "dropout_p=0.5", "--format", "json"]).stdout
+    )
+    assert [r["spec.dropout_p"] for r in rows] == [0.5]
+    csv = invoke(cli, ["results", "--format", "csv"]).stdout
+    assert csv.splitlines()[0].startswith("job_id,status")
+    out = tmp_path / "r.parquet"
+    invoke(cli, ["results", "--format", "parquet", "--out", str(out)])
+    import pandas as pd
+
+    assert len(pd.read_parquet(out)) == 2
+
+
+def test_results_repeats_groups_by_spec_without_seed(cli, db_url):
+    for seed in (0, 1, 2):
+        invoke(cli, [*SMOKE, "--seed", str(seed)])
+    rows = json.loads(invoke(cli, ["results", "--repeats", "--format", "json"]).stdout)
+    assert len(rows) == 1 and rows[0]["repeats"] == 3
+    assert rows[0]["final_val_accuracy.n"] == 3
+
+
+def test_results_on_an_empty_database_says_how_to_start(cli, db_url):
+    assert "bnbench run --preset smoke" in invoke(cli, ["results"]).stdout
+
+
+def test_bad_filter_names_the_field(cli, db_url):
+    res = cli.invoke(main, ["results", "--where", "dropout=0.5"])
+    assert res.exit_code == 2 and "did you mean dropout_p" in res.stderr
+    res = cli.invoke(main, ["results", "--since", "yesterday"])
+    assert res.exit_code == 2 and "ISO date" in res.output
+
+
+def test_show_tells_the_whole_story_of_a_job(cli, db_url):
+    invoke(cli, [*SMOKE, "--label", "x"])
+    job_id = query_records()[0]["job_id"]
+    out = invoke(cli, ["show", job_id[:6]]).stdout
+    for words in (
+        "succeeded",
+        "Spec (fields that differ",
+        "Environment",
+        "Epochs",
+        "Inference",
+        "BN statistics",
+    ):
+        assert words in out
+    assert json.loads(invoke(cli, ["show", job_id, "--json"]).stdout)["job_id"] == job_id
+
+
+def test_show_unknown_job_exits_2(cli, db_url):
+    res = cli.invoke(main, ["show", "deadbeef"])
+    assert res.exit_code == 2 and "no job id starts with" in res.stderr
+
+
+def test_compare_two_jobs_shows_differing_fields_and_deltas(cli, db_url):
+    invoke(cli, [*SMOKE, "--dropout-p", "0.1"])
+    invoke(cli, [*SMOKE, "--dropout-p", "0.5"])
+    ids = [r["job_id"] for r in query_records()]
+    out = invoke(cli, ["compare", *ids]).stdout
+    assert "spec.dropout_p" in out and "spec.norm" not in out
+    assert "%)" in out and "final_val_accuracy" in out
+
+
+def test_compare_a_group_uses_repeat_medians(cli, db_url):
+    for p in ("0.1", "0.5"):
+        for seed in ("0", "1"):
+            invoke(cli, [*SMOKE, "--dropout-p", p, "--seed", seed, "--group", "sw"])
+    out = invoke(cli, ["compare", "--group", "sw"]).stdout
+    assert "medians over repeats" in out and "(n=2)" in out
+
+
+def test_db_commands(cli, db_url):
+    assert "head" in invoke(cli, ["db", "current"]).stdout
+    assert "revision" in invoke(cli, ["db", "upgrade"]).stdout
+    assert "### `jobs`" in invoke(cli, ["db", "docs"]).stdout
