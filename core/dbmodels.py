@@ -100,6 +100,13 @@ class Job(Base):
     cancel_requested: Mapped[bool] = col(
         Boolean, default=False, doc="A cancel was asked for; the runner stops between steps."
     )
+    cancel_requested_at: Mapped[datetime | None] = col(
+        DateTime(timezone=True), doc="When the cancel was asked for (UTC)."
+    )
+    task_id: Mapped[str | None] = col(String(64), doc="Celery task id of the latest dispatch.")
+    dispatched_at: Mapped[datetime | None] = col(
+        DateTime(timezone=True), doc="When the latest task message was sent (UTC)."
+    )
     error_type: Mapped[str | None] = col(String(100), doc="Class of the failure, if failed.")
     error_message: Mapped[str | None] = col(Text, doc="What went wrong and how to fix it.")
 

@@ -24,7 +24,7 @@ from core.spec import BenchSpec
 
 JOB_COLUMNS = (
     "id", "status", "kind", "queue", "group_id", "label", "spec_hash", "repeat_key",
-    "created_at", "started_at", "finished_at", "worker", "attempt", "progress",
+    "created_at", "started_at", "finished_at", "worker", "attempt", "progress", "progress_epoch",
     "error_type", "error_message",
 )  # fmt: skip
 RESULT_COLUMNS = (

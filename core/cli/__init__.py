@@ -17,6 +17,14 @@ COMMANDS: dict[str, str] = {
     "results": "core.cli.results_cmd:results",
     "compare": "core.cli.results_cmd:compare",
     "show": "core.cli.show_cmd:show",
+    # Queue commands live with the worker; they load only when asked for.
+    "submit": "worker.cli:submit",
+    "jobs": "worker.cli:jobs",
+    "cancel": "worker.cli:cancel",
+    "retry": "worker.cli:retry",
+    "workers": "worker.cli:workers",
+    "worker": "worker.cli:worker",
+    "up": "worker.up:up",
 }
 
 

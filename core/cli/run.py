@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from core.cli.spec_options import SpecCommand, spec_options, spec_values
-from core.spec_io import SpecError, build_spec
-
-
-def fail(console: Console, lines: list[str], code: int = 2) -> None:
-    for line in lines:
-        console.print(f"[red]error:[/] {line}", highlight=False)
-    sys.exit(code)
+from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
+from core.spec_io import SpecError
 
 
 @click.command(cls=SpecCommand)
-@click.argument("spec_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--preset",
-    "preset_name",
-    metavar="NAME",
-    help="Start from a preset (see `bnbench presets`); the file and flags override it.",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a field; repeatable. Values are YAML: 0.1, null, [1, 64], true.",
-)
+@spec_input
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option(
     "--out",
@@ -48,19 +28,15 @@ def fail(console: Console, lines: list[str], code: int = 2) -> None:
 )
 @click.option("--label", help="Label stored with the job, for filtering later.")
 @click.option("--group", "group_id", help="Group id stored with the job, e.g. a sweep name.")
-@spec_options
 def run(
     spec_file, preset_name, overrides, as_json, out, dry_run, record, label, group_id, **fields
 ) -> None:
     """Run SPEC_FILE (YAML or JSON) locally. Precedence: preset < file < flags < --set."""
     err = Console(stderr=True)
     try:
-        from core.presets import preset
-
-        base = preset(preset_name) if preset_name else {}
-        spec = build_spec(spec_file, overrides, base=base, fields=spec_values(fields))
+        spec = spec_from_input(spec_file, preset_name, overrides, fields)
     except SpecError as e:
-        fail(err, e.lines())
+        fail(e.lines())
     if dry_run:
         click.echo(spec.canonical_json())
         return
@@ -68,7 +44,7 @@ def run(
     try:
         import torch  # noqa: F401
     except ImportError:
-        fail(err, ["bnbench run needs torch: pip install 'bnbench[worker]'"])
+        fail(["bnbench run needs torch: pip install 'bnbench[worker]'"])
     from sqlalchemy.exc import OperationalError
 
     from core.bench import run as run_bench
@@ -102,7 +78,7 @@ def run(
                 result = run_bench(spec, progress=progress)
         except (BenchError, DataError) as e:
             bar.stop()
-            fail(err, [str(e)])
+            fail([str(e)])
         except OperationalError as e:
             bar.stop()
             fail(

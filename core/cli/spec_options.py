@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -90,3 +91,48 @@ class SpecCommand(click.Command):
             if rows:
                 with formatter.section(f"Spec: {GROUPS[group]}"):
                     formatter.write_dl(rows)
+
+
+def spec_input(f: Callable) -> Callable:
+    """SPEC_FILE, --preset, --set and one flag per field: every way to say what to run."""
+    f = spec_options(f)
+    f = click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a field; repeatable. Values are YAML: 0.1, null, [1, 64], true.",
+    )(f)
+    f = click.option(
+        "--preset",
+        "preset_name",
+        metavar="NAME",
+        help="Start from a preset (see `bnbench presets`); the file and flags override it.",
+    )(f)
+    return click.argument(
+        "spec_file", required=False, type=click.Path(dir_okay=False, path_type=Path)
+    )(f)
+
+
+def spec_from_input(spec_file, preset_name, overrides, fields: dict[str, Any]):
+    """The validated spec from spec_input's values: preset < file < flags < --set.
+
+    Raises core.spec_io.SpecError naming every bad field.
+    """
+    from core.presets import preset
+    from core.spec_io import build_spec
+
+    base = preset(preset_name) if preset_name else {}
+    return build_spec(spec_file, overrides, base=base, fields=spec_values(fields))
+
+
+def fail(lines: list[str], code: int = 2) -> None:
+    """Print errors on stderr and exit with `code` (2: bad input)."""
+    import sys
+
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    for line in lines:
+        err.print(f"[red]error:[/] {line}", highlight=False)
+    sys.exit(code)

@@ -19,7 +19,7 @@ from core.results import (
     results_frame,
 )
 from core.store import create_job
-from tests.core.dbseed import seed, variant
+from tests.dbseed import seed, variant
 
 H100 = {"gpu_name": "NVIDIA H100 80GB HBM3", "device": "cuda"}
 

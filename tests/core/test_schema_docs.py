@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from core.db import get_engine
 from core.schema_docs import schema_markdown
-from tests.core.dbseed import seed, variant
+from tests.dbseed import seed, variant
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 QUERIES = dict(re.findall(r"<!-- query: ([\w-]+) -->\n```sql\n(.*?)```", DOC.read_text(), re.S))

@@ -16,7 +16,7 @@ from core.dbmodels import (
     Result,
 )
 from core.store import create_job, load_result, mark_failed, save_result
-from tests.core.dbseed import variant
+from tests.dbseed import variant
 
 
 def count(model, url) -> int:

@@ -1,0 +1,46 @@
+"""The Celery application. JSON only, late acks, one job per worker process at a time."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from worker.settings import Settings
+
+TASK_NAME = "bnbench.run"
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    s = settings or Settings.from_env()
+    app = Celery("bnbench", broker=s.broker_url, include=["worker.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],  # a pickled message is refused, never loaded
+        result_serializer="json",
+        event_serializer="json",
+        task_ignore_result=True,  # the database holds results
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=s.job_time_limit_s,
+        task_time_limit=s.job_time_limit_s + 60,
+        task_default_queue=s.default_queue,
+        task_create_missing_queues=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            # Above the longest job, so a running job's message is never handed out twice;
+            # a dead worker's job comes back through the heartbeat reconciler instead.
+            "visibility_timeout": int(s.job_time_limit_s + 600),
+            "unacked_restore_interval": 10,
+            "unacked_restore_throttle": 1,
+            "priority_steps": list(range(10)),
+            "sep": ":",
+            "queue_order_strategy": "priority",
+        },
+        worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+    )
+    return app
+
+
+app = create_app()

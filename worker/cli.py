@@ -1,0 +1,318 @@
+"""Queue commands: submit, jobs, cancel, retry, workers, worker."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+
+from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
+from core.spec_io import SpecError, parse_override
+
+FINAL = ("succeeded", "failed", "cancelled")
+STATUS_STYLE = {
+    "queued": "yellow",
+    "running": "cyan",
+    "succeeded": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+}
+
+
+def parse_grid(items: tuple[str, ...]) -> dict[str, list]:
+    """--grid dropout_p=0,0.1,0.5 --grid norm=batchnorm,none -> {field: [values]}."""
+    grid: dict[str, list] = {}
+    for item in items:
+        key, raw = item.split("=", 1) if "=" in item else (item, "")
+        if not raw:
+            raise SpecError([("--grid", f"expected field=v1,v2,..., got {item!r}")])
+        values = [parse_override(f"{key}={v.strip()}")[1] for v in raw.split(",")]
+        grid[key.strip()] = values
+    return grid
+
+
+@click.command(cls=SpecCommand)
+@spec_input
+@click.option(
+    "--grid",
+    multiple=True,
+    metavar="FIELD=V1,V2",
+    help="Sweep a field over values; repeatable; the cross product is one group.",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="Repeat each spec with seeds seed, seed+1, ...",
+)
+@click.option("--queue", help="Queue to send to (default: by device: cpu, gpu, gpu.<model>).")
+@click.option("--gpu-model", help="Run on this GPU model only, e.g. h100 (queue gpu.h100).")
+@click.option("--priority", type=click.IntRange(0, 9), default=None, help="0 to 9; 9 first.")
+@click.option("--label", help="Label stored with the jobs.")
+@click.option("--group", "group_id", help="Group id (default: a new one for sweeps).")
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Return an existing result for an identical spec on the same device class.",
+)
+@click.option("--wait", is_flag=True, help="Show progress until every job has finished.")
+def submit(
+    spec_file,
+    preset_name,
+    overrides,
+    grid,
+    repeats,
+    queue,
+    gpu_model,
+    priority,
+    label,
+    group_id,
+    reuse,
+    wait,
+    **fields,
+) -> None:
+    """Queue SPEC_FILE (or a preset, flags, a grid) for the workers. Prints the job ids."""
+    from worker.submit import expand_grid
+    from worker.submit import submit as submit_one
+
+    try:
+        base = spec_from_input(spec_file, preset_name, overrides, fields)
+        specs = expand_grid(base, parse_grid(grid), repeats) if grid or repeats > 1 else [base]
+    except SpecError as e:
+        fail(e.lines())
+    if len(specs) > 1 and group_id is None:
+        import uuid
+
+        group_id = f"sweep-{uuid.uuid4().hex[:8]}"
+    kw = dict(
+        queue=queue,
+        gpu_model=gpu_model,
+        priority=priority,
+        label=label,
+        group=group_id,
+        reuse=reuse,
+    )
+    ids = [submit_one(s, **kw) for s in specs]
+    err = Console(stderr=True)
+    if group_id:
+        err.print(f"group [bold]{group_id}[/]: {len(ids)} jobs")
+    for job_id in ids:
+        click.echo(job_id)
+    if wait:
+        statuses = wait_for(ids, err)
+        if any(s != "succeeded" for s in statuses.values()):
+            raise SystemExit(1)
+
+
+def wait_for(ids: list[str], console: Console, poll_s: float = 1.0) -> dict[str, str]:
+    """A progress display until every job is final; returns each job's status."""
+    from core.results import ResultFilter, query_records
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        overall = bar.add_task("jobs", total=len(ids), detail="")
+        while True:
+            recs = query_records(ResultFilter(job_ids=tuple(ids)), spec=False)
+            statuses = {r["job_id"]: r["status"] for r in recs}
+            done = sum(s in FINAL for s in statuses.values())
+            progress = sum(1.0 if r["status"] in FINAL else (r["progress"] or 0) for r in recs)
+            counts = {s: list(statuses.values()).count(s) for s in STATUS_STYLE}
+            detail = " ".join(f"{k} {v}" for k, v in counts.items() if v)
+            bar.update(overall, completed=progress, detail=detail)
+            if done == len(ids):
+                return statuses
+            time.sleep(poll_s)
+
+
+def jobs_table(limit: int, status: tuple[str, ...], group: str | None, label: str | None) -> Table:
+    from core.results import ResultFilter, query_records
+
+    recs = query_records(
+        ResultFilter(status=status, group_id=group, label=label), limit=limit, spec=False
+    )
+    t = Table(title=f"{len(recs)} most recent jobs", title_justify="left")
+    for c in (
+        "job",
+        "status",
+        "progress",
+        "epoch",
+        "queue",
+        "worker",
+        "duration",
+        "label",
+        "error",
+    ):
+        t.add_column(c, no_wrap=c not in ("error",), overflow="ellipsis")
+    for r in recs:
+        st = r["status"]
+        start, end = r["started_at"], r["finished_at"]
+        if start is not None:
+            from datetime import UTC, datetime
+
+            secs = ((end or datetime.now(UTC)) - start).total_seconds()
+            duration = f"{secs:.1f}s"
+        else:
+            duration = "-"
+        t.add_row(
+            r["job_id"][:8],
+            f"[{STATUS_STYLE.get(st, '')}]{st}[/]",
+            ProgressBar(
+                total=1.0, completed=1.0 if st == "succeeded" else (r["progress"] or 0), width=12
+            ),
+            str(r.get("progress_epoch") or "-"),
+            r["queue"],
+            r["worker"] or "-",
+            duration,
+            r["label"] or "",
+            (r["error_message"] or "")[:80],
+        )
+    return t
+
+
+@click.command()
+@click.option("--status", multiple=True, type=click.Choice(list(STATUS_STYLE)))
+@click.option("--group", help="Only this group.")
+@click.option("--label", help="Only this label.")
+@click.option("--limit", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
+def jobs(status, group, label, limit, watch) -> None:
+    """The queue: status, progress, worker, duration and errors of recent jobs."""
+    console = Console()
+    if not watch:
+        console.print(jobs_table(limit, status, group, label))
+        return
+    with Live(console=console, refresh_per_second=2, screen=False) as live:
+        try:
+            while True:
+                live.update(
+                    Group(
+                        jobs_table(limit, status, group, label), "[dim]Ctrl-C to stop watching[/]"
+                    )
+                )
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+
+def _resolve(job_ids: tuple[str, ...]) -> list[str]:
+    from core.results import JobNotFound, resolve_job_id
+
+    try:
+        return [resolve_job_id(j) for j in job_ids]
+    except JobNotFound as e:
+        fail([str(e)])
+        raise
+
+
+@click.command()
+@click.argument("job_ids", nargs=-1, required=True)
+def cancel(job_ids) -> None:
+    """Cancel queued jobs at once; ask running ones to stop (terminated after a grace period)."""
+    from worker.submit import cancel as cancel_one
+
+    for job_id in _resolve(job_ids):
+        click.echo(f"{job_id[:8]} {cancel_one(job_id)}")
+
+
+@click.command()
+@click.argument("job_ids", nargs=-1, required=True)
+def retry(job_ids) -> None:
+    """Queue a new attempt of failed or cancelled jobs."""
+    from worker.submit import retry as retry_one
+
+    bad = []
+    for job_id in _resolve(job_ids):
+        if retry_one(job_id):
+            click.echo(f"{job_id[:8]} queued again")
+        else:
+            bad.append(f"{job_id[:8]} is not failed or cancelled; only those can be retried")
+    if bad:
+        fail(bad)
+
+
+@click.command()
+@click.option(
+    "--stale-after",
+    type=float,
+    default=None,
+    help="Seconds without heartbeat before a worker counts as stale "
+    "[default: BNBENCH_STALE_AFTER_S].",
+)
+def workers(stale_after) -> None:
+    """The fleet: host, GPU, queues, heartbeat age and current job of every worker."""
+    from core.lifecycle import list_workers
+    from worker.settings import Settings
+
+    limit = stale_after or Settings.from_env().stale_after_s
+    rows = list_workers()
+    if not rows:
+        Console().print("No workers registered. Start some with `bnbench worker` or `bnbench up`.")
+        return
+    t = Table(title=f"{len(rows)} workers", title_justify="left")
+    for c in ("name", "state", "host", "gpu", "queues", "heartbeat", "current job"):
+        t.add_column(c, no_wrap=True)
+    for w in rows:
+        live = w["heartbeat_age_s"] <= limit
+        t.add_row(
+            w["name"],
+            "[green]live[/]" if live else "[red]stale[/]",
+            w["host"],
+            w["gpu_model"] or "cpu",
+            ",".join(w["queues"]),
+            f"{w['heartbeat_age_s']:.0f}s ago",
+            (w["current_job_id"] or "-")[:8],
+        )
+    Console().print(t)
+
+
+@click.command()
+@click.option(
+    "--gpus",
+    default="all",
+    show_default=True,
+    help="all, none, or GPU indices like 0,1: one worker process per GPU.",
+)
+@click.option(
+    "--cpu-workers",
+    type=click.IntRange(0),
+    default=None,
+    help="CPU worker processes [default: 1 when no GPU worker runs, else 0].",
+)
+@click.option("--queues", help="Comma-separated queues to consume instead of the defaults.")
+@click.option("--loglevel", default="info", show_default=True)
+@click.option("--log-dir", type=click.Path(file_okay=False), help="Write one log per worker.")
+def worker(gpus, cpu_workers, queues, loglevel, log_dir) -> None:
+    """Start workers on this machine and supervise them until Ctrl-C."""
+    from core.migrate import ensure_schema
+    from worker.launcher import Supervisor, plan_workers
+    from worker.settings import Settings
+
+    try:
+        plan = plan_workers(gpus, cpu_workers, queues.split(",") if queues else None)
+    except ValueError as e:
+        fail([str(e)])
+    if not plan:
+        fail(["no workers to start: no GPU found and --cpu-workers 0"])
+    ensure_schema()
+    settings = Settings.from_env()
+    console = Console()
+    from core.db import redacted
+
+    console.print(f"[bold]bnbench worker[/]  broker {settings.broker_url}  database {redacted()}")
+    for w in plan:
+        console.print(f"  {w.name:<6} {w.gpu or 'cpu':<28} queues {','.join(w.queues)}")
+    sup = Supervisor(plan, loglevel, log_dir)
+    sup.start()
+    sup.run_forever()

@@ -1,0 +1,173 @@
+"""`bnbench worker`: one Celery worker process per GPU (or CPU workers), supervised.
+
+Each worker is `celery worker` with a prefork pool of one child started by spawn: time limits
+and terminate work, and CUDA is only initialized in that child, never in a forked parent.
+A GPU worker sees only its GPU through CUDA_VISIBLE_DEVICES; a CPU worker sees none.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from worker.queues import worker_queues
+
+log = logging.getLogger("bnbench.launcher")
+RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
+
+
+@dataclass
+class WorkerProcess:
+    name: str
+    queues: list[str]
+    env: dict[str, str]
+    gpu: str | None = None
+    proc: subprocess.Popen | None = None
+    restarts: int = 0
+    started: float = field(default=0.0)
+
+    def command(self, loglevel: str) -> list[str]:
+        return [
+            sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+            "--pool", "prefork", "--concurrency", "1", "--pool-start-method", "spawn",
+            "--queues", ",".join(self.queues), "--hostname", f"{self.name}@{socket.gethostname()}",
+            "--loglevel", loglevel, "--without-gossip", "--without-mingle",
+        ]  # fmt: skip
+
+    def start(self, loglevel: str, log_dir: str | None) -> None:
+        out = None
+        if log_dir:
+            os.makedirs(log_dir, exist_ok=True)
+            out = open(os.path.join(log_dir, f"{self.name}.log"), "ab")  # noqa: SIM115
+        # A session of its own: stopping or killing a worker takes its pool child with it.
+        self.proc = subprocess.Popen(
+            self.command(loglevel),
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
+        self.started = time.monotonic()
+
+
+def detect_gpus() -> list[tuple[int, str]]:
+    """(index, name) of the visible NVIDIA GPUs, from nvidia-smi so CUDA stays uninitialized."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index,name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    gpus = []
+    for line in out.strip().splitlines():
+        idx, _, name = line.partition(",")
+        gpus.append((int(idx), name.strip()))
+    return gpus
+
+
+def plan_workers(
+    gpus: str,
+    cpu_workers: int | None,
+    queues: list[str] | None,
+    base_env: dict[str, str] | None = None,
+) -> list[WorkerProcess]:
+    """The worker processes to run for --gpus (all, none, or 0,1) and --cpu-workers."""
+    env = dict(base_env if base_env is not None else os.environ)
+    found = detect_gpus()
+    if gpus == "none":
+        chosen: list[tuple[int, str]] = []
+    elif gpus == "all":
+        chosen = found
+    else:
+        wanted = {int(x) for x in gpus.split(",") if x.strip()}
+        known = {i for i, _ in found}
+        if missing := wanted - known:
+            raise ValueError(
+                f"--gpus: no GPU {sorted(missing)} here; visible: {sorted(known) or 'none'}"
+            )
+        chosen = [g for g in found if g[0] in wanted]
+    plan = []
+    for idx, name in chosen:
+        plan.append(
+            WorkerProcess(
+                name=f"gpu{idx}",
+                queues=queues or worker_queues(name),
+                gpu=name,
+                env={**env, "CUDA_VISIBLE_DEVICES": str(idx), "BNBENCH_WORKER_GPU": name},
+            )
+        )
+    n_cpu = cpu_workers if cpu_workers is not None else (0 if chosen else 1)
+    for i in range(n_cpu):
+        plan.append(
+            WorkerProcess(
+                name=f"cpu{i}",
+                queues=queues or worker_queues(None),
+                env={**env, "CUDA_VISIBLE_DEVICES": "", "BNBENCH_WORKER_GPU": ""},
+            )
+        )
+    return plan
+
+
+class Supervisor:
+    """Starts the workers, restarts one that dies, and stops them all on SIGINT or SIGTERM."""
+
+    def __init__(
+        self, workers: list[WorkerProcess], loglevel: str = "info", log_dir: str | None = None
+    ):
+        self.workers, self.loglevel, self.log_dir = workers, loglevel, log_dir
+        self.stopping = False
+
+    def start(self) -> None:
+        for w in self.workers:
+            w.start(self.loglevel, self.log_dir)
+
+    def poll(self) -> None:
+        """Restart workers that exited, with backoff."""
+        for w in self.workers:
+            if self.stopping or w.proc is None or w.proc.poll() is None:
+                continue
+            wait = RESTART_BACKOFF_S[min(w.restarts, len(RESTART_BACKOFF_S) - 1)]
+            if time.monotonic() - w.started < wait:
+                continue
+            log.warning("worker %s exited with %s; restarting", w.name, w.proc.returncode)
+            w.restarts += 1
+            w.start(self.loglevel, self.log_dir)
+
+    def stop(self, timeout_s: float = 30) -> None:
+        self.stopping = True
+        for w in self.workers:
+            if w.proc and w.proc.poll() is None:
+                os.killpg(w.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for w in self.workers:
+            if w.proc is None:
+                continue
+            try:
+                w.proc.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                os.killpg(w.proc.pid, signal.SIGKILL)
+                w.proc.wait()
+
+    def run_forever(self) -> None:
+        def _stop(*_):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            while True:
+                self.poll()
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()

@@ -1,0 +1,83 @@
+"""The task payload contract: kwargs {"spec": {...}, "job_id": optional UUID string}.
+
+Any Celery client can send it without importing bnbench. A bad payload is answered with a
+PayloadError naming the field and the fix; the worker records it as a failed job.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from core.spec import BenchSpec
+from core.spec_io import SpecError, validate_spec
+
+ALLOWED = ("spec", "job_id")
+MAX_SPEC_BYTES = 65536  # a real spec is about 1.5 KB
+
+
+class PayloadError(ValueError):
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+
+
+@dataclass(frozen=True)
+class Payload:
+    spec: BenchSpec
+    job_id: str | None
+
+
+def valid_job_id(args: tuple, kwargs: dict) -> str | None:
+    """The payload's job_id if it is a well-formed UUID, so a failure can be filed under it."""
+    job_id = kwargs.get("job_id") if isinstance(kwargs, dict) else None
+    if isinstance(job_id, str):
+        try:
+            return str(uuid.UUID(job_id))
+        except ValueError:
+            return None
+    return None
+
+
+def parse(args: tuple, kwargs: dict) -> Payload:
+    problems: list[tuple[str, str]] = []
+    if args:
+        problems.append(
+            (
+                "args",
+                "positional arguments are not accepted; send kwargs "
+                '{"spec": {...}, "job_id": optional}',
+            )
+        )
+    for key in kwargs:
+        if key not in ALLOWED:
+            problems.append((str(key), "unknown payload field; the task takes spec and job_id"))
+    job_id = kwargs.get("job_id")
+    if job_id is not None and valid_job_id((), {"job_id": job_id}) is None:
+        problems.append(("job_id", f"must be a UUID string or absent, got {job_id!r:.80}"))
+    if "spec" not in kwargs:
+        problems.append(("spec", "missing; send the BenchSpec fields as a JSON object"))
+        raise PayloadError(problems)
+    raw: Any = kwargs["spec"]
+    if not isinstance(raw, dict):
+        problems.append(("spec", f"must be a JSON object of fields, got {type(raw).__name__}"))
+        raise PayloadError(problems)
+    size = len(json.dumps(raw, default=repr))
+    if size > MAX_SPEC_BYTES:
+        problems.append(
+            (
+                "spec",
+                f"is {size} bytes, over the {MAX_SPEC_BYTES}-byte limit; "
+                "a spec is a few KB of fields",
+            )
+        )
+        raise PayloadError(problems)
+    try:
+        spec = validate_spec(raw)
+    except SpecError as e:
+        problems.extend((f"spec.{f}", m) for f, m in e.problems)
+    if problems:
+        raise PayloadError(problems)
+    return Payload(spec, str(uuid.UUID(job_id)) if job_id else None)

@@ -1,0 +1,52 @@
+"""Deployment settings of the queue, read from the environment once per process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+EMBEDDED_BROKER_PORT = 6390
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} must be a number of seconds") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r} must be positive")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker_url: str
+    embedded: bool
+    job_time_limit_s: float
+    heartbeat_s: float
+    stale_after_s: float
+    reconcile_every_s: float
+    requeue_after_s: float
+    max_attempts: int
+    cancel_grace_s: float
+    default_queue: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        url = os.environ.get("BNBENCH_BROKER_URL", "")
+        port = int(os.environ.get("BNBENCH_EMBEDDED_BROKER_PORT", EMBEDDED_BROKER_PORT))
+        return cls(
+            broker_url=url or f"redis://127.0.0.1:{port}/0",
+            embedded=not url,
+            job_time_limit_s=_float("BNBENCH_JOB_TIME_LIMIT_S", 6 * 3600),
+            heartbeat_s=_float("BNBENCH_HEARTBEAT_S", 5),
+            stale_after_s=_float("BNBENCH_STALE_AFTER_S", 45),
+            reconcile_every_s=_float("BNBENCH_RECONCILE_EVERY_S", 15),
+            requeue_after_s=_float("BNBENCH_REQUEUE_AFTER_S", 60),
+            max_attempts=int(_float("BNBENCH_MAX_ATTEMPTS", 3)),
+            cancel_grace_s=_float("BNBENCH_CANCEL_GRACE_S", 30),
+            default_queue=os.environ.get("BNBENCH_DEFAULT_QUEUE", "cpu"),
+        )

@@ -1,0 +1,115 @@
+"""`bnbench up`: the whole service on this machine with embedded defaults.
+
+SQLite, the embedded broker (unless BNBENCH_BROKER_URL points at Redis), workers for the
+GPUs found (or one CPU worker), and a first demo group: the article's three networks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+from rich.console import Console
+
+from core.cli.spec_options import fail
+
+DEMO_PRESETS = ("simplenet", "dropoutnet", "net")
+
+
+def submit_demo() -> tuple[str, list[str]]:
+    from core.presets import preset
+    from core.spec_io import validate_spec
+    from worker.submit import submit
+
+    group = f"demo-article-{time.strftime('%Y%m%d-%H%M%S')}"
+    ids = [
+        submit(validate_spec({**preset(name), "device": "auto"}), group=group, label=name)
+        for name in DEMO_PRESETS
+    ]
+    return group, ids
+
+
+def wait_for_workers(names: list[str], timeout_s: float) -> bool:
+    from core.lifecycle import list_workers
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        live = {w["name"].split("@")[0] for w in list_workers()}
+        if set(names) <= live:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@click.command()
+@click.option("--gpus", default="all", show_default=True, help="GPUs to start workers on.")
+@click.option(
+    "--cpu-workers",
+    type=click.IntRange(0),
+    default=None,
+    help="CPU workers [default: 1 when no GPU is found].",
+)
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    show_default=True,
+    help="Submit the article's SimpleNet, DropoutNet and Net as a first group.",
+)
+@click.option(
+    "--log-dir", type=click.Path(file_okay=False), help="Worker logs [default: $BNBENCH_HOME/logs]."
+)
+def up(gpus, cpu_workers, demo, log_dir) -> None:
+    """Run bnbench on this machine: database, broker, workers, and a demo group."""
+    from core.db import bnbench_home, redacted
+    from core.migrate import ensure_schema
+    from worker.embedded import EmbeddedBroker, port_is_open
+    from worker.launcher import Supervisor, plan_workers
+    from worker.settings import Settings
+
+    settings = Settings.from_env()
+    console = Console()
+    broker = None
+    if settings.embedded:
+        port = int(settings.broker_url.rsplit(":", 1)[1].split("/")[0])
+        if port_is_open(port):
+            fail(
+                [
+                    f"port {port} is taken (another `bnbench up`?); stop it, or set "
+                    "BNBENCH_EMBEDDED_BROKER_PORT to a free port"
+                ]
+            )
+        broker = EmbeddedBroker(port).start()
+    ensure_schema()
+    log_dir = log_dir or str(bnbench_home() / "logs")
+    env = {**os.environ, "BNBENCH_BROKER_URL": settings.broker_url}
+    try:
+        plan = plan_workers(gpus, cpu_workers, None, base_env=env)
+    except ValueError as e:
+        fail([str(e)])
+    sup = Supervisor(plan, "info", log_dir)
+    sup.start()
+    try:
+        console.print("[bold]bnbench is up[/]")
+        console.print(f"  database  {redacted()}")
+        console.print(f"  broker    {settings.broker_url}{' (embedded)' if broker else ''}")
+        for w in plan:
+            console.print(f"  worker    {w.name} on {w.gpu or 'cpu'}, queues {','.join(w.queues)}")
+        console.print(f"  logs      {log_dir}")
+        if not wait_for_workers([w.name for w in plan], 120):
+            console.print("[yellow]workers are slow to start; see the logs[/]")
+        if demo:
+            group, ids = submit_demo()
+            console.print(
+                f"  demo      group {group}: {len(ids)} jobs (SimpleNet, DropoutNet, Net)"
+            )
+            console.print(
+                f"\nWatch:   bnbench jobs --watch\nCompare: bnbench compare "
+                f"--group {group}\nResults: bnbench results --group {group}"
+            )
+        console.print("\nCtrl-C stops everything.")
+        sup.run_forever()
+    finally:
+        sup.stop()
+        if broker is not None:
+            broker.stop()
