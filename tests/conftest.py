@@ -7,9 +7,7 @@ from sqlalchemy import create_engine, text
 from core.db import dispose_engines
 from core.migrate import upgrade
 
-PG_URL = os.environ.get(
-    "BNBENCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("BNBENCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(autouse=True)

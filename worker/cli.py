@@ -37,7 +37,7 @@ def parse_grid(items: tuple[str, ...]) -> dict[str, list]:
 
 
 @click.command(cls=SpecCommand)
-@spec_input
+@spec_input(exclude=frozenset({"repeats"}))  # --repeats means seeds here; see --set repeats=N
 @click.option(
     "--grid",
     multiple=True,

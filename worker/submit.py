@@ -88,14 +88,16 @@ def submit(
 
 
 def expand_grid(base: BenchSpec, grid: dict[str, list[Any]], repeats: int = 1) -> list[BenchSpec]:
-    """Every combination of the grid's values, each repeated with seeds base.seed + r."""
+    """Every combination of the grid's values, each repeated with seeds base.seed + r.
+
+    Raises SpecError, naming the field, on the first invalid combination.
+    """
     names = list(grid)
     specs = []
     for values in itertools.product(*(grid[n] for n in names)):
         for r in range(repeats):
-            specs.append(
-                base.with_overrides(**dict(zip(names, values, strict=True)), seed=base.seed + r)
-            )
+            fields = {**base.model_dump(), **dict(zip(names, values, strict=True))}
+            specs.append(validate_spec({**fields, "seed": base.seed + r}))
     return specs
 
 

@@ -35,10 +35,10 @@ def _help(name: str) -> str:
     return f"{info.description} [default: {shown}]"
 
 
-def spec_options(f: Callable) -> Callable:
+def spec_options(f: Callable, exclude: frozenset[str] = frozenset()) -> Callable:
     """Decorate a command with --<field> for every spec field; values stay None when unset."""
     for name, info in reversed(list(BenchSpec.model_fields.items())):
-        if name in _SKIP:
+        if name in _SKIP or name in exclude:
             continue
         flag = option_name(name)
         if info.annotation is bool:
@@ -93,9 +93,15 @@ class SpecCommand(click.Command):
                     formatter.write_dl(rows)
 
 
-def spec_input(f: Callable) -> Callable:
-    """SPEC_FILE, --preset, --set and one flag per field: every way to say what to run."""
-    f = spec_options(f)
+def spec_input(f: Callable | None = None, *, exclude: frozenset[str] = frozenset()):
+    """SPEC_FILE, --preset, --set and one flag per field: every way to say what to run.
+
+    `exclude` leaves out flags whose name the command uses for something else; those fields
+    stay settable with --set.
+    """
+    if f is None:
+        return lambda fn: spec_input(fn, exclude=exclude)
+    f = spec_options(f, exclude)
     f = click.option(
         "--set",
         "overrides",

@@ -1,0 +1,32 @@
+"""core is the engine: importing it pulls in neither Celery nor Streamlit."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[2] / "core"
+
+
+def test_core_modules_import_no_celery_and_no_streamlit():
+    modules = sorted(
+        "core." + str(p.relative_to(CORE).with_suffix("")).replace("/", ".")
+        for p in CORE.rglob("*.py")
+        if "migrations" not in p.parts and p.name != "__init__.py"
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('celery', 'streamlit'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_the_cli_help_imports_no_torch():
+    code = (
+        "import sys; from click.testing import CliRunner; from core.cli import main;"
+        "CliRunner().invoke(main, ['--help']); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

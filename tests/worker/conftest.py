@@ -1,0 +1,115 @@
+"""Real Redis, real worker processes, a real SQLite file shared by all of them."""
+
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+
+from core.migrate import upgrade
+from worker.launcher import WorkerProcess, plan_workers
+
+REDIS = os.environ.get("BNBENCH_TEST_REDIS", "redis://127.0.0.1:6379")
+FAST_TIMERS = {
+    "BNBENCH_HEARTBEAT_S": "0.5",
+    "BNBENCH_STALE_AFTER_S": "4",
+    "BNBENCH_RECONCILE_EVERY_S": "1",
+    "BNBENCH_REQUEUE_AFTER_S": "3",
+    "BNBENCH_CANCEL_GRACE_S": "3",
+}
+TINY = dict(
+    epochs=1,
+    batch_size=16,
+    synthetic_samples=64,
+    depth=1,
+    width=8,
+    device="cpu",
+    warmup_steps=1,
+    timed_steps=2,
+    repeats=1,
+    infer_batch_sizes=[1],
+)
+LONG = dict(TINY, epochs=300, synthetic_samples=2048, width=64)  # about a minute
+MEDIUM = dict(LONG, epochs=25)  # about 6 s on 2 cores
+
+
+def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.2):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(worker_id):
+    """A Redis database index of this test process's own, flushed before and after."""
+    index = 8 + (int(worker_id[2:]) % 8 if worker_id.startswith("gw") else 0)
+    url = f"{REDIS}/{index}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def queue_env(tmp_path, monkeypatch, redis_url):
+    """Broker, database and fast reconciler timers, in this process and for workers."""
+    db = f"sqlite:///{tmp_path / 'queue.db'}"
+    env = {"BNBENCH_DATABASE_URL": db, "BNBENCH_BROKER_URL": redis_url, **FAST_TIMERS}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    upgrade(db)
+    return env
+
+
+@pytest.fixture
+def start_workers(tmp_path):
+    """Start CPU workers as real processes; all are stopped at the end of the test."""
+    started: list[WorkerProcess] = []
+
+    def start(
+        n: int = 1,
+        queues: list[str] | None = None,
+        prefix: str = "w",
+        env: dict | None = None,
+        wait: bool = True,
+    ) -> list[WorkerProcess]:
+        from core.lifecycle import list_workers
+
+        plan = plan_workers("none", n, queues, base_env={**os.environ, **(env or {})})
+        for i, w in enumerate(plan):
+            w.name = f"{prefix}{len(started) + i}"
+        for w in plan:
+            w.start("info", str(tmp_path / "logs"))
+        started.extend(plan)
+        if wait:
+            names = {w.name for w in plan}
+            wait_until(
+                lambda: names <= {r["name"].split("@")[0] for r in list_workers()},
+                60,
+                f"workers {sorted(names)} to register",
+            )
+        return plan
+
+    yield start
+    for w in started:
+        if w.proc and w.proc.poll() is None:
+            os.killpg(w.proc.pid, 15)
+    for w in started:
+        if w.proc:
+            try:
+                w.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(w.proc.pid, 9)

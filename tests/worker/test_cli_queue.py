@@ -1,0 +1,100 @@
+"""Queue commands as a user types them."""
+
+import pytest
+from click.testing import CliRunner
+
+from core.cli import main
+from core.results import ResultFilter, query_records
+
+TINY_FLAGS = [
+    "--epochs",
+    "1",
+    "--synthetic-samples",
+    "64",
+    "--batch-size",
+    "16",
+    "--depth",
+    "1",
+    "--width",
+    "8",
+    "--device",
+    "cpu",
+]
+
+
+@pytest.fixture
+def cli(queue_env, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    return CliRunner()
+
+
+def invoke(cli, args, code=0):
+    res = cli.invoke(main, args)
+    assert res.exit_code == code, res.output
+    return res
+
+
+def test_submit_a_grid_with_repeats_makes_one_group(cli):
+    res = invoke(
+        cli,
+        [
+            "submit",
+            *TINY_FLAGS,
+            "--grid",
+            "dropout_p=0.0,0.5",
+            "--grid",
+            "norm=batchnorm,none",
+            "--repeats",
+            "2",
+            "--label",
+            "g",
+        ],
+    )
+    ids = res.stdout.split()
+    assert len(ids) == 8 and "group sweep-" in res.stderr
+    recs = query_records(ResultFilter(job_ids=tuple(ids)))
+    assert len({r["group_id"] for r in recs}) == 1
+    combos = {(r["spec.dropout_p"], r["spec.norm"], r["spec.seed"]) for r in recs}
+    assert len(combos) == 8 and {s for *_, s in combos} == {0, 1}
+    assert {r["status"] for r in recs} == {"queued"}
+
+
+def test_a_bad_grid_value_is_refused_before_anything_is_sent(cli):
+    res = invoke(cli, ["submit", *TINY_FLAGS, "--grid", "dropout_p=0.1,1.5"], code=2)
+    assert "dropout_p" in res.stderr
+    assert query_records() == []
+
+
+def test_jobs_lists_the_queue_and_cancel_retry_work_by_prefix(cli):
+    job_id = invoke(cli, ["submit", *TINY_FLAGS, "--label", "mine"]).stdout.strip()
+    out = invoke(cli, ["jobs"]).stdout
+    assert job_id[:8] in out and "queued" in out and "mine" in out
+    assert "cancelled" in invoke(cli, ["cancel", job_id[:8]]).stdout
+    assert "queued again" in invoke(cli, ["retry", job_id[:8]]).stdout
+    res = invoke(cli, ["retry", job_id[:8]], code=2)
+    assert "only those can be retried" in res.stderr
+
+
+def test_submit_reuse_returns_the_existing_result(cli, start_workers):
+    start_workers(1)
+    first = invoke(cli, ["submit", *TINY_FLAGS, "--wait"]).stdout.strip()
+    again = invoke(cli, ["submit", *TINY_FLAGS, "--reuse"]).stdout.strip()
+    assert again == first
+    assert len(query_records()) == 1
+
+
+def test_workers_lists_the_fleet(cli, start_workers):
+    assert "No workers registered" in invoke(cli, ["workers"]).stdout
+    start_workers(1, prefix="fleet")
+    out = invoke(cli, ["workers"]).stdout
+    assert "fleet0@" in out and "live" in out and "cpu" in out
+
+
+def test_submit_wait_exits_nonzero_when_a_job_fails(cli, start_workers, tmp_path):
+    start_workers(1)
+    res = invoke(
+        cli,
+        ["submit", *TINY_FLAGS, "--dataset", "mnist", "--data-root", str(tmp_path), "--wait"],
+        code=1,
+    )
+    assert "failed 1" in res.stderr
