@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint bench clean
+.PHONY: venv test up lint bench clean
 
 venv: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(VENV)/bin/ruff check core worker dashboard tests benchmarks
 	$(PY) -m pytest -n auto --dist loadfile tests
+
+up: $(STAMP)
+	$(VENV)/bin/bnbench up
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core worker dashboard tests benchmarks
