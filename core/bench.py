@@ -27,9 +27,8 @@ from core.train import TRAIN_FRACTION, autocast_for, train
 
 def resolve_device(spec: BenchSpec) -> torch.device:
     """auto picks CUDA when present; an absent CUDA device is a spec error, not a crash."""
-    if spec.device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(spec.device)
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(auto if spec.device == "auto" else spec.device)
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise BenchError("device", "CUDA is not available here; use device=cpu or auto")
@@ -41,6 +40,13 @@ def resolve_device(spec: BenchSpec) -> torch.device:
             )
     if spec.cuda_graph and dev.type != "cuda":
         raise BenchError("cuda_graph", "needs a CUDA device; set device=cuda or cuda_graph=false")
+    if spec.gpu_model:
+        name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "no GPU"
+        if spec.gpu_model.lower().replace(" ", "") not in name.lower().replace(" ", ""):
+            raise BenchError(
+                "gpu_model", f"asks for {spec.gpu_model} but this worker has {name}; "
+                "submit to its gpu.<model> queue or drop gpu_model",
+            )
     return dev
 
 

@@ -223,6 +223,10 @@ class BenchSpec(BaseModel):
     device: str = _f(
         "runtime", "auto", "auto, cpu, cuda or cuda:N.", pattern=r"^(auto|cpu|cuda(:\d{1,2})?)$"
     )
+    gpu_model: str | None = _f(
+        "runtime", None, "Run only on this GPU model, e.g. h100 (queue gpu.<model>); null: any.",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$",
+    )
     precision: Literal["fp32", "bf16", "fp16"] = _f(
         "runtime", "fp32", "fp32, or bf16/fp16 autocast for forward and loss."
     )

@@ -38,6 +38,8 @@ def check_spec(s: BenchSpec) -> None:
 
 
 def _check_runtime(s: BenchSpec) -> None:
+    if s.gpu_model and s.device == "cpu":
+        raise SpecRuleError("gpu_model", "asks for a GPU but device=cpu; set device=cuda or auto")
     if s.cuda_graph and s.device == "cpu":
         raise SpecRuleError(
             "cuda_graph", "needs a CUDA device; set device=cuda or cuda_graph=false"

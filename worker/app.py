@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
 
 from worker.settings import Settings
@@ -11,7 +13,9 @@ TASK_NAME = "bnbench.run"
 
 def create_app(settings: Settings | None = None) -> Celery:
     s = settings or Settings.from_env()
-    app = Celery("bnbench", broker=s.broker_url, include=["worker.tasks"])
+    # BNBENCH_WORKER_INCLUDE adds task modules (comma-separated), e.g. benchmarks' probes.
+    extra = [m for m in os.environ.get("BNBENCH_WORKER_INCLUDE", "").split(",") if m]
+    app = Celery("bnbench", broker=s.broker_url, include=["worker.tasks", *extra])
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],  # a pickled message is refused, never loaded

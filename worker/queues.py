@@ -20,9 +20,11 @@ def gpu_slug(name: str) -> str:
 def queue_for(
     spec: BenchSpec, queue: str | None = None, gpu_model: str | None = None, default: str = "cpu"
 ) -> str:
-    """Explicit queue, else the GPU model's queue, else by device: cpu, gpu, or `default`."""
+    """Explicit queue, else the GPU model's queue (from the call or the spec), else by device:
+    cpu, gpu, or `default`."""
     if queue:
         return queue
+    gpu_model = gpu_model or spec.gpu_model
     if gpu_model:
         return f"gpu.{gpu_slug(gpu_model)}"
     if spec.device == "cpu":

@@ -196,3 +196,10 @@ def test_compiled_model_trains_like_eager():
     eager = run(tiny(depth=1, width=16, dropout_p=0.0, epochs=1)).model
     compiled = run(tiny(depth=1, width=16, dropout_p=0.0, epochs=1, compile="default")).model
     assert compiled.final_val_loss == pytest.approx(eager.final_val_loss, rel=1e-3)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without a GPU")
+def test_a_spec_for_a_gpu_model_refuses_to_run_elsewhere():
+    with pytest.raises(BenchError) as info:
+        resolve_device(BenchSpec(gpu_model="h100"))
+    assert info.value.field == "gpu_model" and "no GPU" in info.value.message

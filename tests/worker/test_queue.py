@@ -170,3 +170,8 @@ def test_a_pickled_message_is_refused_unread(queue_env, start_workers, tmp_path)
 def test_submit_routes_by_device_class(queue_env, gpu_model):
     job_id = submit(BenchSpec(**TINY), gpu_model=gpu_model)
     assert jobs()[job_id].queue == ("gpu.h100" if gpu_model else "cpu")
+
+
+def test_a_spec_can_ask_for_a_gpu_model(queue_env):
+    job_id = submit(BenchSpec(**{**TINY, "device": "cuda"}, gpu_model="H100"))
+    assert jobs()[job_id].queue == "gpu.h100"

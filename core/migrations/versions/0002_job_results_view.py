@@ -72,11 +72,12 @@ def _spec_column(dialect: str, name: str, kind: str) -> str:
     return f"json_extract(j.spec_json, '$.{name}') AS spec_{name}"
 
 
-def view_sql(dialect: str) -> str:
+def view_sql(dialect: str, spec_fields: list[tuple[str, str]] = SPEC_FIELDS) -> str:
+    """CREATE VIEW job_results for `dialect`; later migrations pass a longer field list."""
     cols = [f"j.{c}" for c in JOB_COLUMNS]
     cols += [f"r.{c}" for c in RESULT_COLUMNS]
     cols += [f"e.{c}" for c in ENV_COLUMNS]
-    cols += [_spec_column(dialect, n, k) for n, k in SPEC_FIELDS]
+    cols += [_spec_column(dialect, n, k) for n, k in spec_fields]
     body = ",\n    ".join(cols)
     return (
         f"CREATE VIEW job_results AS\nSELECT\n    {body}\nFROM jobs j\n"
