@@ -47,20 +47,37 @@ def describe(values: np.ndarray) -> dict[str, float]:
     )
 
 
+STATS = ("n", "median", "p25", "p75", "iqr", "mean", "std", "ci_low", "ci_high")
+
+
 def summarize_groups(
     df: pd.DataFrame, metrics: tuple[str, ...] | list[str], by: str = "repeat_key"
 ) -> pd.DataFrame:
-    """One row per group with `repeats` and `<metric>.<stat>` columns."""
-    rows = []
-    for key, g in df.groupby(by, sort=True):
-        row: dict = {by: key, "repeats": len(g)}
-        for m in metrics:
-            stats = describe(pd.to_numeric(g[m], errors="coerce").to_numpy(dtype=float))
-            row.update({f"{m}.{k}": val for k, val in stats.items()})
-        rows.append(row)
-    cols = [by, "repeats"] + [
-        f"{m}.{k}"
-        for m in metrics
-        for k in ("n", "median", "p25", "p75", "iqr", "mean", "std", "ci_low", "ci_high")
-    ]
-    return pd.DataFrame(rows, columns=cols)
+    """One row per group with `repeats` and `<metric>.<stat>` columns (as `describe`)."""
+    cols = [by, "repeats"] + [f"{m}.{k}" for m in metrics for k in STATS]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    values = df[list(metrics)].apply(pd.to_numeric, errors="coerce").astype(float)
+    g = values.groupby(df[by], sort=True)
+    q = g.quantile([0.25, 0.5, 0.75])
+    n, mean, std = g.count(), g.mean(), g.std(ddof=1)
+    t = n.apply(lambda col: col.map(lambda k: t_quantile_975(int(k) - 1)))
+    half = t * std / np.sqrt(n.where(n > 0))
+    sizes = df.groupby(by, sort=True).size()
+    parts: dict[str, pd.Series] = {by: sizes.index.to_series(index=sizes.index), "repeats": sizes}
+    for m in metrics:
+        p25, p75 = q[m].xs(0.25, level=1), q[m].xs(0.75, level=1)
+        parts.update(
+            {
+                f"{m}.n": n[m],
+                f"{m}.median": q[m].xs(0.5, level=1),
+                f"{m}.p25": p25,
+                f"{m}.p75": p75,
+                f"{m}.iqr": p75 - p25,
+                f"{m}.mean": mean[m],
+                f"{m}.std": std[m],
+                f"{m}.ci_low": mean[m] - half[m],
+                f"{m}.ci_high": mean[m] + half[m],
+            }
+        )
+    return pd.DataFrame(parts).reset_index(drop=True)[cols]
