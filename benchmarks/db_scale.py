@@ -1,8 +1,8 @@
-"""Results database at scale: batched ORM inserts and the dashboard's main queries.
+"""Results database at scale: batched inserts and the dashboard's main queries.
 
 Seeds `--rows` results (default 100,000) into a fresh database migrated with
-core.migrate.upgrade. Every row goes through the ORM rows core.store writes (new_job,
-_result_row, _detail_rows, environment_id), `--batch` jobs with their results per
+core.migrate.upgrade. Every row is built by the code core.store writes with (new_job,
+write_results, environment_id), `--batch` jobs with their results per
 transaction. The results are copies of one real tiny BenchResult with the spec (family, norm,
 dropout_p, lr, width, seed), the provenance (CPU, H100, A100), the sweep group, the label, the
 submission time (spread over 180 days) and a few figures varied, so that filters are selective.
@@ -36,17 +36,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, insert
 
 from core.bench import run
 from core.db import dispose_engines, get_engine, session_scope
-from core.dbmodels import Base
+from core.dbmodels import Base, Job
 from core.migrate import upgrade
 from core.provenance import cpu_model
 from core.result import BenchResult, Provenance
+from core.result_rows import row_values
 from core.results import ResultFilter, compare_repeats, query_records
 from core.spec import BenchSpec
-from core.store import _detail_rows, _result_row, environment_id, new_job
+from core.store import environment_id, new_job, write_results
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 INSERT_TARGET_MS = 1.0  # per result
@@ -119,11 +120,8 @@ def variant(
 
 
 def insert_batch(url: str, items: list[Item]) -> None:
-    """One transaction: the jobs, their results and detail rows, as core.store builds them.
-
-    The jobs are flushed first: detail rows have no relationship() to Job, so the unit of work
-    would not order their INSERTs after the jobs' and the foreign keys would fail.
-    """
+    """One transaction: the jobs (Core executemany), then their results and detail rows
+    through core.store.write_results, the batched write path."""
     with session_scope(url) as s:
         provs = {r.provenance.hostname: r.provenance for *_, r in items}
         env_ids = {host: environment_id(s, p) for host, p in provs.items()}
@@ -136,11 +134,14 @@ def insert_batch(url: str, items: list[Item]) -> None:
             job.finished_at = created + timedelta(seconds=r.total_time_s)
             job.attempt, job.progress = 1, 1.0
             jobs.append(job)
-        s.add_all(jobs)
-        s.flush()
-        for job, (*_, r) in zip(jobs, items, strict=True):
-            s.add(_result_row(job.id, env_ids[r.provenance.hostname], r))
-            s.add_all(_detail_rows(job.id, r))
+        s.execute(insert(Job.__table__), [row_values(j) | {"id": j.id} for j in jobs])
+        write_results(
+            s,
+            [
+                (job.id, env_ids[r.provenance.hostname], r)
+                for job, (*_, r) in zip(jobs, items, strict=True)
+            ],
+        )
 
 
 def seed(url: str, base: BenchResult, rows: int, batch: int, label: str) -> dict:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
@@ -180,20 +180,17 @@ def compare_repeats(
         raise ValueError(f"unknown metric {unknown[0]}; choose from {', '.join(RESULT_COLUMNS)}")
     f = f or ResultFilter()
     f = ResultFilter(**{**f.__dict__, "status": ("succeeded",), "with_results_only": True})
-    cols = [Job.repeat_key, Job.spec_json["seed"].as_integer()]
-    cols += [getattr(Result, m) for m in metrics]
+    cols = [Job.repeat_key, Job.id, *(getattr(Result, m) for m in metrics)]
     with session_scope(url, readonly=True) as s:
-        rows = s.execute(apply_filter(_select(cols), f)).all()
-        df = pd.DataFrame(rows, columns=["repeat_key", "seed", *metrics])
+        result = s.execute(apply_filter(_select(cols), f))
+        columns = list(zip(*result, strict=False)) or [()] * len(cols)
+        df = pd.DataFrame(dict(zip(["repeat_key", "job_id", *metrics], columns, strict=True)))
         if df.empty:
             return summarize_groups(df, metrics)
-        first = (
-            select(func.min(Job.id))
-            .where(Job.repeat_key.in_(df["repeat_key"].unique().tolist()))
-            .group_by(Job.repeat_key)
-        )
+        # One representative job per group, fetched by primary key.
+        first_ids = df.groupby("repeat_key")["job_id"].min().tolist()
         specs = dict(
-            s.execute(select(Job.repeat_key, Job.spec_json).where(Job.id.in_(first))).all()
+            s.execute(select(Job.repeat_key, Job.spec_json).where(Job.id.in_(first_ids))).all()
         )
     out = summarize_groups(df, metrics)
     spec_df = pd.DataFrame.from_records(

@@ -11,23 +11,21 @@ import hashlib
 import json
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.dbmodels import (
-    BNLayerStat,
     Environment,
-    EpochMetric,
-    InferenceMetric,
     Job,
-    LayerMetric,
     Result,
     utcnow,
 )
 from core.result import BenchResult, Provenance
+from core.result_rows import detail_rows, result_row, row_values
 from core.spec import BenchSpec
 
 ERROR_MESSAGE_MAX = 4000
@@ -127,125 +125,50 @@ def environment_id(s: Session, p: Provenance) -> int:
         return s.scalar(select(Environment.id).where(Environment.env_hash == h))
 
 
-def _result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
-    row = Result(
-        job_id=job_id,
-        environment_id=env_id,
-        total_time_s=r.total_time_s,
-        diverged=False,
-        result_json=json.loads(r.model_dump_json()),
+def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None:
+    """Insert the result and detail rows of (job id, environment id, result) items, and mark
+    the jobs succeeded. Core executemany: no unit of work, no RETURNING per row."""
+    now = utcnow()
+    tables: dict[Any, list[dict[str, Any]]] = {}
+    for job_id, env_id, r in items:
+        values = row_values(result_row(job_id, env_id, r))
+        values["created_at"] = now
+        tables.setdefault(Result.__table__, []).append(values)
+        for detail in detail_rows(job_id, r):
+            tables.setdefault(detail.__table__, []).append(row_values(detail))
+    for table, rows in tables.items():  # results first: insertion order is dict order
+        s.execute(insert(table), rows)
+    s.execute(
+        update(Job),
+        [
+            {
+                "id": job_id,
+                "status": "succeeded",
+                "finished_at": _parse(r.finished_at),
+                "progress": 1.0,
+                "error_type": None,
+                "error_message": None,
+            }
+            for job_id, _, r in items
+        ],
     )
-    m = r.model
-    if m is None:
-        return row
-    tp = m.throughput
-    row.task, row.param_count, row.n_train, row.n_val = m.task, m.param_count, m.n_train, m.n_val
-    if tp is not None:
-        row.train_samples_per_s = tp.samples_per_s
-        row.train_samples_per_s_p25 = tp.samples_per_s_p25
-        row.train_samples_per_s_p75 = tp.samples_per_s_p75
-        row.step_ms_median, row.step_ms_iqr, row.step_n = (
-            tp.step.median_ms,
-            tp.step.iqr_ms,
-            tp.step.n,
-        )
-    row.train_time_s = m.train_time_s
-    row.final_train_accuracy, row.final_val_accuracy = m.final_train_accuracy, m.final_val_accuracy
-    row.best_val_accuracy = m.best_val_accuracy
-    row.final_train_loss, row.final_val_loss = (
-        _finite(m.final_train_loss),
-        _finite(m.final_val_loss),
-    )
-    row.generalization_gap = m.generalization_gap
-    row.generalization_gap_loss = _finite(m.generalization_gap_loss)
-    g = m.mode_gap
-    row.mode_accuracy_eval, row.mode_accuracy_train = g.accuracy_eval, g.accuracy_train_mode
-    row.mode_accuracy_gap, row.mode_output_rel_diff = g.accuracy_gap, _finite(g.output_rel_diff)
-    if m.bn_stats:
-        row.bn_variance_ratio = sum(b.variance_ratio for b in m.bn_stats) / len(m.bn_stats)
-        row.bn_mean_gap = sum(b.mean_gap for b in m.bn_stats) / len(m.bn_stats)
-    row.time_to_target_s, row.epochs_to_target = m.time_to_target_s, m.epochs_to_target
-    row.diverged, row.diverged_epoch = m.diverged, m.diverged_epoch
-    if m.fold is not None:
-        row.fold_matches, row.fold_max_abs_diff = m.fold.matches, _finite(m.fold.max_abs_diff)
-        row.folded_layers = m.fold.folded_layers
-    row.peak_memory_mb = m.peak_memory_mb
-    return row
 
 
-def _finite(v: float | None) -> float | None:
-    """NaN and inf become NULL: SQL has no portable NaN, and a diverged run is flagged anyway."""
-    return None if v is None or v != v or v in (float("inf"), float("-inf")) else v
-
-
-def _detail_rows(job_id: str, r: BenchResult) -> list:
-    rows: list = []
-    if r.layer is not None:
-        lr = r.layer
-        rows.append(
-            LayerMetric(
-                job_id=job_id,
-                layer=lr.layer,
-                mode=lr.mode,
-                shape=lr.shape,
-                dtype=lr.dtype,
-                median_ms=lr.time.median_ms,
-                iqr_ms=lr.time.iqr_ms,
-                n=lr.time.n,
-                bytes_moved=lr.bytes_moved,
-                bytes_formula=lr.bytes_formula,
-                achieved_gbps=lr.achieved_gbps,
-                copy_gbps=lr.copy_gbps,
-                roofline_fraction=lr.roofline_fraction,
-            )
-        )
-    m = r.model
-    if m is None:
-        return rows
-    for e in m.epochs:
-        rows.append(
-            EpochMetric(
-                job_id=job_id,
-                epoch=e.epoch,
-                train_loss=_finite(e.train_loss),
-                train_accuracy=e.train_accuracy,
-                val_loss=_finite(e.val_loss),
-                val_accuracy=e.val_accuracy,
-                val_loss_train_mode=_finite(e.val_loss_train_mode),
-                val_accuracy_train_mode=e.val_accuracy_train_mode,
-                epoch_time_s=e.epoch_time_s,
-                wall_time_s=e.wall_time_s,
-            )
-        )
-    for p in m.inference:
-        rows.append(
-            InferenceMetric(
-                job_id=job_id,
-                batch_size=p.batch_size,
-                folded=p.folded,
-                samples_per_s=p.samples_per_s,
-                latency_p50_ms=p.latency_p50_ms,
-                latency_p95_ms=p.latency_p95_ms,
-                round_ms_median=p.rounds.median_ms,
-                round_ms_iqr=p.rounds.iqr_ms,
-                rounds=p.rounds.n,
-            )
-        )
-    for b in m.bn_stats:
-        rows.append(
-            BNLayerStat(
-                job_id=job_id,
-                layer_index=b.index,
-                name=b.name,
-                num_features=b.num_features,
-                variance_ratio=_finite(b.variance_ratio) or 0.0,
-                variance_ratio_min=_finite(b.variance_ratio_min) or 0.0,
-                variance_ratio_max=_finite(b.variance_ratio_max) or 0.0,
-                mean_gap=_finite(b.mean_gap) or 0.0,
-                preceded_by_dropout=b.preceded_by_dropout,
-            )
-        )
-    return rows
+def save_results(items: list[tuple[str, BenchResult]], url: str | None = None) -> int:
+    """Write many results in one transaction; jobs that already have one are skipped.
+    Returns how many were written."""
+    with session_scope(url) as s:
+        ids = [job_id for job_id, _ in items]
+        done = set(s.scalars(select(Result.job_id).where(Result.job_id.in_(ids))).all())
+        todo = [(j, r) for j, r in items if j not in done]
+        envs: dict[str, int] = {}
+        for _, r in todo:
+            h = env_hash(r.provenance)
+            if h not in envs:
+                envs[h] = environment_id(s, r.provenance)
+        if todo:
+            write_results(s, [(j, envs[env_hash(r.provenance)], r) for j, r in todo])
+        return len(todo)
 
 
 def save_result(job_id: str, result: BenchResult, url: str | None = None) -> bool:
@@ -254,29 +177,12 @@ def save_result(job_id: str, result: BenchResult, url: str | None = None) -> boo
     Returns False, changing nothing, when the job already has a result.
     """
     try:
-        with session_scope(url) as s:
-            if s.scalar(select(Result.id).where(Result.job_id == job_id)) is not None:
-                return False
-            env_id = environment_id(s, result.provenance)
-            s.add(_result_row(job_id, env_id, result))
-            s.add_all(_detail_rows(job_id, result))
-            s.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(
-                    status="succeeded",
-                    finished_at=_parse(result.finished_at),
-                    progress=1.0,
-                    error_type=None,
-                    error_message=None,
-                )
-            )
-    except IntegrityError:
+        return save_results([(job_id, result)], url) == 1
+    except IntegrityError:  # a concurrent delivery wrote it between our check and insert
         with session_scope(url, readonly=True) as s:
             if s.scalar(select(Result.id).where(Result.job_id == job_id)) is not None:
                 return False
         raise
-    return True
 
 
 def load_result(job_id: str, url: str | None = None) -> BenchResult | None:

@@ -7,18 +7,19 @@
    sleep-bound jobs.
 3. Drain: N tiny real jobs over 2 workers; every one must succeed exactly once.
 
-    python -m benchmarks.queue [--broker redis|embedded|both] [--drain 1000] [--json out.json]
+    python benchmarks/queue_bench.py [--broker redis|embedded|both] [--drain 1000] [--json F]
+
+(Not named queue.py: in this folder that would shadow the standard library's queue module
+for every script here.)
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-if __name__ == "__main__" and not __package__:
-    # As a script, this file would shadow the stdlib `queue` that redis imports: rerun as -m.
-    os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    os.execv(sys.executable, [sys.executable, "-m", "benchmarks.queue", *sys.argv[1:]])
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import json
