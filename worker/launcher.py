@@ -107,12 +107,15 @@ def plan_workers(
             )
         )
     n_cpu = cpu_workers if cpu_workers is not None else (0 if chosen else 1)
+    # CPU workers share the cores: oversubscribed torch thread pools spin against each other.
+    threads = env.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // max(n_cpu, 1)))
     for i in range(n_cpu):
         plan.append(
             WorkerProcess(
                 name=f"cpu{i}",
                 queues=queues or worker_queues(None),
-                env={**env, "CUDA_VISIBLE_DEVICES": "", "BNBENCH_WORKER_GPU": ""},
+                env={**env, "CUDA_VISIBLE_DEVICES": "", "BNBENCH_WORKER_GPU": "",
+                     "OMP_NUM_THREADS": threads},
             )
         )
     return plan

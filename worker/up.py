@@ -89,12 +89,21 @@ def up(gpus, cpu_workers, demo, log_dir) -> None:
         fail([str(e)])
     sup = Supervisor(plan, "info", log_dir)
     sup.start()
+    dash = None
+    if with_dashboard:
+        from pathlib import Path
+
+        from dashboard.launch import default_host, start
+
+        dash = start(port=port, log=Path(log_dir) / "dashboard.log")
     try:
         console.print("[bold]bnbench is up[/]")
         console.print(f"  database  {redacted()}")
         console.print(f"  broker    {settings.broker_url}{' (embedded)' if broker else ''}")
         for w in plan:
             console.print(f"  worker    {w.name} on {w.gpu or 'cpu'}, queues {','.join(w.queues)}")
+        if dash is not None:
+            console.print(f"  dashboard http://{default_host()}:{port}")
         console.print(f"  logs      {log_dir}")
         if not wait_for_workers([w.name for w in plan], 120):
             console.print("[yellow]workers are slow to start; see the logs[/]")
@@ -110,6 +119,11 @@ def up(gpus, cpu_workers, demo, log_dir) -> None:
         console.print("\nCtrl-C stops everything.")
         sup.run_forever()
     finally:
+        if dash is not None:
+            import signal
+
+            os.killpg(dash.pid, signal.SIGTERM)
+            dash.wait(20)
         sup.stop()
         if broker is not None:
             broker.stop()

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "workers": "worker.cli:workers",
     "worker": "worker.cli:worker",
     "up": "worker.up:up",
+    "dashboard": "dashboard.launch:dashboard",
 }
 
 

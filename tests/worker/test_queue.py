@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from core.db import session_scope
 from core.dbmodels import Job, Result
 from core.spec import BenchSpec
+from tests.services import LONG, MEDIUM, TINY, free_port, wait_until
 from tests.worker.bad_payloads import BAD_PAYLOADS
-from tests.worker.conftest import LONG, MEDIUM, TINY, free_port, wait_until
 from worker.submit import cancel, retry, submit
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.lifecycle import list_workers
 from core.results import ResultFilter, query_records
-from tests.worker.conftest import FAST_TIMERS, free_port, wait_until
+from tests.services import FAST_TIMERS, free_port, wait_until
 
 BNBENCH = [sys.executable, "-c", "from core.cli import main; main()"]
 

@@ -1,0 +1,28 @@
+"""bnbench dashboard: `streamlit run dashboard/app.py` or `bnbench dashboard`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.auth import gate
+
+HERE = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="bnbench", page_icon=":material/speed:", layout="wide")
+
+if gate():
+    pages = [
+        st.Page(HERE / "views/submit.py", title="Submit", icon=":material/add_circle:",
+                url_path="submit"),
+        st.Page(HERE / "views/jobs.py", title="Jobs", icon=":material/list:", url_path="jobs",
+                default=True),
+        st.Page(HERE / "views/compare.py", title="Compare", icon=":material/compare:",
+                url_path="compare"),
+        st.Page(HERE / "views/layers.py", title="Layers", icon=":material/stacked_line_chart:",
+                url_path="layers"),
+        st.Page(HERE / "views/workers.py", title="Workers", icon=":material/dns:",
+                url_path="workers"),
+    ]
+    st.navigation(pages).run()

@@ -1,0 +1,49 @@
+"""Altair charts with labelled axes and units."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+
+def curves(df: pd.DataFrame, y: str, x: str, y_title: str, x_title: str) -> alt.Chart:
+    """Learning curves, one line per job (labelled by job and label)."""
+    return (
+        alt.Chart(df)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(x, title=x_title),
+            y=alt.Y(y, title=y_title),
+            color=alt.Color("run:N", title="job"),
+            tooltip=["run", x, y],
+        )
+    )
+
+
+def bars_with_iqr(df: pd.DataFrame, x: str, value: str, low: str, high: str,
+                  title: str) -> alt.LayerChart:
+    """Bars of `value` with error bars from `low` to `high` (IQR or a CI)."""
+    base = alt.Chart(df).encode(x=alt.X(f"{x}:N", title=None, sort=None))
+    bars = base.mark_bar().encode(y=alt.Y(f"{value}:Q", title=title),
+                                  tooltip=[x, value, low, high])
+    err = base.mark_errorbar().encode(y=alt.Y(f"{low}:Q", title=title), y2=f"{high}:Q")
+    return bars + err
+
+
+def scatter(df: pd.DataFrame, x: str, y: str, x_title: str, y_title: str) -> alt.Chart:
+    return (
+        alt.Chart(df)
+        .mark_circle(size=90)
+        .encode(x=alt.X(x, title=x_title), y=alt.Y(y, title=y_title),
+                color=alt.Color("run:N", title="job"), tooltip=["run", x, y])
+    )
+
+
+def grouped_bars(df: pd.DataFrame, x: str, y: str, color: str, y_title: str) -> alt.Chart:
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(x=alt.X(f"{x}:N", title=None), xOffset=f"{color}:N",
+                y=alt.Y(f"{y}:Q", title=y_title), color=alt.Color(f"{color}:N"),
+                tooltip=[x, color, y])
+    )

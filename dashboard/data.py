@@ -1,0 +1,90 @@
+"""Cached reads for the pages, and a banner instead of a traceback when a service is down."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import details, lifecycle, results
+from core.db import redacted
+
+TTL_S = 5
+T = TypeVar("T")
+
+
+@st.cache_resource(show_spinner=False)
+def schema_ready() -> bool:
+    """Migrate once per dashboard process, like a worker does at start."""
+    from core.migrate import ensure_schema
+
+    ensure_schema()
+    return True
+
+
+def guarded(fn: Callable[..., T], *args: Any, default: T, **kwargs: Any) -> T:
+    """Call fn; if the database is down, show a banner and return `default`."""
+    try:
+        schema_ready()
+        return fn(*args, **kwargs)
+    except SQLAlchemyError as e:
+        st.error(f"The results database at `{redacted()}` is unreachable: "
+                 f"{getattr(e, 'orig', e)}. Check BNBENCH_DATABASE_URL; this page retries.",
+                 icon=":material/database_off:")
+        return default
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def jobs(status: tuple[str, ...] = (), group: str | None = None, label: str | None = None,
+         limit: int = 200) -> pd.DataFrame:
+    f = results.ResultFilter(status=status, group_id=group or None, label=label or None)
+    return pd.DataFrame.from_records(results.query_records(f, limit=limit))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def groups() -> list[str]:
+    df = jobs(limit=5000)
+    return sorted(g for g in df.get("group_id", pd.Series(dtype=str)).dropna().unique())
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def job_detail(job_id: str) -> dict:
+    return results.job_record(job_id)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def curves(job_ids: tuple[str, ...]) -> pd.DataFrame:
+    return details.epoch_curves(job_ids)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def inference(job_ids: tuple[str, ...]) -> pd.DataFrame:
+    return details.inference_table(job_ids)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def bn_layers(job_ids: tuple[str, ...]) -> pd.DataFrame:
+    return details.bn_layers(job_ids)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def layer_benchmarks() -> pd.DataFrame:
+    return details.layer_benchmarks()
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def repeats(group: str | None, job_ids: tuple[str, ...]) -> pd.DataFrame:
+    f = results.ResultFilter(group_id=group or None, job_ids=job_ids)
+    return results.compare_repeats(f)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def workers() -> pd.DataFrame:
+    return pd.DataFrame.from_records(lifecycle.list_workers())
+
+
+def clear() -> None:
+    st.cache_data.clear()

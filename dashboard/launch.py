@@ -1,0 +1,53 @@
+"""`bnbench dashboard`: start the Streamlit app, on localhost unless login is configured."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+APP = Path(__file__).resolve().parent / "app.py"
+
+
+def auth_configured() -> bool:
+    if os.environ.get("BNBENCH_DASHBOARD_PASSWORD"):
+        return True
+    secrets = [Path.cwd() / ".streamlit" / "secrets.toml",
+               Path.home() / ".streamlit" / "secrets.toml"]
+    return any(p.is_file() and "[auth]" in p.read_text() for p in secrets)
+
+
+def command(host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+
+
+def default_host() -> str:
+    """Open to the network only behind a login; otherwise this machine only."""
+    return "0.0.0.0" if auth_configured() else "127.0.0.1"
+
+
+def start(host: str | None = None, port: int = 8501, log: Path | None = None) -> subprocess.Popen:
+    out = open(log, "ab") if log else None  # noqa: SIM115
+    return subprocess.Popen(command(host or default_host(), port), stdout=out,
+                            stderr=subprocess.STDOUT if out else None, start_new_session=True)
+
+
+@click.command()
+@click.option("--host", default=None,
+              help="Address to bind [default: 127.0.0.1, or 0.0.0.0 when login is configured].")
+@click.option("--port", type=int, default=8501, show_default=True)
+def dashboard(host: str | None, port: int) -> None:
+    """Start the dashboard (Submit, Jobs, Compare, Layers, Workers)."""
+    host = host or default_host()
+    if host not in ("127.0.0.1", "localhost") and not auth_configured():
+        click.echo("warning: binding to a network address with no login; set "
+                   "BNBENCH_DASHBOARD_PASSWORD or configure [auth] in secrets.toml", err=True)
+    click.echo(f"dashboard on http://{host}:{port}")
+    raise SystemExit(subprocess.call(command(host, port)))

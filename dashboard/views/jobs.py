@@ -1,0 +1,121 @@
+"""Jobs: the live queue, filters, cancel and retry, and one job's whole story."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from core.dbmodels import JOB_STATUSES
+from dashboard import charts, data
+
+REFRESH_S = 2
+
+
+def _duration(row) -> float | None:
+    start, end = row.get("started_at"), row.get("finished_at")
+    if start is None or pd.isna(start):
+        return None
+    end = datetime.now(UTC) if end is None or pd.isna(end) else end
+    return (end - start).total_seconds()
+
+
+def table(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "job": df["job_id"].str[:8],
+        "status": df["status"],
+        "progress": df["progress"].fillna(0.0).where(df["status"] != "succeeded", 1.0),
+        "worker": df["worker"],
+        "queue": df["queue"],
+        "duration (s)": df.apply(_duration, axis=1),
+        "label": df["label"],
+        "group": df["group_id"],
+        "error": df["error_message"],
+    })
+    return out
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_table(status, group, label) -> None:
+    df = data.guarded(data.jobs, tuple(status), group, label, default=pd.DataFrame())
+    if df.empty:
+        st.info("No jobs yet. Submit one on the [Submit](/submit) page, or run "
+                "`bnbench submit --preset smoke`.")
+        return
+    st.dataframe(
+        table(df), hide_index=True, width="stretch",
+        column_config={"progress": st.column_config.ProgressColumn(
+            "progress", min_value=0.0, max_value=1.0, format="percent")},
+    )
+
+
+def _act(action: str, job_id: str) -> None:
+    from worker.submit import cancel, retry
+
+    if action == "cancel":
+        st.session_state["job_action"] = f"{job_id[:8]}: {cancel(job_id)}"
+    else:
+        ok = retry(job_id)
+        st.session_state["job_action"] = (f"{job_id[:8]}: queued again" if ok else
+                                          f"{job_id[:8]}: only failed or cancelled jobs retry")
+    data.clear()
+
+
+def detail(job_id: str) -> None:
+    rec = data.guarded(data.job_detail, job_id, default=None)
+    if rec is None:
+        return
+    st.subheader(f"Job {job_id}")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("status", rec["status"])
+    c2.metric("attempt", rec["attempt"])
+    c3.metric("worker", rec["worker"] or "-")
+    if rec.get("error_message"):
+        st.error(f"{rec['error_type']}: {rec['error_message']}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Spec**")
+        st.json(rec["spec"], expanded=False)
+    result = rec.get("result")
+    with right:
+        st.markdown("**Environment**")
+        st.json(result["provenance"] if result else {}, expanded=False)
+    curves = data.guarded(data.curves, (job_id,), default=pd.DataFrame())
+    if not curves.empty:
+        curves = curves.assign(run=job_id[:8])
+        st.altair_chart(charts.curves(curves, "val_accuracy", "epoch",
+                                      "validation accuracy (eval mode)", "epoch"),
+                        width="stretch")
+    inf = data.guarded(data.inference, (job_id,), default=pd.DataFrame())
+    if not inf.empty:
+        st.markdown("**Inference (eval mode)**")
+        st.dataframe(inf.drop(columns=["job_id"]), hide_index=True)
+
+
+def render() -> None:
+    st.title("Jobs")
+    c1, c2, c3 = st.columns(3)
+    status = c1.multiselect("Status", JOB_STATUSES, key="jobs_status")
+    groups = data.guarded(data.groups, default=[])
+    group = c2.selectbox("Group", ["", *groups], key="jobs_group")
+    label = c3.text_input("Label", key="jobs_label")
+    live_table(status, group, label)
+    st.divider()
+    df = data.guarded(data.jobs, tuple(status), group, label, default=pd.DataFrame())
+    if df.empty:
+        return
+    options = df["job_id"].tolist()
+    fmt = dict(zip(df["job_id"], df["job_id"].str[:8] + " " + df["status"] + " "
+                   + df["label"].fillna(""), strict=True))
+    job_id = st.selectbox("Job", options, format_func=fmt.get, key="jobs_selected")
+    b1, b2, _ = st.columns([1, 1, 6])
+    b1.button("Cancel", key="jobs_cancel", on_click=_act, args=("cancel", job_id))
+    b2.button("Retry", key="jobs_retry", on_click=_act, args=("retry", job_id))
+    if msg := st.session_state.pop("job_action", None):
+        st.toast(msg)
+        st.info(msg)
+    detail(job_id)
+
+
+render()

@@ -1,0 +1,103 @@
+"""Submit: a spec form generated from BenchSpec, presets, grid sweeps, queue and GPU class."""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from core.presets import PRESETS, preset
+from core.spec_io import SpecError, validate_spec
+from dashboard import data, spec_form
+
+QUEUES = ["by device (cpu / gpu)", "cpu", "gpu"]
+
+
+def _apply_preset() -> None:
+    name = st.session_state.get("preset")
+    spec_form.load_values(preset(name) if name and name != "(defaults)" else {})
+
+
+def _parse_grid(text: str) -> dict[str, list]:
+    from core.spec_io import parse_override
+
+    grid: dict[str, list] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if "=" not in line:
+            raise SpecError([("sweep", f"{line!r}: write field=v1,v2,... one field per line")])
+        name, raw = line.split("=", 1)
+        grid[name.strip()] = [parse_override(f"{name}={v.strip()}")[1] for v in raw.split(",")]
+    return grid
+
+
+def _submit() -> None:
+    from worker.submit import expand_grid, submit
+
+    st.session_state.pop("submitted", None)
+    errors: dict[str, str] = {}
+    try:
+        base = validate_spec(spec_form.read_values())
+        grid = _parse_grid(st.session_state.get("sweep", ""))
+        repeats = int(st.session_state.get("sweep_repeats", 1))
+        specs = expand_grid(base, grid, repeats) if grid or repeats > 1 else [base]
+    except SpecError as e:
+        for field, message in e.problems:
+            errors[field.split(".")[0]] = message
+        st.session_state[spec_form.ERRORS] = errors
+        return
+    st.session_state[spec_form.ERRORS] = {}
+    queue = st.session_state.get("queue")
+    queue = None if not queue or queue.startswith("by device") else queue
+    gpu_model = (st.session_state.get("gpu_model_route") or "").strip() or None
+    group = (st.session_state.get("group") or "").strip() or None
+    if len(specs) > 1 and group is None:
+        group = f"sweep-{uuid.uuid4().hex[:8]}"
+    label = (st.session_state.get("label") or "").strip() or None
+    try:
+        ids = [submit(s, queue=queue, gpu_model=gpu_model, group=group, label=label)
+               for s in specs]
+    except Exception as e:  # broker down: say so, the rows stay queued for the reconciler
+        st.session_state["submit_failure"] = f"{type(e).__name__}: {e}"
+        return
+    st.session_state["submitted"] = {"ids": ids, "group": group}
+    data.clear()
+
+
+def render() -> None:
+    st.title("Submit a benchmark")
+    st.caption("Every field comes from `BenchSpec`; hover a field for its meaning.")
+    st.selectbox("Start from a preset", ["(defaults)", *PRESETS], key="preset",
+                 on_change=_apply_preset,
+                 help="; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items()))
+    with st.form("spec_form"):
+        spec_form.render_fields()
+        st.subheader("Sweep and routing")
+        c1, c2 = st.columns(2)
+        c1.text_area("Sweep: one `field=v1,v2,...` per line", key="sweep",
+                     placeholder="dropout_p=0,0.1,0.5\nnorm=batchnorm,none")
+        c2.number_input("Repeats (seeds seed, seed+1, ...)", min_value=1, max_value=100,
+                        value=1, key="sweep_repeats")
+        c1.selectbox("Queue", QUEUES, key="queue")
+        c2.text_input("GPU model (routes to gpu.<model>)", key="gpu_model_route",
+                      placeholder="h100")
+        c1.text_input("Label", key="label")
+        c2.text_input("Group (default: a new one for sweeps)", key="group")
+        st.form_submit_button("Submit", type="primary", on_click=_submit)
+    if errors := st.session_state.get(spec_form.ERRORS):
+        st.error("Fix the highlighted fields: " + "; ".join(f"{k}: {v}" for k, v in
+                                                             errors.items()))
+    if failure := st.session_state.pop("submit_failure", None):
+        st.error(f"Could not reach the broker: {failure}. Start it (`bnbench up`) or check "
+                 "BNBENCH_BROKER_URL.")
+    if done := st.session_state.get("submitted"):
+        ids, group = done["ids"], done["group"]
+        head = f"Submitted {len(ids)} job{'s' if len(ids) > 1 else ''}"
+        st.success(f"{head}{f' in group `{group}`' if group else ''}: "
+                   + ", ".join(f"`{i[:8]}`" for i in ids[:20]))
+        st.markdown("See them on [Jobs](/jobs) and [Compare](/compare).")
+
+
+render()

@@ -1,0 +1,41 @@
+"""AppTest runs pages in this process, against a real SQLite file and the real Redis."""
+
+from pathlib import Path
+
+import pytest
+import redis
+
+from core.migrate import upgrade
+
+VIEWS = Path(__file__).resolve().parents[2] / "dashboard"
+
+
+@pytest.fixture
+def dash_db(tmp_path, monkeypatch, worker_id):
+    import streamlit as st
+
+    url = f"sqlite:///{tmp_path / 'dash.db'}"
+    index = 8 + (int(worker_id[2:]) % 8 if worker_id.startswith("gw") else 0)
+    broker = f"redis://127.0.0.1:6379/{index}"
+    redis.Redis.from_url(broker).flushdb()
+    monkeypatch.setenv("BNBENCH_DATABASE_URL", url)
+    monkeypatch.setenv("BNBENCH_BROKER_URL", broker)
+    monkeypatch.delenv("BNBENCH_DASHBOARD_PASSWORD", raising=False)
+    upgrade(url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield url
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def page(name: str):
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(VIEWS / "views" / f"{name}.py"), default_timeout=60)
+
+
+def app():
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(VIEWS / "app.py"), default_timeout=60)

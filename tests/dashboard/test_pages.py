@@ -1,0 +1,116 @@
+"""Jobs, Compare, Layers and Workers, on an empty database and a seeded one."""
+
+import pytest
+
+from core.lifecycle import register_worker
+from core.results import query_records
+from core.spec import BenchSpec
+from core.store import create_job
+from tests.dashboard.conftest import app, page
+from tests.dbseed import seed, variant
+
+PAGES = ["submit", "jobs", "compare", "layers", "workers"]
+
+
+@pytest.fixture
+def seeded(dash_db, sample_result):
+    base, result = sample_result
+    ids = []
+    for p in (0.0, 0.5):
+        for s in (0, 1):
+            spec = base.with_overrides(dropout_p=p, seed=s)
+            ids.append(seed(dash_db, spec, variant(result, spec), group_id="sweep",
+                            label=f"p{p}"))
+    queued = create_job(base, url=dash_db, label="waiting")
+    return ids, queued
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_on_an_empty_database_with_a_way_to_start(dash_db, name):
+    at = page(name).run()
+    assert not at.exception
+    if name != "submit":
+        assert "bnbench" in " ".join(i.value for i in at.info)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_database_that_is_down_gives_a_banner_not_a_traceback(dash_db, monkeypatch, name):
+    monkeypatch.setenv("BNBENCH_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    at = page(name).run()
+    assert not at.exception
+    if name != "submit":
+        assert "unreachable" in " ".join(e.value for e in at.error)
+
+
+def test_jobs_lists_the_queue_and_shows_a_job(seeded):
+    at = page("jobs").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 5 and set(table["status"]) == {"succeeded", "queued"}
+    assert any("Job " in s.value for s in at.subheader)
+
+
+def test_cancel_and_retry_buttons_change_the_rows(seeded):
+    _, queued = seeded
+    at = page("jobs").run()
+    at.selectbox(key="jobs_selected").set_value(queued).run()
+    at.button(key="jobs_cancel").click().run()
+    assert {r["job_id"]: r["status"] for r in query_records()}[queued] == "cancelled"
+    at.button(key="jobs_retry").click().run()
+    assert {r["job_id"]: r["status"] for r in query_records()}[queued] == "queued"
+    assert not at.exception
+
+
+def test_jobs_filters_by_status(seeded):
+    at = page("jobs").run()
+    at.multiselect(key="jobs_status").select("queued").run()
+    assert list(at.dataframe[0].value["status"]) == ["queued"]
+
+
+def test_compare_a_group_shows_what_differs_and_the_figures(seeded, sample_result):
+    at = page("compare").run()
+    at.selectbox(key="cmp_group").set_value("sweep").run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    assert "spec.dropout_p" in frames[0].columns and "spec.seed" in frames[0].columns
+    figures = frames[1]
+    expected = sample_result[1].model.throughput.samples_per_s
+    assert figures["train samples/s"].iloc[0] == pytest.approx(expected)
+    assert any(c.endswith("Δ%") for c in figures.columns)
+    assert len(at.get("arrow_vega_lite_chart")) >= 4  # curves, throughput, gaps, BN, scatter
+
+
+def test_layers_page_plots_layer_benchmarks(dash_db):
+    from core.bench import run
+
+    spec = BenchSpec(kind="layer", layer="batchnorm2d", shape=(8, 4, 6, 6), device="cpu",
+                     warmup_steps=1, timed_steps=2, repeats=2)
+    seed(dash_db, spec, run(spec))
+    at = page("layers").run()
+    assert not at.exception and len(at.get("arrow_vega_lite_chart")) == 1
+    assert at.dataframe[0].value["what"].iloc[0] == "batchnorm2d train_fwd float32"
+
+
+def test_workers_page_lists_the_fleet(dash_db):
+    register_worker("cpu0@host", ["cpu"], None)
+    at = page("workers").run()
+    table = at.dataframe[0].value
+    assert list(table["worker"]) == ["cpu0@host"] and list(table["state"]) == ["live"]
+
+
+def test_the_app_navigates_to_jobs_by_default(dash_db):
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "Jobs"
+
+
+def test_a_password_is_required_when_configured(dash_db, monkeypatch):
+    monkeypatch.setenv("BNBENCH_DASHBOARD_PASSWORD", "s3cret")
+    at = app().run()
+    assert [t.value for t in at.title] == ["bnbench"]  # the login, not the app
+    at.text_input(key="login_password").input("wrong")
+    at.button[0].click().run()
+    assert "Wrong password." in [e.value for e in at.error]
+    at.text_input(key="login_password").input("s3cret")
+    at.button[0].click().run()
+    assert at.title[0].value == "Jobs"

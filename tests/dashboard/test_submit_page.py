@@ -1,0 +1,77 @@
+"""The Submit page: a form generated from BenchSpec that creates the right job rows."""
+
+from core.results import ResultFilter, query_records
+from core.spec import BenchSpec, fields_by_group
+from tests.dashboard.conftest import page
+
+
+def submit(at):
+    at.button[0].click().run()  # the form's only button
+    return at
+
+
+def test_the_form_has_a_widget_for_every_spec_field(dash_db):
+    at = page("submit").run()
+    assert not at.exception
+    keys = {w.key for w in [*at.selectbox, *at.checkbox, *at.number_input, *at.text_input]}
+    for names in fields_by_group().values():
+        for name in names:
+            if name != "spec_version":
+                assert f"spec.{name}" in keys, name
+    assert at.number_input(key="spec.epochs").value == BenchSpec().epochs
+
+
+def test_submitting_one_spec_creates_one_queued_job(dash_db):
+    at = page("submit").run()
+    at.selectbox(key="spec.family").set_value("seednet")
+    at.number_input(key="spec.epochs").set_value(3)
+    at.text_input(key="label").input("from-the-form")
+    submit(at)
+    assert not at.exception and not at.error
+    [job] = query_records()
+    assert (job["status"], job["label"], job["spec.family"], job["spec.epochs"]) == (
+        "queued", "from-the-form", "seednet", 3)
+    assert "Submitted 1 job" in at.success[0].value
+
+
+def test_a_sweep_creates_a_group_with_every_combination(dash_db):
+    at = page("submit").run()
+    at.text_area(key="sweep").input("dropout_p=0,0.5\nnorm=batchnorm,none")
+    at.number_input(key="sweep_repeats").set_value(2)
+    submit(at)
+    jobs = query_records()
+    assert len(jobs) == 8 and len({j["group_id"] for j in jobs}) == 1
+    assert {(j["spec.dropout_p"], j["spec.norm"]) for j in jobs} == {
+        (0.0, "batchnorm"), (0.0, "none"), (0.5, "batchnorm"), (0.5, "none")}
+    assert {j["spec.seed"] for j in jobs} == {0, 1}
+
+
+def test_an_invalid_field_shows_its_error_and_creates_nothing(dash_db):
+    at = page("submit").run()
+    at.number_input(key="spec.batch_size").set_value(1)  # BatchNorm needs >= 2
+    submit(at)
+    messages = " ".join(e.value for e in at.error)
+    assert "BatchNorm in training needs batch_size >= 2" in messages
+    assert query_records() == []
+
+
+def test_a_bad_sweep_line_is_explained(dash_db):
+    at = page("submit").run()
+    at.text_area(key="sweep").input("dropout_p 0.1")
+    submit(at)
+    assert "one field per line" in " ".join(e.value for e in at.error)
+    assert query_records() == []
+
+
+def test_a_preset_fills_the_form(dash_db):
+    at = page("submit").run()
+    at.selectbox(key="preset").set_value("dropoutnet").run()
+    assert at.selectbox(key="spec.family").value == "seednet"
+    assert at.selectbox(key="spec.norm").value == "none"
+
+
+def test_routing_to_a_gpu_model_sets_the_queue(dash_db):
+    at = page("submit").run()
+    at.text_input(key="gpu_model_route").input("h100")
+    submit(at)
+    assert query_records(ResultFilter())[0]["queue"] == "gpu.h100"
