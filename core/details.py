@@ -22,7 +22,10 @@ from core.dbmodels import (
 def _frame(stmt, url: str | None) -> pd.DataFrame:
     with session_scope(url, readonly=True) as s:
         result = s.execute(stmt)
-        return pd.DataFrame(result.all(), columns=list(result.keys()))
+        keys = list(result.keys())
+        # dict records: a JSON list cell (a layer's shape) must stay one value, not a row
+        return pd.DataFrame.from_records([dict(zip(keys, r, strict=True)) for r in result],
+                                         columns=keys)
 
 
 def epoch_curves(job_ids: Sequence[str], url: str | None = None) -> pd.DataFrame:

@@ -14,15 +14,33 @@ st.set_page_config(page_title="bnbench", page_icon=":material/speed:", layout="w
 
 if gate():
     pages = [
-        st.Page(HERE / "views/submit.py", title="Submit", icon=":material/add_circle:",
-                url_path="submit"),
-        st.Page(HERE / "views/jobs.py", title="Jobs", icon=":material/list:", url_path="jobs",
-                default=True),
-        st.Page(HERE / "views/compare.py", title="Compare", icon=":material/compare:",
-                url_path="compare"),
-        st.Page(HERE / "views/layers.py", title="Layers", icon=":material/stacked_line_chart:",
-                url_path="layers"),
-        st.Page(HERE / "views/workers.py", title="Workers", icon=":material/dns:",
-                url_path="workers"),
+        st.Page(
+            HERE / "views/submit.py",
+            title="Submit",
+            icon=":material/add_circle:",
+            url_path="submit",
+        ),
+        st.Page(
+            HERE / "views/jobs.py",
+            title="Jobs",
+            icon=":material/list:",
+            url_path="jobs",
+            default=True,
+        ),
+        st.Page(
+            HERE / "views/compare.py",
+            title="Compare",
+            icon=":material/compare:",
+            url_path="compare",
+        ),
+        st.Page(
+            HERE / "views/layers.py",
+            title="Layers",
+            icon=":material/stacked_line_chart:",
+            url_path="layers",
+        ),
+        st.Page(
+            HERE / "views/workers.py", title="Workers", icon=":material/dns:", url_path="workers"
+        ),
     ]
     st.navigation(pages).run()

@@ -20,12 +20,12 @@ def curves(df: pd.DataFrame, y: str, x: str, y_title: str, x_title: str) -> alt.
     )
 
 
-def bars_with_iqr(df: pd.DataFrame, x: str, value: str, low: str, high: str,
-                  title: str) -> alt.LayerChart:
+def bars_with_iqr(
+    df: pd.DataFrame, x: str, value: str, low: str, high: str, title: str
+) -> alt.LayerChart:
     """Bars of `value` with error bars from `low` to `high` (IQR or a CI)."""
     base = alt.Chart(df).encode(x=alt.X(f"{x}:N", title=None, sort=None))
-    bars = base.mark_bar().encode(y=alt.Y(f"{value}:Q", title=title),
-                                  tooltip=[x, value, low, high])
+    bars = base.mark_bar().encode(y=alt.Y(f"{value}:Q", title=title), tooltip=[x, value, low, high])
     err = base.mark_errorbar().encode(y=alt.Y(f"{low}:Q", title=title), y2=f"{high}:Q")
     return bars + err
 
@@ -34,8 +34,12 @@ def scatter(df: pd.DataFrame, x: str, y: str, x_title: str, y_title: str) -> alt
     return (
         alt.Chart(df)
         .mark_circle(size=90)
-        .encode(x=alt.X(x, title=x_title), y=alt.Y(y, title=y_title),
-                color=alt.Color("run:N", title="job"), tooltip=["run", x, y])
+        .encode(
+            x=alt.X(x, title=x_title),
+            y=alt.Y(y, title=y_title),
+            color=alt.Color("run:N", title="job"),
+            tooltip=["run", x, y],
+        )
     )
 
 
@@ -43,7 +47,11 @@ def grouped_bars(df: pd.DataFrame, x: str, y: str, color: str, y_title: str) -> 
     return (
         alt.Chart(df)
         .mark_bar()
-        .encode(x=alt.X(f"{x}:N", title=None), xOffset=f"{color}:N",
-                y=alt.Y(f"{y}:Q", title=y_title), color=alt.Color(f"{color}:N"),
-                tooltip=[x, color, y])
+        .encode(
+            x=alt.X(f"{x}:N", title=None),
+            xOffset=f"{color}:N",
+            y=alt.Y(f"{y}:Q", title=y_title),
+            color=alt.Color(f"{color}:N"),
+            tooltip=[x, color, y],
+        )
     )

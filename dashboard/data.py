@@ -31,15 +31,21 @@ def guarded(fn: Callable[..., T], *args: Any, default: T, **kwargs: Any) -> T:
         schema_ready()
         return fn(*args, **kwargs)
     except SQLAlchemyError as e:
-        st.error(f"The results database at `{redacted()}` is unreachable: "
-                 f"{getattr(e, 'orig', e)}. Check BNBENCH_DATABASE_URL; this page retries.",
-                 icon=":material/database_off:")
+        st.error(
+            f"The results database at `{redacted()}` is unreachable: "
+            f"{getattr(e, 'orig', e)}. Check BNBENCH_DATABASE_URL; this page retries.",
+            icon=":material/database_off:",
+        )
         return default
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def jobs(status: tuple[str, ...] = (), group: str | None = None, label: str | None = None,
-         limit: int = 200) -> pd.DataFrame:
+def jobs(
+    status: tuple[str, ...] = (),
+    group: str | None = None,
+    label: str | None = None,
+    limit: int = 200,
+) -> pd.DataFrame:
     f = results.ResultFilter(status=status, group_id=group or None, label=label or None)
     return pd.DataFrame.from_records(results.query_records(f, limit=limit))
 

@@ -15,8 +15,10 @@ APP = Path(__file__).resolve().parent / "app.py"
 def auth_configured() -> bool:
     if os.environ.get("BNBENCH_DASHBOARD_PASSWORD"):
         return True
-    secrets = [Path.cwd() / ".streamlit" / "secrets.toml",
-               Path.home() / ".streamlit" / "secrets.toml"]
+    secrets = [
+        Path.cwd() / ".streamlit" / "secrets.toml",
+        Path.home() / ".streamlit" / "secrets.toml",
+    ]
     return any(p.is_file() and "[auth]" in p.read_text() for p in secrets)
 
 
@@ -35,19 +37,29 @@ def default_host() -> str:
 
 def start(host: str | None = None, port: int = 8501, log: Path | None = None) -> subprocess.Popen:
     out = open(log, "ab") if log else None  # noqa: SIM115
-    return subprocess.Popen(command(host or default_host(), port), stdout=out,
-                            stderr=subprocess.STDOUT if out else None, start_new_session=True)
+    return subprocess.Popen(
+        command(host or default_host(), port),
+        stdout=out,
+        stderr=subprocess.STDOUT if out else None,
+        start_new_session=True,
+    )
 
 
 @click.command()
-@click.option("--host", default=None,
-              help="Address to bind [default: 127.0.0.1, or 0.0.0.0 when login is configured].")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to bind [default: 127.0.0.1, or 0.0.0.0 when login is configured].",
+)
 @click.option("--port", type=int, default=8501, show_default=True)
 def dashboard(host: str | None, port: int) -> None:
     """Start the dashboard (Submit, Jobs, Compare, Layers, Workers)."""
     host = host or default_host()
     if host not in ("127.0.0.1", "localhost") and not auth_configured():
-        click.echo("warning: binding to a network address with no login; set "
-                   "BNBENCH_DASHBOARD_PASSWORD or configure [auth] in secrets.toml", err=True)
+        click.echo(
+            "warning: binding to a network address with no login; set "
+            "BNBENCH_DASHBOARD_PASSWORD or configure [auth] in secrets.toml",
+            err=True,
+        )
     click.echo(f"dashboard on http://{host}:{port}")
     raise SystemExit(subprocess.call(command(host, port)))

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.spec import GROUPS, BenchSpec, fields_by_group
+from core.spec import FAMILY_DEFAULTS, GROUPS, SEEDNET_FIXED, BenchSpec, fields_by_group
 from core.spec_io import parse_override
 
 KEY = "spec."
@@ -26,8 +26,12 @@ def key(name: str) -> str:
 def _bounds(name: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for meta in BenchSpec.model_fields[name].metadata:
-        for attr, target in (("ge", "min_value"), ("gt", "min_value"), ("le", "max_value"),
-                             ("lt", "max_value")):
+        for attr, target in (
+            ("ge", "min_value"),
+            ("gt", "min_value"),
+            ("le", "max_value"),
+            ("lt", "max_value"),
+        ):
             value = getattr(meta, attr, None)
             if value is not None:
                 out[target] = value
@@ -81,34 +85,54 @@ def read_values() -> dict[str, Any]:
     return out
 
 
+def _family_changed() -> None:
+    """A new family brings its own depth, width and dataset defaults (seednet is fixed)."""
+    family = st.session_state[key("family")]
+    values = {**FAMILY_DEFAULTS["mlp"], **FAMILY_DEFAULTS.get(family, {})}
+    if family != "seednet" and st.session_state.get(key("dataset")) == "synthetic_regression":
+        values["dataset"] = "synthetic"
+    if family == "seednet":
+        values.update(SEEDNET_FIXED)
+    for name, value in values.items():
+        st.session_state[key(name)] = value
+
+
 def _widget(name: str) -> None:
     info = BenchSpec.model_fields[name]
     help_text = info.description
     kind = kind_of(name)
     k = key(name)
     if kind == "choice":
-        st.selectbox(name, list(typing.get_args(info.annotation)), key=k, help=help_text)
+        on_change = _family_changed if name == "family" else None
+        st.selectbox(
+            name, list(typing.get_args(info.annotation)), key=k, help=help_text, on_change=on_change
+        )
     elif kind == "bool":
         st.checkbox(name, key=k, help=help_text)
     elif kind == "int":
-        st.number_input(name, step=1, key=k, help=help_text, **_bounds(name))
+        bounds = {b: int(v) for b, v in _bounds(name).items()}
+        st.number_input(name, step=1, key=k, help=help_text, **bounds)
     elif kind == "float":
-        st.number_input(name, format="%g", step=None, key=k, help=help_text, **_bounds(name))
+        bounds = {b: float(v) for b, v in _bounds(name).items()}
+        st.number_input(name, format="%g", step=None, key=k, help=help_text, **bounds)
     else:
         st.text_input(name, key=k, help=help_text + " Leave empty for null.")
     if err := st.session_state.get(ERRORS, {}).get(name):
         st.error(err, icon=":material/error:")
 
 
-def render_fields(expanded: tuple[str, ...] = ("kind", "model", "normalization", "dropout")) -> None:
+def render_fields(
+    expanded: tuple[str, ...] = ("kind", "model", "normalization", "dropout"),
+) -> None:
     """Every spec field, grouped as in the spec, two columns per group."""
     if key("kind") not in st.session_state:
         load_values({})
     for group, names in fields_by_group().items():
         names = [n for n in names if n not in HIDDEN]
         errors = st.session_state.get(ERRORS, {})
-        with st.expander(GROUPS[group], expanded=group in expanded or
-                         any(n in errors for n in names)):
+        with st.expander(
+            GROUPS[group], expanded=group in expanded or any(n in errors for n in names)
+        ):
             cols = st.columns(2)
             for i, name in enumerate(names):
                 with cols[i % 2]:

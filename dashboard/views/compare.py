@@ -33,11 +33,17 @@ def select_jobs() -> pd.DataFrame:
     group = c1.selectbox("Group", ["(pick jobs)", *groups], key="cmp_group")
     if group != "(pick jobs)":
         return all_jobs[all_jobs["group_id"] == group]
-    labels = dict(zip(all_jobs["job_id"], all_jobs["job_id"].str[:8] + " "
-                      + all_jobs["label"].fillna(""), strict=True))
+    labels = dict(
+        zip(
+            all_jobs["job_id"],
+            all_jobs["job_id"].str[:8] + " " + all_jobs["label"].fillna(""),
+            strict=True,
+        )
+    )
     default = all_jobs["job_id"].head(3).tolist()
-    picked = c2.multiselect("Jobs", list(labels), default=default, format_func=labels.get,
-                            key="cmp_jobs")
+    picked = c2.multiselect(
+        "Jobs", list(labels), default=default, format_func=labels.get, key="cmp_jobs"
+    )
     return all_jobs[all_jobs["job_id"].isin(picked)]
 
 
@@ -59,8 +65,10 @@ def render() -> None:
     st.title("Compare")
     df = select_jobs()
     if df.empty:
-        st.info("No finished jobs to compare yet. Submit some on [Submit](/submit); the "
-                "article's three networks run with `bnbench up`.")
+        st.info(
+            "No finished jobs to compare yet. Submit some on [Submit](/submit); the "
+            "article's three networks run with `bnbench up`."
+        )
         return
     df = df.assign(run=df["job_id"].str[:8] + " " + df["label"].fillna(""))
     diff = varying_spec(df)
@@ -72,10 +80,23 @@ def render() -> None:
 
     st.subheader("Figures")
     baseline = st.selectbox("Baseline for % deltas", df["run"].tolist(), key="cmp_baseline")
+    base_tp = df.loc[df["run"] == baseline, "train_samples_per_s"].iloc[0]
+    cards = st.columns(min(len(df), 4))
+    for col, (_, r) in zip(cards, df.head(4).iterrows(), strict=False):
+        tp = r["train_samples_per_s"]
+        delta = None
+        if r["run"] != baseline and pd.notna(tp) and pd.notna(base_tp) and base_tp:
+            delta = f"{100 * (tp - base_tp) / base_tp:+.1f}% vs baseline"
+        col.metric(
+            f"{r['run']}: training throughput",
+            "-" if pd.isna(tp) else f"{tp:,.0f} samples/s",
+            delta,
+        )
     table = figures_table(df, baseline)
     st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Download CSV", df.to_csv(index=False).encode(), "bnbench-compare.csv",
-                       "text/csv")
+    st.download_button(
+        "Download CSV", df.to_csv(index=False).encode(), "bnbench-compare.csv", "text/csv"
+    )
 
     ids = tuple(df["job_id"])
     curves = data.guarded(data.curves, ids, default=pd.DataFrame())
@@ -84,45 +105,77 @@ def render() -> None:
         curves = curves.assign(run=curves["job_id"].map(names))
         st.subheader("Learning curves")
         c1, c2 = st.columns(2)
-        c1.altair_chart(charts.curves(curves, "val_accuracy", "epoch",
-                                      "validation accuracy (eval mode)", "epoch"),
-                        width="stretch")
-        c2.altair_chart(charts.curves(curves, "val_loss", "wall_time_s", "validation loss",
-                                      "training time (s)"), width="stretch")
+        c1.altair_chart(
+            charts.curves(
+                curves, "val_accuracy", "epoch", "validation accuracy (eval mode)", "epoch"
+            ),
+            width="stretch",
+        )
+        c2.altair_chart(
+            charts.curves(
+                curves, "val_loss", "wall_time_s", "validation loss", "training time (s)"
+            ),
+            width="stretch",
+        )
 
     st.subheader("Throughput and the train/eval gap")
     c1, c2 = st.columns(2)
     tp = df.dropna(subset=["train_samples_per_s"])
     if not tp.empty:
-        c1.altair_chart(charts.bars_with_iqr(tp, "run", "train_samples_per_s",
-                                             "train_samples_per_s_p25",
-                                             "train_samples_per_s_p75",
-                                             "training throughput (samples/s, IQR)"),
-                        width="stretch")
-    gaps = df.melt(id_vars=["run"], value_vars=["generalization_gap", "mode_accuracy_gap"],
-                   var_name="gap", value_name="accuracy points").dropna()
+        c1.altair_chart(
+            charts.bars_with_iqr(
+                tp,
+                "run",
+                "train_samples_per_s",
+                "train_samples_per_s_p25",
+                "train_samples_per_s_p75",
+                "training throughput (samples/s, IQR)",
+            ),
+            width="stretch",
+        )
+    gaps = df.melt(
+        id_vars=["run"],
+        value_vars=["generalization_gap", "mode_accuracy_gap"],
+        var_name="gap",
+        value_name="accuracy points",
+    ).dropna()
     if not gaps.empty:
-        c2.altair_chart(charts.grouped_bars(gaps, "run", "accuracy points", "gap",
-                                            "gap (fraction of accuracy)"), width="stretch")
+        c2.altair_chart(
+            charts.grouped_bars(
+                gaps, "run", "accuracy points", "gap", "gap (fraction of accuracy)"
+            ),
+            width="stretch",
+        )
     c3, c4 = st.columns(2)
     bn = data.guarded(data.bn_layers, ids, default=pd.DataFrame())
     if not bn.empty:
         names = dict(zip(df["job_id"], df["run"], strict=True))
         bn = bn.assign(run=bn["job_id"].map(names))
-        c3.altair_chart(charts.grouped_bars(bn, "name", "variance_ratio", "run",
-                                            "BN variance ratio (population / running)"),
-                        width="stretch")
+        c3.altair_chart(
+            charts.grouped_bars(
+                bn, "name", "variance_ratio", "run", "BN variance ratio (population / running)"
+            ),
+            width="stretch",
+        )
     sc = df.dropna(subset=["final_val_accuracy", "train_samples_per_s"])
     if not sc.empty:
-        c4.altair_chart(charts.scatter(sc, "train_samples_per_s", "final_val_accuracy",
-                                       "training throughput (samples/s)",
-                                       "validation accuracy"), width="stretch")
+        c4.altair_chart(
+            charts.scatter(
+                sc,
+                "train_samples_per_s",
+                "final_val_accuracy",
+                "training throughput (samples/s)",
+                "validation accuracy",
+            ),
+            width="stretch",
+        )
 
     rep = data.guarded(data.repeats, None, ids, default=pd.DataFrame())
     if not rep.empty and (rep["repeats"] > 1).any():
         st.subheader("Repeats (same spec but seed): median and 95% CI")
         keep = ["repeat_key", "repeats", *varying_spec(rep)] + [
-            c for c in rep.columns if c.endswith((".median", ".ci_low", ".ci_high"))]
+            c for c in rep.columns if c.endswith((".median", ".ci_low", ".ci_high"))
+        ]
         st.dataframe(rep[keep], hide_index=True)
 
 

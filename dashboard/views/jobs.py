@@ -22,17 +22,19 @@ def _duration(row) -> float | None:
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame({
-        "job": df["job_id"].str[:8],
-        "status": df["status"],
-        "progress": df["progress"].fillna(0.0).where(df["status"] != "succeeded", 1.0),
-        "worker": df["worker"],
-        "queue": df["queue"],
-        "duration (s)": df.apply(_duration, axis=1),
-        "label": df["label"],
-        "group": df["group_id"],
-        "error": df["error_message"],
-    })
+    out = pd.DataFrame(
+        {
+            "job": df["job_id"].str[:8],
+            "status": df["status"],
+            "progress": df["progress"].fillna(0.0).where(df["status"] != "succeeded", 1.0),
+            "worker": df["worker"],
+            "queue": df["queue"],
+            "duration (s)": df.apply(_duration, axis=1),
+            "label": df["label"],
+            "group": df["group_id"],
+            "error": df["error_message"],
+        }
+    )
     return out
 
 
@@ -40,13 +42,20 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
 def live_table(status, group, label) -> None:
     df = data.guarded(data.jobs, tuple(status), group, label, default=pd.DataFrame())
     if df.empty:
-        st.info("No jobs yet. Submit one on the [Submit](/submit) page, or run "
-                "`bnbench submit --preset smoke`.")
+        st.info(
+            "No jobs yet. Submit one on the [Submit](/submit) page, or run "
+            "`bnbench submit --preset smoke`."
+        )
         return
     st.dataframe(
-        table(df), hide_index=True, width="stretch",
-        column_config={"progress": st.column_config.ProgressColumn(
-            "progress", min_value=0.0, max_value=1.0, format="percent")},
+        table(df),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "progress": st.column_config.ProgressColumn(
+                "progress", min_value=0.0, max_value=1.0, format="percent"
+            )
+        },
     )
 
 
@@ -57,8 +66,11 @@ def _act(action: str, job_id: str) -> None:
         st.session_state["job_action"] = f"{job_id[:8]}: {cancel(job_id)}"
     else:
         ok = retry(job_id)
-        st.session_state["job_action"] = (f"{job_id[:8]}: queued again" if ok else
-                                          f"{job_id[:8]}: only failed or cancelled jobs retry")
+        st.session_state["job_action"] = (
+            f"{job_id[:8]}: queued again"
+            if ok
+            else f"{job_id[:8]}: only failed or cancelled jobs retry"
+        )
     data.clear()
 
 
@@ -84,9 +96,12 @@ def detail(job_id: str) -> None:
     curves = data.guarded(data.curves, (job_id,), default=pd.DataFrame())
     if not curves.empty:
         curves = curves.assign(run=job_id[:8])
-        st.altair_chart(charts.curves(curves, "val_accuracy", "epoch",
-                                      "validation accuracy (eval mode)", "epoch"),
-                        width="stretch")
+        st.altair_chart(
+            charts.curves(
+                curves, "val_accuracy", "epoch", "validation accuracy (eval mode)", "epoch"
+            ),
+            width="stretch",
+        )
     inf = data.guarded(data.inference, (job_id,), default=pd.DataFrame())
     if not inf.empty:
         st.markdown("**Inference (eval mode)**")
@@ -106,8 +121,13 @@ def render() -> None:
     if df.empty:
         return
     options = df["job_id"].tolist()
-    fmt = dict(zip(df["job_id"], df["job_id"].str[:8] + " " + df["status"] + " "
-                   + df["label"].fillna(""), strict=True))
+    fmt = dict(
+        zip(
+            df["job_id"],
+            df["job_id"].str[:8] + " " + df["status"] + " " + df["label"].fillna(""),
+            strict=True,
+        )
+    )
     job_id = st.selectbox("Job", options, format_func=fmt.get, key="jobs_selected")
     b1, b2, _ = st.columns([1, 1, 6])
     b1.button("Cancel", key="jobs_cancel", on_click=_act, args=("cancel", job_id))

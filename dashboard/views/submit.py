@@ -57,8 +57,7 @@ def _submit() -> None:
         group = f"sweep-{uuid.uuid4().hex[:8]}"
     label = (st.session_state.get("label") or "").strip() or None
     try:
-        ids = [submit(s, queue=queue, gpu_model=gpu_model, group=group, label=label)
-               for s in specs]
+        ids = [submit(s, queue=queue, gpu_model=gpu_model, group=group, label=label) for s in specs]
     except Exception as e:  # broker down: say so, the rows stay queued for the reconciler
         st.session_state["submit_failure"] = f"{type(e).__name__}: {e}"
         return
@@ -69,34 +68,50 @@ def _submit() -> None:
 def render() -> None:
     st.title("Submit a benchmark")
     st.caption("Every field comes from `BenchSpec`; hover a field for its meaning.")
-    st.selectbox("Start from a preset", ["(defaults)", *PRESETS], key="preset",
-                 on_change=_apply_preset,
-                 help="; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items()))
-    with st.form("spec_form"):
+    st.selectbox(
+        "Start from a preset",
+        ["(defaults)", *PRESETS],
+        key="preset",
+        on_change=_apply_preset,
+        help="; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items()),
+    )
+    with st.container(border=True):
         spec_form.render_fields()
         st.subheader("Sweep and routing")
         c1, c2 = st.columns(2)
-        c1.text_area("Sweep: one `field=v1,v2,...` per line", key="sweep",
-                     placeholder="dropout_p=0,0.1,0.5\nnorm=batchnorm,none")
-        c2.number_input("Repeats (seeds seed, seed+1, ...)", min_value=1, max_value=100,
-                        value=1, key="sweep_repeats")
+        c1.text_area(
+            "Sweep: one `field=v1,v2,...` per line",
+            key="sweep",
+            placeholder="dropout_p=0,0.1,0.5\nnorm=batchnorm,none",
+        )
+        c2.number_input(
+            "Repeats (seeds seed, seed+1, ...)",
+            min_value=1,
+            max_value=100,
+            value=1,
+            key="sweep_repeats",
+        )
         c1.selectbox("Queue", QUEUES, key="queue")
-        c2.text_input("GPU model (routes to gpu.<model>)", key="gpu_model_route",
-                      placeholder="h100")
+        c2.text_input(
+            "GPU model (routes to gpu.<model>)", key="gpu_model_route", placeholder="h100"
+        )
         c1.text_input("Label", key="label")
         c2.text_input("Group (default: a new one for sweeps)", key="group")
-        st.form_submit_button("Submit", type="primary", on_click=_submit)
+        st.button("Submit", type="primary", on_click=_submit, key="submit")
     if errors := st.session_state.get(spec_form.ERRORS):
-        st.error("Fix the highlighted fields: " + "; ".join(f"{k}: {v}" for k, v in
-                                                             errors.items()))
+        st.error("Fix the highlighted fields: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     if failure := st.session_state.pop("submit_failure", None):
-        st.error(f"Could not reach the broker: {failure}. Start it (`bnbench up`) or check "
-                 "BNBENCH_BROKER_URL.")
+        st.error(
+            f"Could not reach the broker: {failure}. Start it (`bnbench up`) or check "
+            "BNBENCH_BROKER_URL."
+        )
     if done := st.session_state.get("submitted"):
         ids, group = done["ids"], done["group"]
         head = f"Submitted {len(ids)} job{'s' if len(ids) > 1 else ''}"
-        st.success(f"{head}{f' in group `{group}`' if group else ''}: "
-                   + ", ".join(f"`{i[:8]}`" for i in ids[:20]))
+        st.success(
+            f"{head}{f' in group `{group}`' if group else ''}: "
+            + ", ".join(f"`{i[:8]}`" for i in ids[:20])
+        )
         st.markdown("See them on [Jobs](/jobs) and [Compare](/compare).")
 
 

@@ -19,8 +19,7 @@ def seeded(dash_db, sample_result):
     for p in (0.0, 0.5):
         for s in (0, 1):
             spec = base.with_overrides(dropout_p=p, seed=s)
-            ids.append(seed(dash_db, spec, variant(result, spec), group_id="sweep",
-                            label=f"p{p}"))
+            ids.append(seed(dash_db, spec, variant(result, spec), group_id="sweep", label=f"p{p}"))
     queued = create_job(base, url=dash_db, label="waiting")
     return ids, queued
 
@@ -77,17 +76,24 @@ def test_compare_a_group_shows_what_differs_and_the_figures(seeded, sample_resul
     expected = sample_result[1].model.throughput.samples_per_s
     assert figures["train samples/s"].iloc[0] == pytest.approx(expected)
     assert any(c.endswith("Δ%") for c in figures.columns)
-    assert len(at.get("arrow_vega_lite_chart")) >= 4  # curves, throughput, gaps, BN, scatter
+    assert len(at.get("vega_lite_chart")) >= 4  # curves, throughput, gaps, BN, scatter
 
 
 def test_layers_page_plots_layer_benchmarks(dash_db):
     from core.bench import run
 
-    spec = BenchSpec(kind="layer", layer="batchnorm2d", shape=(8, 4, 6, 6), device="cpu",
-                     warmup_steps=1, timed_steps=2, repeats=2)
+    spec = BenchSpec(
+        kind="layer",
+        layer="batchnorm2d",
+        shape=(8, 4, 6, 6),
+        device="cpu",
+        warmup_steps=1,
+        timed_steps=2,
+        repeats=2,
+    )
     seed(dash_db, spec, run(spec))
     at = page("layers").run()
-    assert not at.exception and len(at.get("arrow_vega_lite_chart")) == 1
+    assert not at.exception and len(at.get("vega_lite_chart")) == 1
     assert at.dataframe[0].value["what"].iloc[0] == "batchnorm2d train_fwd float32"
 
 
@@ -114,3 +120,11 @@ def test_a_password_is_required_when_configured(dash_db, monkeypatch):
     at.text_input(key="login_password").input("s3cret")
     at.button[0].click().run()
     assert at.title[0].value == "Jobs"
+
+
+def test_compare_shows_throughput_cards_with_deltas(seeded):
+    at = page("compare").run()
+    at.selectbox(key="cmp_group").set_value("sweep").run()
+    values = [m.value for m in at.metric]
+    assert values and all(v.endswith("samples/s") for v in values)
+    assert any(m.delta and "vs baseline" in m.delta for m in at.metric)

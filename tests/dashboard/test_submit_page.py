@@ -6,7 +6,7 @@ from tests.dashboard.conftest import page
 
 
 def submit(at):
-    at.button[0].click().run()  # the form's only button
+    at.button(key="submit").click().run()
     return at
 
 
@@ -30,7 +30,11 @@ def test_submitting_one_spec_creates_one_queued_job(dash_db):
     assert not at.exception and not at.error
     [job] = query_records()
     assert (job["status"], job["label"], job["spec.family"], job["spec.epochs"]) == (
-        "queued", "from-the-form", "seednet", 3)
+        "queued",
+        "from-the-form",
+        "seednet",
+        3,
+    )
     assert "Submitted 1 job" in at.success[0].value
 
 
@@ -42,7 +46,11 @@ def test_a_sweep_creates_a_group_with_every_combination(dash_db):
     jobs = query_records()
     assert len(jobs) == 8 and len({j["group_id"] for j in jobs}) == 1
     assert {(j["spec.dropout_p"], j["spec.norm"]) for j in jobs} == {
-        (0.0, "batchnorm"), (0.0, "none"), (0.5, "batchnorm"), (0.5, "none")}
+        (0.0, "batchnorm"),
+        (0.0, "none"),
+        (0.5, "batchnorm"),
+        (0.5, "none"),
+    }
     assert {j["spec.seed"] for j in jobs} == {0, 1}
 
 
@@ -61,6 +69,13 @@ def test_a_bad_sweep_line_is_explained(dash_db):
     submit(at)
     assert "one field per line" in " ".join(e.value for e in at.error)
     assert query_records() == []
+
+
+def test_choosing_seednet_brings_the_articles_fixed_shape(dash_db):
+    at = page("submit").run()
+    at.selectbox(key="spec.family").set_value("seednet").run()
+    assert at.number_input(key="spec.width").value == 20
+    assert at.selectbox(key="spec.dataset").value == "synthetic_regression"
 
 
 def test_a_preset_fills_the_form(dash_db):
