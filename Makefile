@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test up lint bench clean
+.PHONY: venv browser test up lint bench clean
 
 venv: $(STAMP)
 
@@ -14,7 +14,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# The browser test drives Debian's chromium (Playwright's own download is not reachable).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  >/dev/null; } || echo "make: no chromium and not root; the browser test will skip"
+
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check core worker dashboard tests benchmarks
 	$(PY) -m pytest -n auto --dist loadfile tests
 
@@ -27,6 +33,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/harness_overhead.py
+	$(PY) benchmarks/db_scale.py
+	$(PY) benchmarks/queue_bench.py
+	$(PY) benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

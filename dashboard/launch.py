@@ -35,12 +35,19 @@ def default_host() -> str:
     return "0.0.0.0" if auth_configured() else "127.0.0.1"
 
 
-def start(host: str | None = None, port: int = 8501, log: Path | None = None) -> subprocess.Popen:
+def start(
+    host: str | None = None,
+    port: int = 8501,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """The dashboard as a child process in its own session, so it stops whole."""
     out = open(log, "ab") if log else None  # noqa: SIM115
     return subprocess.Popen(
         command(host or default_host(), port),
         stdout=out,
         stderr=subprocess.STDOUT if out else None,
+        env=env,
         start_new_session=True,
     )
 

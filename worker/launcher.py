@@ -114,8 +114,12 @@ def plan_workers(
             WorkerProcess(
                 name=f"cpu{i}",
                 queues=queues or worker_queues(None),
-                env={**env, "CUDA_VISIBLE_DEVICES": "", "BNBENCH_WORKER_GPU": "",
-                     "OMP_NUM_THREADS": threads},
+                env={
+                    **env,
+                    "CUDA_VISIBLE_DEVICES": "",
+                    "BNBENCH_WORKER_GPU": "",
+                    "OMP_NUM_THREADS": threads,
+                },
             )
         )
     return plan

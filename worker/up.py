@@ -59,8 +59,16 @@ def wait_for_workers(names: list[str], timeout_s: float) -> bool:
 @click.option(
     "--log-dir", type=click.Path(file_okay=False), help="Worker logs [default: $BNBENCH_HOME/logs]."
 )
-def up(gpus, cpu_workers, demo, log_dir) -> None:
-    """Run bnbench on this machine: database, broker, workers, and a demo group."""
+@click.option(
+    "--dashboard/--no-dashboard",
+    "with_dashboard",
+    default=True,
+    show_default=True,
+    help="Start the Streamlit dashboard too.",
+)
+@click.option("--port", type=int, default=8501, show_default=True, help="Dashboard port.")
+def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
+    """Run bnbench on this machine: database, broker, workers, dashboard, and a demo group."""
     from core.db import bnbench_home, redacted
     from core.migrate import ensure_schema
     from worker.embedded import EmbeddedBroker, port_is_open
@@ -71,15 +79,15 @@ def up(gpus, cpu_workers, demo, log_dir) -> None:
     console = Console()
     broker = None
     if settings.embedded:
-        port = int(settings.broker_url.rsplit(":", 1)[1].split("/")[0])
-        if port_is_open(port):
+        broker_port = int(settings.broker_url.rsplit(":", 1)[1].split("/")[0])
+        if port_is_open(broker_port):
             fail(
                 [
-                    f"port {port} is taken (another `bnbench up`?); stop it, or set "
+                    f"port {broker_port} is taken (another `bnbench up`?); stop it, or set "
                     "BNBENCH_EMBEDDED_BROKER_PORT to a free port"
                 ]
             )
-        broker = EmbeddedBroker(port).start()
+        broker = EmbeddedBroker(broker_port).start()
     ensure_schema()
     log_dir = log_dir or str(bnbench_home() / "logs")
     env = {**os.environ, "BNBENCH_BROKER_URL": settings.broker_url}
@@ -95,7 +103,7 @@ def up(gpus, cpu_workers, demo, log_dir) -> None:
 
         from dashboard.launch import default_host, start
 
-        dash = start(port=port, log=Path(log_dir) / "dashboard.log")
+        dash = start(port=port, log=Path(log_dir) / "dashboard.log", env=env)
     try:
         console.print("[bold]bnbench is up[/]")
         console.print(f"  database  {redacted()}")

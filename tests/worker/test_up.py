@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 
 from sqlalchemy.exc import OperationalError
 
@@ -12,6 +13,14 @@ from core.results import ResultFilter, query_records
 from tests.services import FAST_TIMERS, free_port, wait_until
 
 BNBENCH = [sys.executable, "-c", "from core.cli import main; main()"]
+
+
+def dashboard_healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            return r.read() == b"ok"
+    except OSError:
+        return False
 
 
 def records(**filters):
@@ -35,8 +44,11 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
     )
     monkeypatch.setenv("BNBENCH_HOME", env["BNBENCH_HOME"])
     monkeypatch.setenv("BNBENCH_EMBEDDED_BROKER_PORT", env["BNBENCH_EMBEDDED_BROKER_PORT"])
+    dash_port = free_port()
+    while str(dash_port) == env["BNBENCH_EMBEDDED_BROKER_PORT"]:  # closed sockets get reused
+        dash_port = free_port()
     up = subprocess.Popen(
-        [*BNBENCH, "up", "--cpu-workers", "1"],
+        [*BNBENCH, "up", "--cpu-workers", "1", "--port", str(dash_port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -52,6 +64,7 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
             "the article's three networks to finish",
         )
         assert {r["label"] for r in records(group_id=group)} == {"simplenet", "dropoutnet", "net"}
+        wait_until(lambda: dashboard_healthy(dash_port), 60, "the dashboard to answer")
         sub = subprocess.run(
             [*BNBENCH, "submit", "--preset", "smoke", "--device", "cpu", "--wait"],
             env=env,
@@ -66,4 +79,5 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
         os.killpg(up.pid, signal.SIGINT)
         out, _ = up.communicate(timeout=60)
     assert "bnbench is up" in out and "(embedded)" in out and "demo" in out
+    assert f"dashboard http://127.0.0.1:{dash_port}" in out
     assert list_workers() == []  # workers unregistered on a clean stop

@@ -1,0 +1,89 @@
+"""End to end in a real headless Chromium: submit from the form, watch it succeed, compare."""
+
+import os
+import shutil
+import urllib.request
+
+import pytest
+
+from core.results import ResultFilter, query_records
+from dashboard.launch import start
+from tests.services import free_port, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialing out of a closed network.
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not shutil.which(CHROMIUM),
+    reason="Debian's chromium is not installed; .ci/run and `make browser` install it",
+)
+
+
+def healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+            return r.read() == b"ok"
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def dashboard_url(queue_env, tmp_path):
+    port = free_port()
+    proc = start("127.0.0.1", port, tmp_path / "dashboard.log", env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: healthy(base), 60, "the dashboard")
+        yield base
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(20)
+
+
+def test_submit_in_the_browser_then_watch_it_succeed_and_compare(
+    dashboard_url, start_workers, tmp_path
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    start_workers(1)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+
+        page.goto(f"{dashboard_url}/submit")
+        page.get_by_role("combobox", name="Start from a preset").click()
+        page.get_by_role("option", name="smoke", exact=True).click()
+        page.get_by_label("Label", exact=True).fill("browser-e2e")
+        page.get_by_label("Label", exact=True).press("Enter")
+        page.get_by_role("button", name="Submit", exact=True).click()
+        expect(page.get_by_text("Submitted 1 job")).to_be_visible()
+        [job] = query_records(ResultFilter(label="browser-e2e"))
+        assert job["spec.synthetic_samples"] == 512  # the smoke preset's, from the form
+
+        page.goto(f"{dashboard_url}/jobs")
+        status = page.get_by_test_id("stMetricValue").first
+
+        def succeeded() -> bool:
+            page.reload()
+            page.wait_for_selector("[data-testid=stMetricValue]")
+            return status.inner_text() == "succeeded"
+
+        wait_until(succeeded, 120, "Jobs to show the job succeeded", interval_s=1)
+
+        page.goto(f"{dashboard_url}/compare")
+        [rec] = query_records(ResultFilter(label="browser-e2e"))
+        figure = f"{rec['train_samples_per_s']:,.0f} samples/s"
+        expect(page.get_by_text(figure)).to_be_visible()
+        page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+        browser.close()
