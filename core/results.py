@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
@@ -237,3 +237,15 @@ def job_record(job_id: str, url: str | None = None) -> dict[str, Any]:
         rec["spec"] = s.scalar(select(Job.spec_json).where(Job.id == job_id))
         rec["result"] = s.scalar(select(Result.result_json).where(Result.job_id == job_id))
     return rec
+
+
+def group_ids(url: str | None = None) -> list[str]:
+    """Every group id, most recently used first."""
+    with session_scope(url, readonly=True) as s:
+        rows = s.execute(
+            select(Job.group_id, func.max(Job.created_at).label("last"))
+            .where(Job.group_id.is_not(None))
+            .group_by(Job.group_id)
+            .order_by(func.max(Job.created_at).desc())
+        ).all()
+    return [g for g, _ in rows]

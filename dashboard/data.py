@@ -52,8 +52,7 @@ def jobs(
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def groups() -> list[str]:
-    df = jobs(limit=5000)
-    return sorted(g for g in df.get("group_id", pd.Series(dtype=str)).dropna().unique())
+    return results.group_ids()
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

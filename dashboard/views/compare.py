@@ -25,26 +25,30 @@ def varying_spec(df: pd.DataFrame) -> list[str]:
 
 
 def select_jobs() -> pd.DataFrame:
-    all_jobs = data.guarded(data.jobs, ("succeeded",), limit=2000, default=pd.DataFrame())
-    if all_jobs.empty:
-        return all_jobs
     groups = data.guarded(data.groups, default=[])
     c1, c2 = st.columns([1, 2])
     group = c1.selectbox("Group", ["(pick jobs)", *groups], key="cmp_group")
     if group != "(pick jobs)":
-        return all_jobs[all_jobs["group_id"] == group]
+        return data.guarded(data.jobs, ("succeeded",), group, None, 10_000, default=pd.DataFrame())
+    recent = data.guarded(data.jobs, ("succeeded",), limit=500, default=pd.DataFrame())
+    if recent.empty:
+        return recent
     labels = dict(
         zip(
-            all_jobs["job_id"],
-            all_jobs["job_id"].str[:8] + " " + all_jobs["label"].fillna(""),
+            recent["job_id"],
+            recent["job_id"].str[:8] + " " + recent["label"].fillna(""),
             strict=True,
         )
     )
-    default = all_jobs["job_id"].head(3).tolist()
+    default = recent["job_id"].head(3).tolist()
     picked = c2.multiselect(
-        "Jobs", list(labels), default=default, format_func=labels.get, key="cmp_jobs"
+        "Jobs (the 500 most recent)",
+        list(labels),
+        default=default,
+        format_func=labels.get,
+        key="cmp_jobs",
     )
-    return all_jobs[all_jobs["job_id"].isin(picked)]
+    return recent[recent["job_id"].isin(picked)]
 
 
 def figures_table(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
