@@ -51,8 +51,11 @@ def parse_grid(items: tuple[str, ...]) -> dict[str, list]:
     show_default=True,
     help="Repeat each spec with seeds seed, seed+1, ...",
 )
-@click.option("--queue", help="Queue to send to (default: by device: cpu, gpu, gpu.<model>).")
-@click.option("--gpu-model", help="Run on this GPU model only, e.g. h100 (queue gpu.h100).")
+@click.option(
+    "--queue",
+    help="Queue to send to (default: by device: cpu, gpu, or "
+    "gpu.<model> when the spec's --gpu-model is set).",
+)
 @click.option("--priority", type=click.IntRange(0, 9), default=None, help="0 to 9; 9 first.")
 @click.option("--label", help="Label stored with the jobs.")
 @click.option("--group", "group_id", help="Group id (default: a new one for sweeps).")
@@ -69,7 +72,6 @@ def submit(
     grid,
     repeats,
     queue,
-    gpu_model,
     priority,
     label,
     group_id,
@@ -92,7 +94,6 @@ def submit(
         group_id = f"sweep-{uuid.uuid4().hex[:8]}"
     kw = dict(
         queue=queue,
-        gpu_model=gpu_model,
         priority=priority,
         label=label,
         group=group_id,
