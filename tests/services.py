@@ -113,3 +113,14 @@ def start_workers(tmp_path):
                 w.proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(w.proc.pid, 9)
+
+
+def dashboard_healthy(base_url: str) -> bool:
+    """True once the Streamlit server at base_url answers its health check."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as r:
+            return r.read() == b"ok"
+    except OSError:
+        return False

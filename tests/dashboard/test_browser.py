@@ -2,13 +2,12 @@
 
 import os
 import shutil
-import urllib.request
 
 import pytest
 
 from core.results import ResultFilter, query_records
 from dashboard.launch import start
-from tests.services import free_port, wait_until
+from tests.services import dashboard_healthy, free_port, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialing out of a closed network.
@@ -29,21 +28,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-            return r.read() == b"ok"
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def dashboard_url(queue_env, tmp_path):
     port = free_port()
     proc = start("127.0.0.1", port, tmp_path / "dashboard.log", env=dict(os.environ))
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: healthy(base), 60, "the dashboard")
+        wait_until(lambda: dashboard_healthy(base), 60, "the dashboard")
         yield base
     finally:
         os.killpg(proc.pid, 15)

@@ -101,7 +101,8 @@ def test_submit_wait_exits_nonzero_when_a_job_fails(cli, start_workers, tmp_path
 
 
 def test_the_gpu_model_flag_routes_to_that_models_queue(cli):
-    job_id = invoke(cli, ["submit", *TINY_FLAGS[:-2], "--device", "cuda",
-                          "--gpu-model", "h100"]).stdout.strip()
+    job_id = invoke(
+        cli, ["submit", *TINY_FLAGS[:-2], "--device", "cuda", "--gpu-model", "h100"]
+    ).stdout.strip()
     [rec] = query_records(ResultFilter(job_ids=(job_id,)))
     assert (rec["queue"], rec["spec.gpu_model"]) == ("gpu.h100", "h100")

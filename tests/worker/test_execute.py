@@ -13,22 +13,11 @@ from core.dbmodels import Job, Result
 from core.lifecycle import request_cancel
 from core.spec import BenchSpec
 from core.store import create_job
+from tests.services import TINY
 from worker.execute import describe_failure, execute
 from worker.settings import Settings
 
 SETTINGS = replace(Settings.from_env(), heartbeat_s=0.1, stale_after_s=30, job_time_limit_s=60)
-TINY = dict(
-    epochs=1,
-    batch_size=16,
-    synthetic_samples=256,
-    depth=1,
-    width=16,
-    device="cpu",
-    warmup_steps=1,
-    timed_steps=3,
-    repeats=1,
-    infer_batch_sizes=[4],
-)
 
 
 def run(kwargs, args=()):
@@ -96,7 +85,15 @@ def test_missing_data_files_fail_with_the_fix(db_url, tmp_path):
 
 def test_a_diverging_run_succeeds_with_the_divergence_recorded(db_url):
     spec = dict(
-        TINY, norm="none", dropout_p=0.0, lr=10.0, momentum=0.99, epochs=4, synthetic_difficulty=1.0
+        TINY,
+        norm="none",
+        dropout_p=0.0,
+        lr=10.0,
+        momentum=0.99,
+        epochs=4,
+        synthetic_difficulty=1.0,
+        synthetic_samples=256,
+        width=16,
     )
     assert run({"spec": spec}) == "succeeded"
     with session_scope() as s:

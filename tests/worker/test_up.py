@@ -4,23 +4,14 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
 
 from sqlalchemy.exc import OperationalError
 
 from core.lifecycle import list_workers
 from core.results import ResultFilter, query_records
-from tests.services import FAST_TIMERS, free_port, wait_until
+from tests.services import FAST_TIMERS, dashboard_healthy, free_port, wait_until
 
 BNBENCH = [sys.executable, "-c", "from core.cli import main; main()"]
-
-
-def dashboard_healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-            return r.read() == b"ok"
-    except OSError:
-        return False
 
 
 def records(**filters):
@@ -64,7 +55,11 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
             "the article's three networks to finish",
         )
         assert {r["label"] for r in records(group_id=group)} == {"simplenet", "dropoutnet", "net"}
-        wait_until(lambda: dashboard_healthy(dash_port), 60, "the dashboard to answer")
+        wait_until(
+            lambda: dashboard_healthy(f"http://127.0.0.1:{dash_port}"),
+            60,
+            "the dashboard to answer",
+        )
         sub = subprocess.run(
             [*BNBENCH, "submit", "--preset", "smoke", "--device", "cpu", "--wait"],
             env=env,
