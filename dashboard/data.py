@@ -51,6 +51,13 @@ def jobs(
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def jobs_where(spec: tuple[tuple[str, Any], ...], limit: int = 500) -> pd.DataFrame:
+    """Succeeded jobs whose spec fields equal the given values."""
+    f = results.ResultFilter(spec=dict(spec), status=("succeeded",))
+    return pd.DataFrame.from_records(results.query_records(f, limit=limit))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def groups() -> list[str]:
     return results.group_ids()
 

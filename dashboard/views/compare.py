@@ -24,12 +24,32 @@ def varying_spec(df: pd.DataFrame) -> list[str]:
     return [c for c in cols if df[c].astype(str).nunique() > 1]
 
 
+def parse_filter(text: str) -> tuple[tuple[str, object], ...]:
+    """'norm=batchnorm, dropout_p=0.5' -> (("norm", "batchnorm"), ("dropout_p", 0.5))."""
+    from core.spec_io import parse_override
+
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    return tuple(parse_override(item) for item in items)
+
+
 def select_jobs() -> pd.DataFrame:
     groups = data.guarded(data.groups, default=[])
     c1, c2 = st.columns([1, 2])
     group = c1.selectbox("Group", ["(pick jobs)", *groups], key="cmp_group")
+    where = st.text_input(
+        "Or filter by spec fields",
+        key="cmp_filter",
+        placeholder="norm=batchnorm, dropout_p=0.5",
+        help="Comma-separated field=value pairs; jobs must match all.",
+    )
     if group != "(pick jobs)":
         return data.guarded(data.jobs, ("succeeded",), group, None, 10_000, default=pd.DataFrame())
+    if where.strip():
+        try:
+            return data.guarded(data.jobs_where, parse_filter(where), default=pd.DataFrame())
+        except ValueError as e:
+            st.error(f"Filter: {e}")
+            return pd.DataFrame()
     recent = data.guarded(data.jobs, ("succeeded",), limit=500, default=pd.DataFrame())
     if recent.empty:
         return recent

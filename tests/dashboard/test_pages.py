@@ -128,3 +128,12 @@ def test_compare_shows_throughput_cards_with_deltas(seeded):
     values = [m.value for m in at.metric]
     assert values and all(v.endswith("samples/s") for v in values)
     assert any(m.delta and "vs baseline" in m.delta for m in at.metric)
+
+
+def test_compare_by_a_spec_filter(seeded):
+    at = page("compare").run()
+    at.text_input(key="cmp_filter").input("dropout_p=0.5").run()
+    assert not at.exception
+    assert set(at.dataframe[0].value["spec.seed"]) == {0, 1}  # the two seeds at p = 0.5
+    at.text_input(key="cmp_filter").input("dropout=0.5").run()
+    assert "did you mean dropout_p" in " ".join(e.value for e in at.error)

@@ -175,3 +175,16 @@ def test_submit_routes_by_device_class(queue_env, gpu_model):
 def test_a_spec_can_ask_for_a_gpu_model(queue_env):
     job_id = submit(BenchSpec(**{**TINY, "device": "cuda"}, gpu_model="H100"))
     assert jobs()[job_id].queue == "gpu.h100"
+
+
+def test_a_job_that_ignores_cancel_is_terminated_after_the_grace_period(queue_env, start_workers):
+    """torch.compile blocks for seconds inside the first step, where no cancel check runs."""
+    start_workers(1)
+    stuck = submit(BenchSpec(**LONG, compile="default"))
+    wait_until(lambda: status_of(stuck) == "running", 60, "the job to start")
+    assert cancel(stuck) == "cancelling"
+    wait_until(lambda: status_of(stuck) == "cancelled", 30, "the reconciler to terminate it")
+    assert "terminated after a 3 s grace period" in jobs()[stuck].error_message
+    after = submit(BenchSpec(**TINY))
+    wait_until(lambda: status_of(after) == "succeeded", 90, "the worker to serve again")
+    assert status_of(stuck) == "cancelled" and result_count(stuck) == 0
