@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "worker": "worker.cli:worker",
     "up": "worker.up:up",
     "dashboard": "dashboard.launch:dashboard",
+    "suite": "worker.suite_cli:suite",
 }
 
 

@@ -1,0 +1,281 @@
+"""Suite `article`: the claims of the seed article, each measured and judged.
+
+Every rule is written here and in docs/suites.md. Effects are differences of arm means with
+Welch's 95% CI over seeds; `decide` reads the CI against the claimed direction.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from core.suites.model import Experiment, Profile, Suite
+from core.suites.verdicts import Verdict, arm_values, decide, difference
+
+TARGET = 0.6  # validation accuracy that "trained" means in the time-to-accuracy claim
+
+
+def _verdict(e: Experiment, verdict, name, effect, explanation) -> Verdict:
+    return Verdict(
+        experiment=e.key, claim=e.claim, verdict=verdict, effect_name=name,
+        effect=None if effect is None else effect.value,
+        ci_low=None if effect is None else effect.ci_low,
+        ci_high=None if effect is None else effect.ci_high,
+        n=0 if effect is None else effect.n, explanation=explanation,
+    )  # fmt: skip
+
+
+def _fmt(effect) -> str:
+    if effect is None:
+        return "not enough finished runs"
+    return f"{effect.value:+.3f} [95% CI {effect.ci_low:+.3f}, {effect.ci_high:+.3f}]"
+
+
+# --- 1. BN speeds up training ------------------------------------------------------------
+
+
+def _bn_speed_arms(p: Profile) -> dict:
+    base = {**p.base(), "dropout_p": 0.0, "target_val_accuracy": TARGET}
+    return {
+        "bn": {**base, "norm": "batchnorm"},
+        "no_bn": {**base, "norm": "none"},
+        "bn_lr4": {**base, "norm": "batchnorm", "lr": base["lr"] * 4},
+        "no_bn_lr4": {**base, "norm": "none", "lr": base["lr"] * 4},
+    }
+
+
+def _epochs_to_target(df: pd.DataFrame, arm: str) -> np.ndarray:
+    """Censored at epochs + 1 when the target was never reached (or the run diverged)."""
+    if "epochs_to_target" not in df.columns:
+        return np.array([], dtype=float)
+    rows = df[df["arm"] == arm]
+    limit = rows["spec.epochs"] + 1
+    return rows["epochs_to_target"].fillna(limit).to_numpy(dtype=float)
+
+
+def _bn_speed_analyze(df: pd.DataFrame) -> Verdict:
+    e = BN_SPEED
+    same = difference(_epochs_to_target(df, "no_bn"), _epochs_to_target(df, "bn"))
+    high = difference(_epochs_to_target(df, "no_bn_lr4"), _epochs_to_target(df, "bn_lr4"))
+    verdict = decide(same, "positive")
+    if verdict == "inconclusive" and decide(high, "positive") == "supported":
+        verdict = "supported"
+    return _verdict(
+        e,
+        verdict,
+        f"epochs saved by BN (no-BN minus BN) to reach {TARGET:.0%} val accuracy",
+        same,
+        f"At the same learning rate BN saves {_fmt(same)} epochs to reach "
+        f"{TARGET:.0%} validation accuracy; at 4x the learning rate it saves "
+        f"{_fmt(high)}. Runs that never reach the target count as epochs + 1.",
+    )
+
+
+BN_SPEED = Experiment(
+    key="bn_speeds_training",
+    claim="Batch normalization speeds up training.",
+    rule="Supported if no-BN minus BN epochs-to-target has a 95% CI above 0 at the same "
+    "learning rate (or, failing that, at 4x the learning rate); not supported if the "
+    "same-rate CI is below 0.",
+    arms=_bn_speed_arms,
+    analyze=_bn_speed_analyze,
+)
+
+
+# --- 2. Dropout prevents overfitting -------------------------------------------------------
+
+
+def _dropout_arms(p: Profile) -> dict:
+    base = {**p.base(), "norm": "none", "width": p.width * 2}
+    small = max(p.samples // 16, 128)
+    return {
+        "p0_small": {**base, "dropout_p": 0.0, "train_size": small},
+        "p05_small": {**base, "dropout_p": 0.5, "train_size": small},
+        "p0_full": {**base, "dropout_p": 0.0},
+        "p05_full": {**base, "dropout_p": 0.5},
+    }
+
+
+def _dropout_analyze(df: pd.DataFrame) -> Verdict:
+    e = DROPOUT_OVERFIT
+    gap = "generalization_gap"
+    small = difference(arm_values(df, "p0_small", gap), arm_values(df, "p05_small", gap))
+    full = difference(arm_values(df, "p0_full", gap), arm_values(df, "p05_full", gap))
+    acc = difference(
+        arm_values(df, "p05_small", "final_val_accuracy"),
+        arm_values(df, "p0_small", "final_val_accuracy"),
+    )
+    return _verdict(
+        e,
+        decide(small, "positive"),
+        "generalization gap removed by dropout (p=0 minus p=0.5), small training set",
+        small,
+        f"On the small training set dropout p=0.5 lowers the train-minus-val "
+        f"accuracy gap by {_fmt(small)} and changes val accuracy by {_fmt(acc)}; "
+        f"on the full set it lowers the gap by {_fmt(full)}.",
+    )
+
+
+DROPOUT_OVERFIT = Experiment(
+    key="dropout_prevents_overfitting",
+    claim="Dropout prevents overfitting.",
+    rule="Supported if the generalization gap without dropout minus with p=0.5, on the small "
+    "training set, has a 95% CI above 0; not supported if below 0.",
+    arms=_dropout_arms,
+    analyze=_dropout_analyze,
+)
+
+
+# --- 3. BN before the activation -----------------------------------------------------------
+
+
+def _bn_position_arms(p: Profile) -> dict:
+    base = {**p.base(), "dropout_p": 0.0}
+    return {
+        "before": {**base, "bn_position": "before_activation"},
+        "after": {**base, "bn_position": "after_activation"},
+    }
+
+
+def _bn_position_analyze(df: pd.DataFrame) -> Verdict:
+    e = BN_POSITION
+    m = "best_val_accuracy"
+    d = difference(arm_values(df, "before", m), arm_values(df, "after", m))
+    return _verdict(
+        e,
+        decide(d, "positive"),
+        "val accuracy, BN before minus after the activation",
+        d,
+        f"BN before the activation reaches {_fmt(d)} accuracy points more than "
+        "after it. A CI that straddles 0 means the placement did not matter here.",
+    )
+
+
+BN_POSITION = Experiment(
+    key="bn_before_activation",
+    claim="Put BN after the linear or conv layer and before the activation.",
+    rule="Supported if best val accuracy with BN before minus after the activation has a "
+    "95% CI above 0; not supported if below 0; inconclusive otherwise.",
+    arms=_bn_position_arms,
+    analyze=_bn_position_analyze,
+)
+
+
+# --- 9. model.eval() handles the difference; the (1 - p) statement ------------------------
+
+
+def _eval_arms(p: Profile) -> dict:
+    return {"bn_dropout": {**p.base(), "norm": "batchnorm", "dropout_p": 0.5}}
+
+
+def _eval_analyze(df: pd.DataFrame) -> Verdict:
+    e = EVAL_MODE
+    gaps = arm_values(df, "bn_dropout", "mode_accuracy_gap")
+    zeros = np.zeros_like(gaps)
+    d = difference(gaps, zeros) if len(gaps) >= 2 else None
+    ratio = inverted_dropout_ratio(0.5)
+    return _verdict(
+        e,
+        decide(d, "positive"),
+        "val accuracy, eval mode minus train mode",
+        d,
+        f"On the same validation data, eval mode scores {_fmt(d)} accuracy points "
+        "above train mode (BN on running statistics, dropout off). The article also "
+        "says outputs are scaled by (1 - p) at test time; PyTorch does the "
+        "opposite: kept units are scaled by 1/(1 - p) in training and dropout is "
+        f"the identity in eval. Measured here: mean(train-mode output) / mean(input) "
+        f"= {ratio:.3f} at p = 0.5, and eval output equals its input.",
+    )
+
+
+def inverted_dropout_ratio(p: float, n: int = 1_000_000) -> float:
+    """Mean of dropout's train-mode output over the mean of its input (1.0: inverted)."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n, generator=g) + 0.5
+    drop = torch.nn.Dropout(p).train()
+    torch.manual_seed(0)
+    out = drop(x)
+    if not torch.equal(drop.eval()(x), x):
+        return math.nan
+    return float(out.mean() / x.mean())
+
+
+EVAL_MODE = Experiment(
+    key="eval_mode_handles_differences",
+    claim="model.eval() takes care of the train/inference differences (and dropout output is "
+    "scaled by (1 - p) at test time).",
+    rule="Supported if eval-mode minus train-mode val accuracy has a 95% CI above 0; the "
+    "(1 - p) statement is answered by a direct measurement in the explanation.",
+    arms=_eval_arms,
+    analyze=_eval_analyze,
+)
+
+
+# --- 10. The three example networks run as written ----------------------------------------
+
+
+def _examples_arms(p: Profile) -> dict:
+    common = dict(
+        epochs=p.epochs,
+        device=p.device,
+        batch_size=32,
+        warmup_steps=2,
+        timed_steps=10,
+        repeats=2,
+        infer_batch_sizes=[1, 32],
+    )
+    return {
+        "simplenet": {"family": "seednet", "dropout_p": 0.0, **common},
+        "dropoutnet": {"family": "seednet", "norm": "none", "dropout_p": 0.5, **common},
+        "net": {"family": "seednet", **common},
+    }
+
+
+def _examples_analyze(df: pd.DataFrame) -> Verdict:
+    e = EXAMPLES
+    ran = sorted(
+        a
+        for a in ("simplenet", "dropoutnet", "net")
+        if len(arm_values(df, a, "final_val_loss")) > 0
+    )
+    parts = []
+    for arm in ran:
+        rows = df[df["arm"] == arm]
+        parts.append(
+            f"{arm}: val loss {rows['final_val_loss'].median():.3f}, "
+            f"mode output difference {rows['mode_output_rel_diff'].median():.3f}, "
+            f"{rows['train_samples_per_s'].median():,.0f} samples/s"
+        )
+    verdict = "supported" if len(ran) == 3 else "not supported" if len(df) else "inconclusive"
+    return Verdict(
+        experiment=e.key,
+        claim=e.claim,
+        verdict=verdict,
+        effect_name="networks that trained and ran inference",
+        effect=len(ran),
+        ci_low=None,
+        ci_high=None,
+        n=len(df),
+        explanation="; ".join(parts) or "no finished runs",
+    )
+
+
+EXAMPLES = Experiment(
+    key="example_networks_run",
+    claim="The article's SimpleNet, DropoutNet and Net run as written.",
+    rule="Supported when all three train and benchmark inference with finite losses.",
+    arms=_examples_arms,
+    analyze=_examples_analyze,
+    seeds=lambda p: 1,
+)
+
+
+ARTICLE = Suite(
+    name="article",
+    description="The seed article's claims about BatchNorm and Dropout, measured.",
+    experiments=(BN_SPEED, DROPOUT_OVERFIT, BN_POSITION, EVAL_MODE, EXAMPLES),
+)

@@ -1,0 +1,75 @@
+"""Suites, experiments and profiles: a claim, the specs that test it, and the rule that judges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from core.spec import BenchSpec
+from core.spec_io import validate_spec
+from core.suites.verdicts import Verdict
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes for a suite run: quick for a 2-core CPU, full for GPUs."""
+
+    name: str
+    seeds: int
+    epochs: int
+    samples: int
+    width: int
+    device: str
+
+    def base(self) -> dict[str, Any]:
+        """Spec fields every model experiment starts from."""
+        return dict(
+            family="mlp", depth=2, width=self.width, dataset="synthetic",
+            synthetic_samples=self.samples, synthetic_features=32, synthetic_difficulty=0.5,
+            epochs=self.epochs, batch_size=64, lr=0.05, device=self.device, warmup_steps=2,
+            timed_steps=10, repeats=2, infer_batch_sizes=[64],
+        )  # fmt: skip
+
+
+PROFILES = {
+    "ci": Profile("ci", seeds=2, epochs=2, samples=512, width=16, device="cpu"),
+    "quick": Profile("quick", seeds=3, epochs=6, samples=2048, width=64, device="cpu"),
+    "full": Profile("full", seeds=5, epochs=30, samples=20000, width=512, device="cuda"),
+}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One claim. `arms` maps an arm name to spec fields (seeds are added per repeat);
+    `analyze` turns the arms' result rows (column `arm`) into a Verdict."""
+
+    key: str
+    claim: str
+    rule: str
+    arms: Callable[[Profile], dict[str, dict[str, Any]]]
+    analyze: Callable[[pd.DataFrame], Verdict]
+    seeds: Callable[[Profile], int] = field(default=lambda p: p.seeds)
+
+    def specs(self, profile: Profile) -> list[tuple[str, BenchSpec]]:
+        """(label, spec) for every arm and seed; the label is `<experiment>:<arm>`."""
+        out = []
+        for arm, fields in self.arms(profile).items():
+            for seed in range(self.seeds(profile)):
+                out.append((f"{self.key}:{arm}", validate_spec({**fields, "seed": seed})))
+        return out
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    experiments: tuple[Experiment, ...]
+
+    def experiment(self, key: str) -> Experiment:
+        for e in self.experiments:
+            if e.key == key:
+                return e
+        raise KeyError(f"{key}: no such experiment in suite {self.name}")

@@ -1,0 +1,68 @@
+"""Judging a suite run: its group's results, split by experiment and arm, through each rule."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from core.results import ResultFilter, group_ids, query_records
+from core.suites.model import Suite
+from core.suites.verdicts import Verdict
+
+
+def group_prefix(suite: str, profile: str) -> str:
+    return f"suite-{suite}-{profile}-"
+
+
+def latest_group(suite: str, url: str | None = None) -> str | None:
+    """The most recent group of a run of `suite`, any profile."""
+    return next((g for g in group_ids(url) if g.startswith(f"suite-{suite}-")), None)
+
+
+def results_by_experiment(group_id: str, url: str | None = None) -> dict[str, pd.DataFrame]:
+    """Succeeded rows of the group, keyed by experiment, with an `arm` column from the label."""
+    df = pd.DataFrame.from_records(
+        query_records(ResultFilter(group_id=group_id, status=("succeeded",)), url=url)
+    )
+    if df.empty:
+        return {}
+    parts = df["label"].fillna(":").str.split(":", n=1, expand=True)
+    df = df.assign(experiment=parts[0], arm=parts[1])
+    return {k: g.reset_index(drop=True) for k, g in df.groupby("experiment")}
+
+
+def evaluate(suite: Suite, group_id: str, url: str | None = None) -> list[Verdict]:
+    """A verdict for every experiment; one without results is inconclusive, saying why."""
+    data = results_by_experiment(group_id, url)
+    empty = pd.DataFrame(columns=["arm"])
+    return [e.analyze(data.get(e.key, empty)) for e in suite.experiments]
+
+
+def markdown(suite: Suite, group_id: str, verdicts: list[Verdict]) -> str:
+    lines = [
+        f"# Suite `{suite.name}`",
+        "",
+        suite.description,
+        "",
+        f"Results of group `{group_id}`.",
+        "",
+        "| experiment | verdict | effect | 95% CI | n |",
+        "|---|---|---|---|---|",
+    ]
+    for v in verdicts:
+        ci = "-" if v.ci_low is None else f"[{v.ci_low:+.3f}, {v.ci_high:+.3f}]"
+        effect = "-" if v.effect is None else f"{v.effect:+.3f}"
+        lines.append(f"| {v.experiment} | **{v.verdict}** | {effect} | {ci} | {v.n} |")
+    for v, e in zip(verdicts, suite.experiments, strict=True):
+        lines += [
+            "",
+            f"## {v.experiment}: {v.verdict}",
+            "",
+            f"*Claim:* {v.claim}",
+            "",
+            f"*Rule:* {e.rule}",
+            "",
+            f"*Effect:* {v.effect_name}.",
+            "",
+            v.explanation,
+        ]
+    return "\n".join(lines) + "\n"

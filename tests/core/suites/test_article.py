@@ -1,0 +1,147 @@
+"""Each analysis of the article suite, on constructed result rows, through every verdict."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.suites import PROFILES, suites
+from core.suites.article import (
+    BN_POSITION,
+    BN_SPEED,
+    DROPOUT_OVERFIT,
+    EVAL_MODE,
+    EXAMPLES,
+    inverted_dropout_ratio,
+)
+from core.suites.report import markdown
+from core.suites.verdicts import decide, difference
+
+
+def rows(metric: str, **arms) -> pd.DataFrame:
+    out = [{"arm": a, metric: v, "spec.epochs": 6} for a, vals in arms.items() for v in vals]
+    return pd.DataFrame(out)
+
+
+def test_welch_difference_matches_a_hand_computation():
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.0, 3.0])
+    e = difference(a, b)
+    # means 2 and 1; variances of the means 1/3 and 1; Welch dof = 3.2 -> t(3) = 3.182
+    se = math.sqrt(1 / 3 + 1)
+    assert e.value == pytest.approx(1.0)
+    assert e.ci_high == pytest.approx(1.0 + 3.182 * se)
+    assert difference(a, np.array([1.0])) is None
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expect", "verdict"),
+    [
+        (0.1, 0.3, "positive", "supported"),
+        (-0.3, -0.1, "positive", "not supported"),
+        (-0.1, 0.3, "positive", "inconclusive"),
+        (-0.3, -0.1, "negative", "supported"),
+    ],
+)
+def test_decide_reads_the_ci_against_the_claimed_direction(low, high, expect, verdict):
+    from core.suites.verdicts import Effect
+
+    assert decide(Effect(value=(low + high) / 2, ci_low=low, ci_high=high, n=3), expect) == verdict
+    assert decide(None, expect) == "inconclusive"
+
+
+def test_bn_speed_counts_never_reaching_the_target_as_epochs_plus_one():
+    df = rows(
+        "epochs_to_target", bn=[2, 3, 2], no_bn=[5, 6, None], bn_lr4=[2, 2, 3], no_bn_lr4=[4, 5, 4]
+    )
+    v = BN_SPEED.analyze(df)
+    assert v.verdict == "supported" and v.effect == pytest.approx(6.0 - 7 / 3)
+
+
+@pytest.mark.parametrize(
+    ("same", "high", "verdict"),
+    [
+        (([5, 5, 6], [2, 2, 3]), ([2, 2, 2], [2, 2, 2]), "not supported"),  # BN slower
+        (([3, 2, 4], [3, 3, 3]), ([2, 2, 3], [6, 5, 6]), "supported"),  # only at 4x the lr
+        (([3, 2, 4], [3, 3, 3]), ([2, 4, 3], [3, 3, 3]), "inconclusive"),
+    ],
+)
+def test_bn_speed_other_paths(same, high, verdict):
+    (bn, no_bn), (bn4, no_bn4) = same, high
+    df = rows("epochs_to_target", bn=bn, no_bn=no_bn, bn_lr4=bn4, no_bn_lr4=no_bn4)
+    assert BN_SPEED.analyze(df).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("p0", "p05", "verdict"),
+    [
+        ([0.30, 0.35, 0.32], [0.10, 0.12, 0.11], "supported"),
+        ([0.10, 0.12, 0.11], [0.30, 0.35, 0.32], "not supported"),
+        ([0.10, 0.30, 0.20], [0.20, 0.10, 0.30], "inconclusive"),
+    ],
+)
+def test_dropout_overfitting_paths(p0, p05, verdict):
+    gaps = rows("generalization_gap", p0_small=p0, p05_small=p05, p0_full=p0, p05_full=p05)
+    df = gaps.assign(final_val_accuracy=0.5)
+    assert DROPOUT_OVERFIT.analyze(df).verdict == verdict
+
+
+def test_an_experiment_without_results_is_inconclusive():
+    empty = pd.DataFrame(columns=["arm"])
+    for e in (BN_POSITION, DROPOUT_OVERFIT):
+        v = e.analyze(empty)
+        assert v.verdict == "inconclusive" and "not enough finished runs" in v.explanation
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "verdict"),
+    [
+        ([0.80, 0.81, 0.82], [0.70, 0.71, 0.72], "supported"),
+        ([0.70, 0.71, 0.72], [0.80, 0.81, 0.82], "not supported"),
+    ],
+)
+def test_bn_position_paths(before, after, verdict):
+    df = rows("best_val_accuracy", before=before, after=after)
+    assert BN_POSITION.analyze(df).verdict == verdict
+
+
+def test_eval_mode_verdict_and_the_inverted_dropout_measurement():
+    v = EVAL_MODE.analyze(rows("mode_accuracy_gap", bn_dropout=[0.05, 0.06, 0.04]))
+    assert v.verdict == "supported" and "1/(1 - p)" in v.explanation
+    assert inverted_dropout_ratio(0.5) == pytest.approx(1.0, abs=0.01)
+    worse = EVAL_MODE.analyze(rows("mode_accuracy_gap", bn_dropout=[-0.05, -0.06, -0.04]))
+    assert worse.verdict == "not supported"
+
+
+def test_example_networks_paths():
+    def df(arms):
+        return pd.DataFrame(
+            [
+                {
+                    "arm": a,
+                    "final_val_loss": 0.5,
+                    "mode_output_rel_diff": 0.1,
+                    "train_samples_per_s": 1000.0,
+                }
+                for a in arms
+            ]
+        )
+
+    assert EXAMPLES.analyze(df(["simplenet", "dropoutnet", "net"])).verdict == "supported"
+    assert EXAMPLES.analyze(df(["simplenet", "net"])).verdict == "not supported"
+    assert EXAMPLES.analyze(pd.DataFrame(columns=["arm"])).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_experiment_builds_valid_labelled_specs(profile):
+    for e in suites()["article"].experiments:
+        specs = e.specs(PROFILES[profile])
+        assert specs and all(label.startswith(f"{e.key}:") for label, _ in specs)
+
+
+def test_the_report_lists_every_verdict():
+    s = suites()["article"]
+    verdicts = [e.analyze(pd.DataFrame(columns=["arm"])) for e in s.experiments]
+    text = markdown(s, "suite-article-ci-x", verdicts)
+    for e in s.experiments:
+        assert f"## {e.key}: inconclusive" in text and e.rule in text

@@ -1,0 +1,43 @@
+"""A suite runs through the queue like any other group, then its claims are judged."""
+
+import pytest
+from click.testing import CliRunner
+
+from core.cli import main
+from core.suites import suites
+from core.suites.report import evaluate
+
+
+@pytest.fixture
+def cli(queue_env, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    return CliRunner()
+
+
+def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers):
+    start_workers(1)
+    res = cli.invoke(main, ["suite", "run", "article", "--profile", "ci", "--experiment",
+                            "example_networks_run", "--experiment", "bn_before_activation",
+                            "--wait"])
+    assert res.exit_code == 0, res.output
+    group = res.stdout.strip()
+    assert group.startswith("suite-article-ci-")
+    verdicts = {v.experiment: v for v in evaluate(suites()["article"], group)}
+    assert verdicts["example_networks_run"].verdict == "supported"
+    assert verdicts["bn_before_activation"].n == 2  # both seeds of both arms finished
+    assert verdicts["bn_speeds_training"].verdict == "inconclusive"  # not run
+    report = cli.invoke(main, ["suite", "report", "article"])
+    assert report.exit_code == 0 and "example_networks_run" in report.stdout
+    assert "supported" in report.stdout
+
+
+def test_an_unknown_suite_or_experiment_is_named(cli):
+    res = cli.invoke(main, ["suite", "run", "nope"])
+    assert res.exit_code == 2 and "choose one of article" in res.stderr
+    res = cli.invoke(main, ["suite", "run", "article", "--experiment", "nope"])
+    assert res.exit_code == 2 and "bn_speeds_training" in res.stderr
+
+
+def test_a_report_before_any_run_says_how_to_start(cli):
+    res = cli.invoke(main, ["suite", "report", "article"])
+    assert res.exit_code == 2 and "bnbench suite run article" in res.stderr

@@ -1,0 +1,103 @@
+"""`bnbench suite`: run a suite through the queue, then judge its claims."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from core.cli.spec_options import fail
+
+STYLE = {
+    "supported": "green",
+    "not supported": "red",
+    "inconclusive": "yellow",
+    "corrected": "cyan",
+}
+
+
+def _suite(name: str):
+    from core.suites import suites
+
+    registry = suites()
+    if name not in registry:
+        fail([f"unknown suite {name!r}; choose one of {', '.join(registry)}"])
+    return registry[name]
+
+
+@click.group()
+def suite() -> None:
+    """Named suites of experiments that turn the article's advice into verdicts."""
+
+
+@suite.command("list")
+def list_suites() -> None:
+    """The suites and their experiments."""
+    from core.suites import suites
+
+    for s in suites().values():
+        Console().print(f"[bold]{s.name}[/]: {s.description}")
+        for e in s.experiments:
+            Console().print(f"  {e.key}: {e.claim}")
+
+
+@suite.command()
+@click.argument("name")
+@click.option(
+    "--profile",
+    type=click.Choice(["quick", "full", "ci"]),
+    default="quick",
+    show_default=True,
+    help="quick: a 2-core CPU; full: GPUs; ci: the smallest.",
+)
+@click.option("--experiment", "only", multiple=True, help="Run only these experiments.")
+@click.option("--wait", is_flag=True, help="Show progress until every job has finished.")
+def run(name, profile, only, wait) -> None:
+    """Submit every experiment of suite NAME as one group."""
+    from core.suites import PROFILES
+    from core.suites.report import group_prefix
+    from worker.cli import wait_for
+    from worker.submit import submit
+
+    s = _suite(name)
+    experiments = [e for e in s.experiments if not only or e.key in only]
+    if only and len(experiments) != len(set(only)):
+        fail([f"--experiment: unknown name; choose from {', '.join(e.key for e in s.experiments)}"])
+    group = group_prefix(name, profile) + time.strftime("%Y%m%d-%H%M%S")
+    ids = [
+        submit(spec, group=group, label=label)
+        for e in experiments
+        for label, spec in e.specs(PROFILES[profile])
+    ]
+    Console(stderr=True).print(f"group [bold]{group}[/]: {len(ids)} jobs")
+    click.echo(group)
+    if wait:
+        wait_for(ids, Console(stderr=True))
+
+
+@suite.command()
+@click.argument("name")
+@click.option("--group", "group_id", help="The run to judge [default: the latest].")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write a Markdown report.")
+def report(name, group_id, out) -> None:
+    """Verdicts of suite NAME's latest run (or --group): effect, 95% CI, explanation."""
+    from core.suites.report import evaluate, latest_group, markdown
+
+    s = _suite(name)
+    group_id = group_id or latest_group(name)
+    if group_id is None:
+        fail([f"no run of suite {name!r} yet; start one with `bnbench suite run {name}`"])
+    verdicts = evaluate(s, group_id)
+    if out:
+        with open(out, "w") as f:
+            f.write(markdown(s, group_id, verdicts))
+    t = Table(title=f"Suite {name}, group {group_id}", title_justify="left", show_lines=True)
+    for c in ("experiment", "verdict", "effect [95% CI]", "why"):
+        t.add_column(c, overflow="fold")
+    for v in verdicts:
+        ci = "" if v.ci_low is None else f" [{v.ci_low:+.3f}, {v.ci_high:+.3f}]"
+        effect = "-" if v.effect is None else f"{v.effect:+.3f}{ci}"
+        t.add_row(v.experiment, f"[{STYLE[v.verdict]}]{v.verdict}[/]", effect, v.explanation)
+    Console().print(t)
