@@ -13,6 +13,7 @@ from core.suites.article import (
     DROPOUT_OVERFIT,
     EVAL_MODE,
     EXAMPLES,
+    TEST_TIME_SCALING,
     inverted_dropout_ratio,
 )
 from core.suites.report import markdown
@@ -105,12 +106,18 @@ def test_bn_position_paths(before, after, verdict):
     assert BN_POSITION.analyze(df).verdict == verdict
 
 
-def test_eval_mode_verdict_and_the_inverted_dropout_measurement():
+def test_eval_mode_paths():
     v = EVAL_MODE.analyze(rows("mode_accuracy_gap", bn_dropout=[0.05, 0.06, 0.04]))
-    assert v.verdict == "supported" and "1/(1 - p)" in v.explanation
-    assert inverted_dropout_ratio(0.5) == pytest.approx(1.0, abs=0.01)
+    assert v.verdict == "supported"
     worse = EVAL_MODE.analyze(rows("mode_accuracy_gap", bn_dropout=[-0.05, -0.06, -0.04]))
     assert worse.verdict == "not supported"
+
+
+def test_the_one_minus_p_statement_is_corrected_by_measurement():
+    assert inverted_dropout_ratio(0.5) == pytest.approx(1.0, abs=0.01)
+    v = TEST_TIME_SCALING.analyze(pd.DataFrame(columns=["arm"]))
+    assert v.verdict == "corrected" and "1/(1 - p)" in v.explanation
+    assert TEST_TIME_SCALING.specs(PROFILES["quick"]) == []  # a measurement, no jobs
 
 
 def test_example_networks_paths():
@@ -136,12 +143,13 @@ def test_example_networks_paths():
 def test_every_experiment_builds_valid_labelled_specs(profile):
     for e in suites()["article"].experiments:
         specs = e.specs(PROFILES[profile])
-        assert specs and all(label.startswith(f"{e.key}:") for label, _ in specs)
+        assert all(label.startswith(f"{e.key}:") for label, _ in specs)
+        assert specs or e is TEST_TIME_SCALING
 
 
 def test_the_report_lists_every_verdict():
     s = suites()["article"]
     verdicts = [e.analyze(pd.DataFrame(columns=["arm"])) for e in s.experiments]
     text = markdown(s, "suite-article-ci-x", verdicts)
-    for e in s.experiments:
-        assert f"## {e.key}: inconclusive" in text and e.rule in text
+    for e, v in zip(s.experiments, verdicts, strict=True):
+        assert f"## {e.key}: {v.verdict}" in text and e.rule in text
