@@ -11,26 +11,24 @@ import math
 import numpy as np
 import pandas as pd
 
+from core.suites.article_design import (
+    BN_EVERY_LAYER,
+    DROPOUT_POSITION,
+    FC_VS_CONV,
+    MOMENTUM,
+    P_BY_SIZE,
+)
 from core.suites.model import Experiment, Profile, Suite
-from core.suites.verdicts import Verdict, arm_values, decide, difference
+from core.suites.verdicts import (
+    Verdict,
+    arm_values,
+    decide,
+    difference,
+    fmt_effect,
+    from_effect,
+)
 
 TARGET = 0.6  # validation accuracy that "trained" means in the time-to-accuracy claim
-
-
-def _verdict(e: Experiment, verdict, name, effect, explanation) -> Verdict:
-    return Verdict(
-        experiment=e.key, claim=e.claim, verdict=verdict, effect_name=name,
-        effect=None if effect is None else effect.value,
-        ci_low=None if effect is None else effect.ci_low,
-        ci_high=None if effect is None else effect.ci_high,
-        n=0 if effect is None else effect.n, explanation=explanation,
-    )  # fmt: skip
-
-
-def _fmt(effect) -> str:
-    if effect is None:
-        return "not enough finished runs"
-    return f"{effect.value:+.3f} [95% CI {effect.ci_low:+.3f}, {effect.ci_high:+.3f}]"
 
 
 # --- 1. BN speeds up training ------------------------------------------------------------
@@ -62,14 +60,14 @@ def _bn_speed_analyze(df: pd.DataFrame) -> Verdict:
     verdict = decide(same, "positive")
     if verdict == "inconclusive" and decide(high, "positive") == "supported":
         verdict = "supported"
-    return _verdict(
+    return from_effect(
         e,
         verdict,
         f"epochs saved by BN (no-BN minus BN) to reach {TARGET:.0%} val accuracy",
         same,
-        f"At the same learning rate BN saves {_fmt(same)} epochs to reach "
+        f"At the same learning rate BN saves {fmt_effect(same)} epochs to reach "
         f"{TARGET:.0%} validation accuracy; at 4x the learning rate it saves "
-        f"{_fmt(high)}. Runs that never reach the target count as epochs + 1.",
+        f"{fmt_effect(high)}. Runs that never reach the target count as epochs + 1.",
     )
 
 
@@ -107,14 +105,14 @@ def _dropout_analyze(df: pd.DataFrame) -> Verdict:
         arm_values(df, "p05_small", "final_val_accuracy"),
         arm_values(df, "p0_small", "final_val_accuracy"),
     )
-    return _verdict(
+    return from_effect(
         e,
         decide(small, "positive"),
         "generalization gap removed by dropout (p=0 minus p=0.5), small training set",
         small,
         f"On the small training set dropout p=0.5 lowers the train-minus-val "
-        f"accuracy gap by {_fmt(small)} and changes val accuracy by {_fmt(acc)}; "
-        f"on the full set it lowers the gap by {_fmt(full)}.",
+        f"accuracy gap by {fmt_effect(small)} and changes val accuracy by {fmt_effect(acc)}; "
+        f"on the full set it lowers the gap by {fmt_effect(full)}.",
     )
 
 
@@ -143,12 +141,12 @@ def _bn_position_analyze(df: pd.DataFrame) -> Verdict:
     e = BN_POSITION
     m = "best_val_accuracy"
     d = difference(arm_values(df, "before", m), arm_values(df, "after", m))
-    return _verdict(
+    return from_effect(
         e,
         decide(d, "positive"),
         "val accuracy, BN before minus after the activation",
         d,
-        f"BN before the activation reaches {_fmt(d)} accuracy points more than "
+        f"BN before the activation reaches {fmt_effect(d)} accuracy points more than "
         "after it. A CI that straddles 0 means the placement did not matter here.",
     )
 
@@ -174,14 +172,14 @@ def _eval_analyze(df: pd.DataFrame) -> Verdict:
     e = EVAL_MODE
     gaps = arm_values(df, "bn_dropout", "mode_accuracy_gap")
     d = difference(gaps, np.zeros_like(gaps)) if len(gaps) >= 2 else None
-    return _verdict(
+    return from_effect(
         e,
         decide(d, "positive"),
         "val accuracy, eval mode minus train mode",
         d,
-        f"On the same validation data, eval mode scores {_fmt(d)} accuracy points above train "
-        "mode (BN on running statistics, dropout off): model.eval() is what makes inference "
-        "deterministic, and here better.",
+        f"On the same validation data, eval mode scores {fmt_effect(d)} accuracy points "
+        "above train mode (BN on running statistics, dropout off): model.eval() is what "
+        "makes inference deterministic, and here better.",
     )
 
 
@@ -304,5 +302,8 @@ EXAMPLES = Experiment(
 ARTICLE = Suite(
     name="article",
     description="The seed article's claims about BatchNorm and Dropout, measured.",
-    experiments=(BN_SPEED, DROPOUT_OVERFIT, BN_POSITION, EVAL_MODE, TEST_TIME_SCALING, EXAMPLES),
-)
+    experiments=(
+        BN_SPEED, DROPOUT_OVERFIT, BN_POSITION, DROPOUT_POSITION, MOMENTUM, P_BY_SIZE,
+        FC_VS_CONV, BN_EVERY_LAYER, EVAL_MODE, TEST_TIME_SCALING, EXAMPLES,
+    ),
+)  # fmt: skip

@@ -78,3 +78,34 @@ def decide(
     if high < -margin:
         return "not supported"
     return "inconclusive"
+
+
+def fmt_effect(effect: Effect | None) -> str:
+    if effect is None:
+        return "not enough finished runs"
+    return f"{effect.value:+.3f} [95% CI {effect.ci_low:+.3f}, {effect.ci_high:+.3f}]"
+
+
+def from_effect(
+    experiment, verdict: VerdictName, effect_name: str, effect: Effect | None, explanation: str
+) -> Verdict:
+    """A Verdict for `experiment` (anything with .key and .claim) from an Effect."""
+    return Verdict(
+        experiment=experiment.key, claim=experiment.claim, verdict=verdict,
+        effect_name=effect_name, effect=None if effect is None else effect.value,
+        ci_low=None if effect is None else effect.ci_low,
+        ci_high=None if effect is None else effect.ci_high,
+        n=0 if effect is None else effect.n, explanation=explanation,
+    )  # fmt: skip
+
+
+def equivalent(effect: Effect | None, margin: float) -> VerdictName:
+    """Supported when the whole CI lies within +-margin (no difference that matters), not
+    supported when it lies beyond +margin, inconclusive otherwise."""
+    if effect is None:
+        return "inconclusive"
+    if -margin <= effect.ci_low and effect.ci_high <= margin:
+        return "supported"
+    if effect.ci_low > margin:
+        return "not supported"
+    return "inconclusive"

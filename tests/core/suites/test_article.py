@@ -16,8 +16,15 @@ from core.suites.article import (
     TEST_TIME_SCALING,
     inverted_dropout_ratio,
 )
+from core.suites.article_design import (
+    BN_EVERY_LAYER,
+    DROPOUT_POSITION,
+    FC_VS_CONV,
+    MOMENTUM,
+    P_BY_SIZE,
+)
 from core.suites.report import markdown
-from core.suites.verdicts import decide, difference
+from core.suites.verdicts import Effect, decide, difference, equivalent
 
 
 def rows(metric: str, **arms) -> pd.DataFrame:
@@ -153,3 +160,65 @@ def test_the_report_lists_every_verdict():
     text = markdown(s, "suite-article-ci-x", verdicts)
     for e, v in zip(s.experiments, verdicts, strict=True):
         assert f"## {e.key}: {v.verdict}" in text and e.rule in text
+
+
+# --- claims 4-8 ---------------------------------------------------------------------------
+
+HIGH, LOW, NOISE_A, NOISE_B = (
+    [0.80, 0.81, 0.82],
+    [0.70, 0.71, 0.72],
+    [0.7, 0.8, 0.75],
+    [0.8, 0.7, 0.74],
+)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "verdict"),
+    [(HIGH, LOW, "supported"), (LOW, HIGH, "not supported"), (NOISE_A, NOISE_B, "inconclusive")],
+)
+def test_dropout_position_paths(a, b, verdict):
+    df = rows("best_val_accuracy", after_activation=a, before_norm=b).assign(bn_variance_ratio=0.9)
+    v = DROPOUT_POSITION.analyze(df)
+    assert v.verdict == verdict and "variance ratio" in v.explanation
+
+
+def test_momentum_default_holds_unless_another_momentum_clearly_wins():
+    arms = {a: LOW for a in ("m0.01", "m0.3", "m0.9", "cumulative")}
+    df = rows("final_val_accuracy", **{"m0.1": HIGH, **arms}).assign(bn_mean_gap=0.1)
+    assert MOMENTUM.analyze(df).verdict == "supported"
+    arms["m0.9"] = HIGH
+    df = rows("final_val_accuracy", **{"m0.1": LOW, **arms}).assign(bn_mean_gap=0.1)
+    v = MOMENTUM.analyze(df)
+    assert v.verdict == "not supported" and "m0.9" in v.effect_name
+    assert MOMENTUM.analyze(pd.DataFrame(columns=["arm"])).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize(
+    ("low_p", "half_p", "verdict"), [(HIGH, LOW, "supported"), (LOW, HIGH, "not supported")]
+)
+def test_lower_p_for_small_data_paths(low_p, half_p, verdict):
+    df = rows(
+        "final_val_accuracy",
+        **{"p0.1_small": low_p, "p0.5_small": half_p, "p0.1_full": LOW, "p0.5_full": HIGH},
+    )
+    assert P_BY_SIZE.analyze(df).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("fc", "conv", "verdict"), [(HIGH, LOW, "supported"), (LOW, HIGH, "not supported")]
+)
+def test_fc_versus_conv_dropout_paths(fc, conv, verdict):
+    df = rows(
+        "best_val_accuracy", fc_only=fc, conv_element=conv, conv_channel=conv, weight_decay=HIGH
+    )
+    v = FC_VS_CONV.analyze(df)
+    assert v.verdict == verdict and "weight decay" in v.explanation
+
+
+def test_bn_last_layer_uses_an_equivalence_margin():
+    same = [0.800, 0.801, 0.802]
+    df = rows("best_val_accuracy", bn_all=same, bn_not_last=same, no_bn=LOW)
+    assert BN_EVERY_LAYER.analyze(df).verdict == "supported"
+    df = rows("best_val_accuracy", bn_all=HIGH, bn_not_last=LOW, no_bn=LOW)
+    assert BN_EVERY_LAYER.analyze(df).verdict == "not supported"
+    assert equivalent(Effect(value=0.0, ci_low=-0.05, ci_high=0.05, n=3), 0.02) == "inconclusive"
