@@ -24,8 +24,9 @@ def _frame(stmt, url: str | None) -> pd.DataFrame:
         result = s.execute(stmt)
         keys = list(result.keys())
         # dict records: a JSON list cell (a layer's shape) must stay one value, not a row
-        return pd.DataFrame.from_records([dict(zip(keys, r, strict=True)) for r in result],
-                                         columns=keys)
+        return pd.DataFrame.from_records(
+            [dict(zip(keys, r, strict=True)) for r in result], columns=keys
+        )
 
 
 def epoch_curves(job_ids: Sequence[str], url: str | None = None) -> pd.DataFrame:
@@ -64,7 +65,9 @@ def bn_layers(job_ids: Sequence[str], url: str | None = None) -> pd.DataFrame:
     return _frame(stmt, url)
 
 
-def layer_benchmarks(limit: int = 2000, url: str | None = None) -> pd.DataFrame:
+def layer_benchmarks(
+    limit: int = 2000, url: str | None = None, job_ids: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Layer microbenchmarks with the device they ran on, newest first."""
     m = LayerMetric
     stmt = (
@@ -77,6 +80,8 @@ def layer_benchmarks(limit: int = 2000, url: str | None = None) -> pd.DataFrame:
         .order_by(Job.created_at.desc())
         .limit(limit)
     )  # fmt: skip
+    if job_ids is not None:
+        stmt = stmt.where(m.job_id.in_(list(job_ids)))
     df = _frame(stmt, url)
     if not df.empty:
         df["machine"] = df["gpu_name"].fillna(df["cpu_model"]) + " (" + df["device"] + ")"

@@ -23,7 +23,7 @@ def _suite(name: str):
 
     registry = suites()
     if name not in registry:
-        fail([f"unknown suite {name!r}; choose one of {', '.join(registry)}"])
+        fail([f"unknown suite {name!r}; choose one of {', '.join(sorted(registry))}"])
     return registry[name]
 
 

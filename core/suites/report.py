@@ -27,7 +27,27 @@ def results_by_experiment(group_id: str, url: str | None = None) -> dict[str, pd
         return {}
     parts = df["label"].fillna(":").str.split(":", n=1, expand=True)
     df = df.assign(experiment=parts[0], arm=parts[1])
+    df = _with_details(df, url)
     return {k: g.reset_index(drop=True) for k, g in df.groupby("experiment")}
+
+
+def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
+    """Layer timings, and the BN-folding speedup at the largest inference batch, as columns."""
+    from core.details import inference_table, layer_benchmarks
+
+    ids = df["job_id"].tolist()
+    layers = layer_benchmarks(url=url, job_ids=ids)
+    if not layers.empty:
+        keep = ["job_id", "median_ms", "achieved_gbps", "copy_gbps", "roofline_fraction"]
+        df = df.merge(layers[keep], on="job_id", how="left")
+    inf = inference_table(ids, url)
+    if not inf.empty:
+        big = inf[inf["batch_size"] == inf.groupby("job_id")["batch_size"].transform("max")]
+        wide = big.pivot_table(index="job_id", columns="folded", values="samples_per_s")
+        if True in wide.columns and False in wide.columns:
+            speedup = (wide[True] / wide[False]).rename("fold_speedup").reset_index()
+            df = df.merge(speedup, on="job_id", how="left")
+    return df
 
 
 def evaluate(suite: Suite, group_id: str, url: str | None = None) -> list[Verdict]:

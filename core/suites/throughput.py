@@ -1,0 +1,145 @@
+"""Suite `throughput`: how fast BN and dropout run, against the device's copy bandwidth.
+
+Time effects are compared on a log scale: the effect is log(time of the slower-claimed arm /
+time of the faster-claimed arm), so a CI above 0 means the claimed speedup is there; the
+explanation gives the speedup factor and the roofline fractions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from core.suites.model import Experiment, Profile, Suite
+from core.suites.verdicts import Verdict, arm_values, decide, difference, from_effect
+
+H100_PITFALL = (
+    "On an H100, bf16 BatchNorm2d training in NCHW ran at 218 GB/s against 790 GB/s in fp32, "
+    "with a 2,981 GB/s copy ceiling."
+)
+
+
+def _shape(p: Profile) -> list[int]:
+    return [32, 64, 32, 32] if p.name != "full" else [128, 256, 56, 56]
+
+
+def _layer(p: Profile, **fields) -> dict:
+    return dict(kind="layer", shape=_shape(p), device=p.device, warmup_steps=3,
+                timed_steps=10 if p.name != "full" else 100, repeats=5, **fields)  # fmt: skip
+
+
+def _log_times(df: pd.DataFrame, arm: str) -> np.ndarray:
+    return np.log(arm_values(df, arm, "median_ms"))
+
+
+def _roofline(df: pd.DataFrame, arm: str) -> str:
+    vals = arm_values(df, arm, "roofline_fraction")
+    gbps = arm_values(df, arm, "achieved_gbps")
+    if not len(vals):
+        return f"{arm}: no result"
+    return f"{arm}: {gbps.mean():.1f} GB/s, {100 * vals.mean():.0f}% of copy bandwidth"
+
+
+def _speed_verdict(e: Experiment, df: pd.DataFrame, slow: str, fast: str, what: str) -> Verdict:
+    d = difference(_log_times(df, slow), _log_times(df, fast))
+    factor = "n/a" if d is None else f"{math.exp(d.value):.2f}x"
+    return from_effect(
+        e, decide(d, "positive"), f"log(time {slow} / time {fast})", d,
+        f"{what}: {fast} runs {factor} as fast as {slow}. {_roofline(df, slow)}; "
+        f"{_roofline(df, fast)}.",
+    )  # fmt: skip
+
+
+def _bf16_arms(p: Profile) -> dict:
+    base = _layer(p, layer="batchnorm2d", mode="train_fwdbwd")
+    return {"fp32": {**base, "dtype": "float32"}, "bf16": {**base, "dtype": "bfloat16"}}
+
+
+BF16_BN = Experiment(
+    key="bf16_batchnorm2d_nchw",
+    claim="bf16 halves the bytes, so BatchNorm2d training in NCHW runs faster than in fp32.",
+    rule="Supported if log(fp32 time / bf16 time) has a 95% CI above 0; not supported if below "
+    f"0, the known pitfall. {H100_PITFALL}",
+    arms=_bf16_arms,
+    analyze=lambda df: _speed_verdict(BF16_BN, df, "fp32", "bf16", "BatchNorm2d fwd+bwd, NCHW"),
+)
+
+
+def _cl_arms(p: Profile) -> dict:
+    base = _layer(p, layer="batchnorm2d", mode="train_fwdbwd", dtype="bfloat16")
+    return {"nchw": {**base, "memory_format": "contiguous"},
+            "channels_last": {**base, "memory_format": "channels_last"}}  # fmt: skip
+
+
+CHANNELS_LAST = Experiment(
+    key="channels_last_batchnorm2d",
+    claim="channels_last makes bf16 BatchNorm2d training faster than NCHW.",
+    rule="Supported if log(NCHW time / channels_last time) has a 95% CI above 0; not supported "
+    "if below 0.",
+    arms=_cl_arms,
+    analyze=lambda df: _speed_verdict(
+        CHANNELS_LAST, df, "nchw", "channels_last", "bf16 BatchNorm2d fwd+bwd"
+    ),
+)
+
+
+def _compile_arms(p: Profile) -> dict:
+    base = _layer(p, layer="bn_relu_dropout", mode="train_fwdbwd", dropout_p=0.1)
+    return {"eager": {**base, "compile": "none"}, "compiled": {**base, "compile": "default"}}
+
+
+COMPILE_CHAIN = Experiment(
+    key="compile_bn_relu_dropout",
+    claim="torch.compile fuses BN -> ReLU -> Dropout and trains it faster than eager.",
+    rule="Supported if log(eager time / compiled time) has a 95% CI above 0; not supported if "
+    "below 0.",
+    arms=_compile_arms,
+    analyze=lambda df: _speed_verdict(
+        COMPILE_CHAIN, df, "eager", "compiled", "BN -> ReLU -> Dropout fwd+bwd"
+    ),
+)
+
+
+def _fold_arms(p: Profile) -> dict:
+    return {
+        "mlp_bn": {
+            **p.base(),
+            "epochs": 1,
+            "norm": "batchnorm",
+            "dropout_p": 0.0,
+            "infer_batch_sizes": [256],
+            "timed_steps": 30,
+            "repeats": 5,
+        }
+    }
+
+
+def _fold_analyze(df: pd.DataFrame) -> Verdict:
+    e = FOLDING
+    logs = np.log(arm_values(df, "mlp_bn", "fold_speedup"))
+    d = difference(logs, np.zeros_like(logs)) if len(logs) >= 2 else None
+    factor = "n/a" if d is None else f"{math.exp(d.value):.2f}x"
+    return from_effect(
+        e, decide(d, "positive"), "log(folded / unfolded samples/s) at batch 256", d,
+        f"Folding BN into the preceding Linear layer changes eval-mode inference throughput "
+        f"by {factor} at batch 256 (outputs checked equal within tolerance in every job).",
+    )  # fmt: skip
+
+
+FOLDING = Experiment(
+    key="bn_folding_inference",
+    claim="Folding BN into the preceding layer speeds up inference.",
+    rule="Supported if log(folded / unfolded throughput) at the largest inference batch has a "
+    "95% CI above 0; not supported if below 0.",
+    arms=_fold_arms,
+    analyze=_fold_analyze,
+)
+
+
+THROUGHPUT = Suite(
+    name="throughput",
+    description="BN and dropout speed: dtypes, memory formats, compile and BN folding.",
+    experiments=(BF16_BN, CHANNELS_LAST, COMPILE_CHAIN, FOLDING),
+)

@@ -1,0 +1,55 @@
+"""The throughput suite's analyses on constructed rows: speedups on a log scale, each path."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from core.suites import PROFILES
+from core.suites.throughput import BF16_BN, CHANNELS_LAST, COMPILE_CHAIN, FOLDING, THROUGHPUT
+
+
+def layer_rows(**arms) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"arm": a, "median_ms": t, "achieved_gbps": 10.0 / t, "roofline_fraction": 0.5 / t}
+            for a, ts in arms.items()
+            for t in ts
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("fp32", "bf16", "verdict"),
+    [
+        ([2.0, 2.1, 2.0], [1.0, 1.1, 1.0], "supported"),
+        ([1.0, 1.1, 1.0], [3.0, 3.2, 3.1], "not supported"),  # the H100 pitfall's shape
+        ([1.0, 2.0, 1.5], [1.5, 1.0, 2.0], "inconclusive"),
+    ],
+)
+def test_bf16_batchnorm_paths(fp32, bf16, verdict):
+    v = BF16_BN.analyze(layer_rows(fp32=fp32, bf16=bf16))
+    assert v.verdict == verdict and "copy bandwidth" in v.explanation
+
+
+def test_speedup_effect_is_a_log_ratio():
+    v = CHANNELS_LAST.analyze(layer_rows(nchw=[2.0, 2.0, 2.0], channels_last=[1.0, 1.0, 1.0]))
+    assert v.effect == pytest.approx(math.log(2.0)) and "2.00x" in v.explanation
+
+
+def test_compile_without_results_is_inconclusive():
+    assert COMPILE_CHAIN.analyze(pd.DataFrame(columns=["arm"])).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize(
+    ("speedups", "verdict"), [([1.5, 1.6, 1.4], "supported"), ([0.7, 0.8, 0.75], "not supported")]
+)
+def test_folding_paths(speedups, verdict):
+    df = pd.DataFrame([{"arm": "mlp_bn", "fold_speedup": s} for s in speedups])
+    assert FOLDING.analyze(df).verdict == verdict
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_throughput_spec_is_valid(profile):
+    for e in THROUGHPUT.experiments:
+        assert e.specs(PROFILES[profile])
