@@ -73,6 +73,7 @@ def _bn_speed_analyze(df: pd.DataFrame) -> Verdict:
 
 BN_SPEED = Experiment(
     key="bn_speeds_training",
+    evidence="epochs_to_target",
     claim="Batch normalization speeds up training.",
     rule="Supported if no-BN minus BN epochs-to-target has a 95% CI above 0 at the same "
     "learning rate (or, failing that, at 4x the learning rate); not supported if the "
@@ -118,6 +119,7 @@ def _dropout_analyze(df: pd.DataFrame) -> Verdict:
 
 DROPOUT_OVERFIT = Experiment(
     key="dropout_prevents_overfitting",
+    evidence="generalization_gap",
     claim="Dropout prevents overfitting.",
     rule="Supported if the generalization gap without dropout minus with p=0.5, on the small "
     "training set, has a 95% CI above 0; not supported if below 0.",
@@ -153,6 +155,7 @@ def _bn_position_analyze(df: pd.DataFrame) -> Verdict:
 
 BN_POSITION = Experiment(
     key="bn_before_activation",
+    evidence="best_val_accuracy",
     claim="Put BN after the linear or conv layer and before the activation.",
     rule="Supported if best val accuracy with BN before minus after the activation has a "
     "95% CI above 0; not supported if below 0; inconclusive otherwise.",
@@ -185,6 +188,7 @@ def _eval_analyze(df: pd.DataFrame) -> Verdict:
 
 EVAL_MODE = Experiment(
     key="eval_mode_handles_differences",
+    evidence="mode_accuracy_gap",
     claim="model.eval() takes care of the train/inference differences.",
     rule="Supported if eval-mode minus train-mode val accuracy has a 95% CI above 0; not "
     "supported if below 0.",
@@ -291,6 +295,7 @@ def _examples_analyze(df: pd.DataFrame) -> Verdict:
 
 EXAMPLES = Experiment(
     key="example_networks_run",
+    evidence="final_val_loss",
     claim="The article's SimpleNet, DropoutNet and Net run as written.",
     rule="Supported when all three train and benchmark inference with finite losses.",
     arms=_examples_arms,

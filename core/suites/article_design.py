@@ -46,6 +46,7 @@ def _dropout_position_analyze(df: pd.DataFrame) -> Verdict:
 
 DROPOUT_POSITION = Experiment(
     key="dropout_after_activation",
+    evidence="bn_variance_ratio",
     claim="Apply dropout after the activation function.",
     rule="Supported if best val accuracy with dropout after the activation minus dropout right "
     "before BN has a 95% CI above 0; not supported if below 0.",
@@ -91,6 +92,7 @@ def _momentum_analyze(df: pd.DataFrame) -> Verdict:
 
 MOMENTUM = Experiment(
     key="momentum_0_1_default",
+    evidence="final_val_accuracy",
     claim="BN momentum 0.1 is a good default.",
     rule="Not supported if some momentum in {0.01, 0.3, 0.9, cumulative} beats 0.1 in eval-mode "
     "val accuracy with a 95% CI above 0; supported otherwise (given results for all arms).",
@@ -126,6 +128,7 @@ def _p_analyze(df: pd.DataFrame) -> Verdict:
 
 P_BY_SIZE = Experiment(
     key="lower_p_for_small_data",
+    evidence="final_val_accuracy",
     claim="p = 0.5 is a starting point; very small datasets want a lower p.",
     rule="Supported if, on the small training set, val accuracy at p=0.1 minus p=0.5 has a 95% "
     "CI above 0; not supported if below 0.",
@@ -169,6 +172,7 @@ def _fc_conv_analyze(df: pd.DataFrame) -> Verdict:
 
 FC_VS_CONV = Experiment(
     key="dropout_fc_not_conv",
+    evidence="best_val_accuracy",
     claim="Dropout works better in fully connected layers; conv layers may suit weight decay.",
     rule="Supported if best val accuracy with FC-only dropout minus element-wise conv dropout "
     "has a 95% CI above 0; not supported if below 0. The explanation adds channel dropout and "
@@ -205,6 +209,7 @@ def _bn_layers_analyze(df: pd.DataFrame) -> Verdict:
 
 BN_EVERY_LAYER = Experiment(
     key="bn_last_layer_optional",
+    evidence="best_val_accuracy",
     claim="BN can go in all layers, but BN before the last layer may not be necessary.",
     rule=f"Supported if BN-everywhere minus BN-not-last val accuracy has a 95% CI inside "
     f"+-{EQUIVALENCE} (no difference that matters); not supported if above +{EQUIVALENCE} "

@@ -52,6 +52,7 @@ class Experiment:
     arms: Callable[[Profile], dict[str, dict[str, Any]]]
     analyze: Callable[[pd.DataFrame], Verdict]
     seeds: Callable[[Profile], int] = field(default=lambda p: p.seeds)
+    evidence: str | None = None  # the result column to chart by arm on the Claims page
 
     def specs(self, profile: Profile) -> list[tuple[str, BenchSpec]]:
         """(label, spec) for every arm and seed; the label is `<experiment>:<arm>`."""

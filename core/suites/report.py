@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from core.results import ResultFilter, group_ids, query_records
-from core.suites.model import Suite
+from core.suites.model import Experiment, Suite
 from core.suites.verdicts import Verdict
 
 
@@ -50,11 +50,25 @@ def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
     return df
 
 
-def evaluate(suite: Suite, group_id: str, url: str | None = None) -> list[Verdict]:
-    """A verdict for every experiment; one without results is inconclusive, saying why."""
+def is_measurement(e: Experiment) -> bool:
+    """Answered by measuring PyTorch directly (needs torch), not by jobs' results."""
+    from core.suites.model import PROFILES
+
+    return not e.arms(PROFILES["ci"])
+
+
+def evaluate(
+    suite: Suite, group_id: str, url: str | None = None, measurements: bool = True
+) -> list[Verdict]:
+    """A verdict for every experiment; one without results is inconclusive, saying why.
+    measurements=False leaves out direct measurements, for processes without torch."""
     data = results_by_experiment(group_id, url)
     empty = pd.DataFrame(columns=["arm"])
-    return [e.analyze(data.get(e.key, empty)) for e in suite.experiments]
+    return [
+        e.analyze(data.get(e.key, empty))
+        for e in suite.experiments
+        if measurements or not is_measurement(e)
+    ]
 
 
 def markdown(suite: Suite, group_id: str, verdicts: list[Verdict]) -> str:

@@ -59,6 +59,7 @@ def _bf16_arms(p: Profile) -> dict:
 
 BF16_BN = Experiment(
     key="bf16_batchnorm2d_nchw",
+    evidence="median_ms",
     claim="bf16 halves the bytes, so BatchNorm2d training in NCHW runs faster than in fp32.",
     rule="Supported if log(fp32 time / bf16 time) has a 95% CI above 0; not supported if below "
     f"0, the known pitfall. {H100_PITFALL}",
@@ -75,6 +76,7 @@ def _cl_arms(p: Profile) -> dict:
 
 CHANNELS_LAST = Experiment(
     key="channels_last_batchnorm2d",
+    evidence="median_ms",
     claim="channels_last makes bf16 BatchNorm2d training faster than NCHW.",
     rule="Supported if log(NCHW time / channels_last time) has a 95% CI above 0; not supported "
     "if below 0.",
@@ -92,6 +94,7 @@ def _compile_arms(p: Profile) -> dict:
 
 COMPILE_CHAIN = Experiment(
     key="compile_bn_relu_dropout",
+    evidence="median_ms",
     claim="torch.compile fuses BN -> ReLU -> Dropout and trains it faster than eager.",
     rule="Supported if log(eager time / compiled time) has a 95% CI above 0; not supported if "
     "below 0.",
@@ -130,6 +133,7 @@ def _fold_analyze(df: pd.DataFrame) -> Verdict:
 
 FOLDING = Experiment(
     key="bn_folding_inference",
+    evidence="fold_speedup",
     claim="Folding BN into the preceding layer speeds up inference.",
     rule="Supported if log(folded / unfolded throughput) at the largest inference batch has a "
     "95% CI above 0; not supported if below 0.",

@@ -30,3 +30,16 @@ def test_the_cli_help_imports_no_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_dashboard_pages_import_no_torch():
+    code = (
+        "import sys, runpy\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "for page in ('submit', 'jobs', 'compare', 'claims', 'layers', 'workers'):\n"
+        "    AppTest.from_file(f'dashboard/views/{page}.py', default_timeout=60).run()\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=CORE.parent)
+    assert out.stdout.strip().splitlines()[-1] == "False"

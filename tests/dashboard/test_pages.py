@@ -9,7 +9,7 @@ from core.store import create_job
 from tests.dashboard.conftest import app, page
 from tests.dbseed import seed, variant
 
-PAGES = ["submit", "jobs", "compare", "layers", "workers"]
+PAGES = ["submit", "jobs", "compare", "claims", "layers", "workers"]
 
 
 @pytest.fixture
@@ -137,3 +137,20 @@ def test_compare_by_a_spec_filter(seeded):
     assert set(at.dataframe[0].value["spec.seed"]) == {0, 1}  # the two seeds at p = 0.5
     at.text_input(key="cmp_filter").input("dropout=0.5").run()
     assert "did you mean dropout_p" in " ".join(e.value for e in at.error)
+
+
+def test_claims_shows_each_verdict_with_its_evidence(dash_db, sample_result):
+    base, result = sample_result
+    for arm, accs in (("before", (0.80, 0.81, 0.82)), ("after", (0.70, 0.71, 0.72))):
+        for s, acc in enumerate(accs):
+            spec = base.with_overrides(seed=s, bn_position=f"{arm}_activation")
+            seed(dash_db, spec, variant(result, spec, best_val_accuracy=acc),
+                 group_id="suite-article-ci-20260101-000000",
+                 label=f"bn_before_activation:{arm}")
+    at = page("claims").run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "Put BN after the linear or conv layer and before the activation." in text
+    assert "supported-badge" in text or "supported" in text
+    assert len(at.get("vega_lite_chart")) == 1  # the only experiment with results
+    assert at.metric[0].label == "supported" and at.metric[0].value == "1"

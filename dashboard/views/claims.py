@@ -1,0 +1,106 @@
+"""Claims: each suite's verdicts next to the evidence they rest on."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.repeat_stats import describe
+from dashboard import charts, data
+
+BADGE = {
+    "supported": "green",
+    "not supported": "red",
+    "inconclusive": "orange",
+    "corrected": "blue",
+}
+
+
+@st.cache_data(ttl=data.TTL_S, show_spinner=False)
+def judged(suite_name: str, group: str) -> tuple[list[dict], dict[str, pd.DataFrame]]:
+    from core.suites import suites
+    from core.suites.report import evaluate, results_by_experiment
+
+    suite = suites()[suite_name]
+    # Direct measurements need torch, which the dashboard never imports.
+    verdicts = [v.model_dump() for v in evaluate(suite, group, measurements=False)]
+    return verdicts, results_by_experiment(group)
+
+
+def evidence_chart(df: pd.DataFrame, metric: str):
+    rows = []
+    for arm, g in df.groupby("arm"):
+        s = describe(pd.to_numeric(g[metric], errors="coerce").to_numpy(dtype=float))
+        if s["n"]:
+            low = s["mean"] if pd.isna(s["ci_low"]) else s["ci_low"]
+            high = s["mean"] if pd.isna(s["ci_high"]) else s["ci_high"]
+            rows.append({"arm": arm, metric: s["mean"], "ci_low": low, "ci_high": high})
+    if not rows:
+        return None
+    return charts.bars_with_iqr(
+        pd.DataFrame(rows),
+        "arm",
+        metric,
+        "ci_low",
+        "ci_high",
+        f"{metric} (mean, 95% CI over seeds)",
+    )
+
+
+def render() -> None:
+    from core.suites import suites
+
+    st.title("Claims")
+    st.caption(
+        "Each suite turns advice into measurements: a verdict, the effect with its 95% "
+        "CI over seeds, and the evidence by arm."
+    )
+    groups = data.guarded(data.groups, default=[])
+    registry = suites()
+    runs = {name: [g for g in groups if g.startswith(f"suite-{name}-")] for name in registry}
+    if not any(runs.values()):
+        st.info(
+            "No suite has run yet. Start one: `bnbench suite run article --profile quick "
+            "--wait`, then come back."
+        )
+        return
+    name = st.selectbox("Suite", [n for n, r in runs.items() if r], key="claims_suite")
+    group = st.selectbox("Run", runs[name], key="claims_group")
+    verdicts, by_exp = data.guarded(judged, name, group, default=([], {}))
+    suite = registry[name]
+    counts = pd.Series([v["verdict"] for v in verdicts]).value_counts()
+    cols = st.columns(4)
+    for col, verdict in zip(cols, BADGE, strict=True):
+        col.metric(verdict, int(counts.get(verdict, 0)))
+    from core.suites.report import is_measurement
+
+    judged_exps = [e for e in suite.experiments if not is_measurement(e)]
+    for exp in suite.experiments:
+        if is_measurement(exp):
+            with st.container(border=True):
+                st.markdown(f"**{exp.claim}**")
+                st.write(
+                    f"Answered by measuring PyTorch itself: `bnbench suite report {name}` "
+                    "prints the verdict (see also docs/suites.md)."
+                )
+    for v, exp in zip(verdicts, judged_exps, strict=True):
+        with st.container(border=True):
+            st.markdown(f"**{v['claim']}**  :{BADGE[v['verdict']]}-badge[{v['verdict']}]")
+            if v["effect"] is not None:
+                ci = (
+                    ""
+                    if v["ci_low"] is None
+                    else f" (95% CI {v['ci_low']:+.3f} to {v['ci_high']:+.3f}, n={v['n']})"
+                )
+                st.caption(f"{v['effect_name']}: {v['effect']:+.3f}{ci}")
+            st.write(v["explanation"])
+            df = by_exp.get(exp.key)
+            if exp.evidence and df is not None and exp.evidence in df.columns:
+                chart = evidence_chart(df, exp.evidence)
+                if chart is not None:
+                    st.altair_chart(chart, width="stretch")
+            with st.expander("Rule"):
+                st.write(exp.rule)
+
+
+render()
