@@ -33,7 +33,7 @@ def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers):
 
 def test_an_unknown_suite_or_experiment_is_named(cli):
     res = cli.invoke(main, ["suite", "run", "nope"])
-    assert res.exit_code == 2 and "choose one of article, throughput" in res.stderr
+    assert res.exit_code == 2 and "choose one of article, papers, throughput" in res.stderr
     res = cli.invoke(main, ["suite", "run", "article", "--experiment", "nope"])
     assert res.exit_code == 2 and "bn_speeds_training" in res.stderr
 
@@ -53,3 +53,12 @@ def test_an_experiment_of_the_throughput_suite_end_to_end(cli, start_workers):
     assert verdicts["bn_folding_inference"].n == 2  # fold speedups of both seeds were read
     assert verdicts["bf16_batchnorm2d_nchw"].n == 2  # layer timings of both seeds were read
     assert "copy bandwidth" in verdicts["bf16_batchnorm2d_nchw"].explanation
+
+
+def test_an_experiment_of_the_papers_suite_end_to_end(cli, start_workers):
+    start_workers(1)
+    res = cli.invoke(main, ["suite", "run", "papers", "--profile", "ci", "--experiment",
+                            "wu_johnson_small_batch", "--wait"])
+    assert res.exit_code == 0, res.output
+    verdicts = {v.experiment: v for v in evaluate(suites()["papers"], res.stdout.strip())}
+    assert verdicts["wu_johnson_small_batch"].n == 2

@@ -1,0 +1,85 @@
+"""The papers suite's analyses on constructed rows, through each verdict path."""
+
+import pandas as pd
+import pytest
+
+from core.suites import PROFILES
+from core.suites.papers import IOFFE, LI, PAPERS, SRIVASTAVA, WU_JOHNSON
+
+HIGH, LOW = [0.80, 0.81, 0.82], [0.70, 0.71, 0.72]
+
+
+def rows(metric: str, **arms) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "arm": a,
+                metric: v,
+                "spec.epochs": 12,
+                "final_val_accuracy": 0.5,
+                "best_val_accuracy": 0.5,
+            }
+            | {metric: v}
+            for a, vals in arms.items()
+            for v in vals
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("bn", "no_bn", "verdict"),
+    [
+        ([3, 4, 3], [9, None, 10], "supported"),  # None: never reached -> 13
+        ([9, 10, 9], [3, 4, 3], "not supported"),
+    ],
+)
+def test_ioffe_paths(bn, no_bn, verdict):
+    assert IOFFE.analyze(rows("epochs_to_target", bn=bn, no_bn=no_bn)).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("half", "most", "verdict"), [(HIGH, LOW, "supported"), (LOW, HIGH, "not supported")]
+)
+def test_srivastava_paths(half, most, verdict):
+    df = rows("final_val_accuracy", **{"drop0.5": half, "drop0.8": most, "drop0.2": half})
+    v = SRIVASTAVA.analyze(df)
+    assert v.verdict == verdict and "retain probability" in v.explanation
+
+
+@pytest.mark.parametrize(
+    ("ratios", "verdict"),
+    [
+        ([0.60, 0.62, 0.58], "supported"),
+        ([1.20, 1.25, 1.22], "not supported"),
+        ([0.9, 1.1, 1.0], "inconclusive"),
+    ],
+)
+def test_li_variance_shift_paths(ratios, verdict):
+    df = rows(
+        "bn_variance_ratio", dropout_before_bn=ratios, dropout_after_last_bn=[0.99, 1.0, 1.01]
+    )
+    v = LI.analyze(df)
+    assert v.verdict == verdict and "ratio of 1.000" in v.explanation
+
+
+@pytest.mark.parametrize(
+    ("small", "large", "verdict"),
+    [
+        ([0.5, 0.6, 0.55], [0.1, 0.12, 0.11], "supported"),
+        ([0.1, 0.12, 0.11], [0.5, 0.6, 0.55], "not supported"),
+    ],
+)
+def test_wu_johnson_paths(small, large, verdict):
+    df = rows("mode_output_rel_diff", batch4=small, batch128=large)
+    assert WU_JOHNSON.analyze(df).verdict == verdict
+
+
+def test_no_results_is_inconclusive():
+    for e in PAPERS.experiments:
+        assert e.analyze(pd.DataFrame(columns=["arm"])).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_papers_spec_is_valid(profile):
+    for e in PAPERS.experiments:
+        assert e.specs(PROFILES[profile])
