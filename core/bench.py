@@ -12,7 +12,7 @@ import torch
 
 from core.bench_errors import BenchError
 from core.data import load_data
-from core.gaps import bn_statistics_gap, mode_gap
+from core.gaps import bn_statistics_gap, evaluate, mode_gap, recalibrate_bn
 from core.inference import benchmark_inference
 from core.layerbench import run_layer_bench
 from core.models import build_model, param_count
@@ -44,7 +44,8 @@ def resolve_device(spec: BenchSpec) -> torch.device:
         name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "no GPU"
         if spec.gpu_model.lower().replace(" ", "") not in name.lower().replace(" ", ""):
             raise BenchError(
-                "gpu_model", f"asks for {spec.gpu_model} but this worker has {name}; "
+                "gpu_model",
+                f"asks for {spec.gpu_model} but this worker has {name}; "
                 "submit to its gpu.<model> queue or drop gpu_model",
             )
     return dev
@@ -95,15 +96,25 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
     out = train(model, data, objective, spec, device, reporter, train_module=compiled)
 
     val_eval, val_train, train_eval = out.last_evals
+    if spec.bn_recalibrate and not out.diverged:
+        recalibrate_bn(model, data.x_train, spec.batch_size)
+        autocast = autocast_for(spec, device)
+        b = spec.batch_size
+        val_eval = evaluate(model, data.x_val, data.y_val, objective, False, b, autocast)
+        val_train = evaluate(model, data.x_val, data.y_val, objective, True, b, autocast)
+        train_eval = evaluate(model, data.x_train, data.y_train, objective, False, b, autocast)
     last = out.epochs[-1]
     bn_stats = bn_statistics_gap(model, data.x_train)
     inference, fold = benchmark_inference(
         model, data.x_val, spec, device, autocast_for(spec, device), reporter, TRAIN_FRACTION
     )
+    # The final figures come from the final model: after recalibration when it ran.
     val_accs = [e.val_accuracy for e in out.epochs if e.val_accuracy is not None]
+    if val_eval.accuracy is not None:
+        val_accs.append(val_eval.accuracy)
     gen_gap = None
-    if last.train_accuracy is not None and last.val_accuracy is not None:
-        gen_gap = last.train_accuracy - last.val_accuracy
+    if train_eval.accuracy is not None and val_eval.accuracy is not None:
+        gen_gap = train_eval.accuracy - val_eval.accuracy
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     return ModelResult(
         task=data.task,
@@ -113,13 +124,13 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         epochs=out.epochs,
         throughput=_throughput(out.step_times_ms, spec),
         train_time_s=out.train_time_s,
-        final_train_accuracy=last.train_accuracy,
-        final_val_accuracy=last.val_accuracy,
+        final_train_accuracy=train_eval.accuracy,
+        final_val_accuracy=val_eval.accuracy,
         best_val_accuracy=max(val_accs) if val_accs else None,
         final_train_loss=last.train_loss,
-        final_val_loss=last.val_loss,
+        final_val_loss=val_eval.loss,
         generalization_gap=gen_gap,
-        generalization_gap_loss=last.val_loss - train_eval.loss,
+        generalization_gap_loss=val_eval.loss - train_eval.loss,
         mode_gap=mode_gap(val_eval, val_train),
         bn_stats=bn_stats,
         time_to_target_s=out.time_to_target_s,

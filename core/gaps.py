@@ -168,3 +168,33 @@ def bn_statistics_gap(model: nn.Module, x_train: torch.Tensor) -> list[BNLayerSt
             )
         )
     return out
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, x_train: torch.Tensor, batch_size: int) -> int:
+    """Replace every BN layer's running statistics with their precise values over x_train.
+
+    Batches go through the model in train mode with dropout off, and BN accumulates a
+    cumulative average (momentum None): the statistics inference will see, without the EMA's
+    lag or dropout's variance shift. The dropout RNG is untouched. Returns the layers updated.
+    """
+    bns = [m for m in model.modules() if isinstance(m, _BN_TYPES) and m.running_var is not None]
+    if not bns:
+        return 0
+    momenta = [bn.momentum for bn in bns]
+    was_training = model.training
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.eval()
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None
+    try:
+        for a, b in _chunks(x_train.shape[0], batch_size, min_last=2):
+            model(x_train[a:b])
+    finally:
+        for bn, momentum in zip(bns, momenta, strict=True):
+            bn.momentum = momentum
+        model.train(was_training)
+    return len(bns)

@@ -117,6 +117,11 @@ class BenchSpec(BaseModel):
     bn_last_layer: bool = _f(
         "normalization", True, "Normalize the hidden block that feeds the output layer too."
     )
+    bn_recalibrate: bool = _f(
+        "normalization",
+        False,
+        "After training, re-estimate BN statistics on the training set, dropout off (precise BN).",
+    )
     groupnorm_groups: int = _f(
         "normalization", 8, "Groups for norm=groupnorm; divides width.", ge=1, le=MAX_WIDTH
     )
@@ -224,7 +229,9 @@ class BenchSpec(BaseModel):
         "runtime", "auto", "auto, cpu, cuda or cuda:N.", pattern=r"^(auto|cpu|cuda(:\d{1,2})?)$"
     )
     gpu_model: str | None = _f(
-        "runtime", None, "Run only on this GPU model, e.g. h100 (queue gpu.<model>); null: any.",
+        "runtime",
+        None,
+        "Run only on this GPU model, e.g. h100 (queue gpu.<model>); null: any.",
         pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$",
     )
     precision: Literal["fp32", "bf16", "fp16"] = _f(

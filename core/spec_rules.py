@@ -110,6 +110,10 @@ def _check_model(s: BenchSpec) -> None:
                 f"only {n_train} training samples for batch_size={s.batch_size}; "
                 "raise synthetic_samples or lower batch_size",
             )
+    if s.bn_recalibrate and (s.norm != "batchnorm" or not s.bn_track_running_stats):
+        raise SpecRuleError(
+            "bn_recalibrate", "needs norm=batchnorm with bn_track_running_stats=true"
+        )
     if s.channels_last and s.family != "cnn":
         raise SpecRuleError("channels_last", "applies to cnn only; set channels_last=false")
     if s.dropout_kind == "channel" and not s.is_conv:

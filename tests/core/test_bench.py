@@ -203,3 +203,12 @@ def test_a_spec_for_a_gpu_model_refuses_to_run_elsewhere():
     with pytest.raises(BenchError) as info:
         resolve_device(BenchSpec(gpu_model="h100"))
     assert info.value.field == "gpu_model" and "no GPU" in info.value.message
+
+
+def test_recalibrated_bn_statistics_match_the_population():
+    shifted = run(tiny(dropout_position="before_norm", epochs=2, synthetic_samples=512)).model
+    precise = run(
+        tiny(dropout_position="before_norm", epochs=2, synthetic_samples=512, bn_recalibrate=True)
+    ).model
+    assert min(b.variance_ratio for b in shifted.bn_stats) < 0.8
+    assert all(b.variance_ratio == pytest.approx(1.0, abs=0.05) for b in precise.bn_stats)

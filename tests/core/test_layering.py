@@ -40,6 +40,7 @@ def test_the_dashboard_pages_import_no_torch():
         "    AppTest.from_file(f'dashboard/views/{page}.py', default_timeout=60).run()\n"
         "print('torch' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=CORE.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=CORE.parent
+    )
     assert out.stdout.strip().splitlines()[-1] == "False"

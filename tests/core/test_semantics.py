@@ -133,3 +133,22 @@ def test_without_dropout_running_stats_match_the_population():
     assert not stats.preceded_by_dropout
     assert stats.variance_ratio == pytest.approx(1.0, abs=0.03)
     assert stats.mean_gap < 0.05
+
+
+def test_recalibrating_bn_removes_the_variance_shift():
+    """Precise BN: statistics re-estimated with dropout off match the eval-mode population."""
+    from core.gaps import recalibrate_bn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(16, momentum=0.1))
+    x = torch.randn(20000, 16)
+    model.train()
+    with torch.no_grad():
+        for chunk in x.split(500):
+            model(chunk)
+    [before] = bn_statistics_gap(model, x)
+    assert before.variance_ratio == pytest.approx(0.5, abs=0.05)
+    assert recalibrate_bn(model, x, batch_size=500) == 1
+    [after] = bn_statistics_gap(model, x)
+    assert after.variance_ratio == pytest.approx(1.0, abs=0.01)
+    assert model[1].momentum == 0.1 and model.training

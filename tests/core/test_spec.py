@@ -136,6 +136,7 @@ BAD_SPECS = [
     ({"spec_version": 2}, "spec_version", "1"),
     ({"seed": -1}, "seed", "greater than or equal to 0"),
     ({"epochs": "many"}, "epochs", "valid integer"),
+    ({"bn_recalibrate": True, "norm": "none"}, "bn_recalibrate", "needs norm=batchnorm"),
     ({"gpu_model": "h100", "device": "cpu"}, "gpu_model", "set device=cuda or auto"),
     ({"gpu_model": "h100; drop table"}, "gpu_model", "String should match pattern"),
 ]

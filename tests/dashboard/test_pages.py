@@ -144,9 +144,13 @@ def test_claims_shows_each_verdict_with_its_evidence(dash_db, sample_result):
     for arm, accs in (("before", (0.80, 0.81, 0.82)), ("after", (0.70, 0.71, 0.72))):
         for s, acc in enumerate(accs):
             spec = base.with_overrides(seed=s, bn_position=f"{arm}_activation")
-            seed(dash_db, spec, variant(result, spec, best_val_accuracy=acc),
-                 group_id="suite-article-ci-20260101-000000",
-                 label=f"bn_before_activation:{arm}")
+            seed(
+                dash_db,
+                spec,
+                variant(result, spec, best_val_accuracy=acc),
+                group_id="suite-article-ci-20260101-000000",
+                label=f"bn_before_activation:{arm}",
+            )
     at = page("claims").run()
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)

@@ -16,9 +16,21 @@ def cli(queue_env, monkeypatch):
 
 def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers):
     start_workers(1)
-    res = cli.invoke(main, ["suite", "run", "article", "--profile", "ci", "--experiment",
-                            "example_networks_run", "--experiment", "bn_before_activation",
-                            "--wait"])
+    res = cli.invoke(
+        main,
+        [
+            "suite",
+            "run",
+            "article",
+            "--profile",
+            "ci",
+            "--experiment",
+            "example_networks_run",
+            "--experiment",
+            "bn_before_activation",
+            "--wait",
+        ],
+    )
     assert res.exit_code == 0, res.output
     group = res.stdout.strip()
     assert group.startswith("suite-article-ci-")
@@ -45,9 +57,21 @@ def test_a_report_before_any_run_says_how_to_start(cli):
 
 def test_an_experiment_of_the_throughput_suite_end_to_end(cli, start_workers):
     start_workers(1)
-    res = cli.invoke(main, ["suite", "run", "throughput", "--profile", "ci", "--experiment",
-                            "bn_folding_inference", "--experiment", "bf16_batchnorm2d_nchw",
-                            "--wait"])
+    res = cli.invoke(
+        main,
+        [
+            "suite",
+            "run",
+            "throughput",
+            "--profile",
+            "ci",
+            "--experiment",
+            "bn_folding_inference",
+            "--experiment",
+            "bf16_batchnorm2d_nchw",
+            "--wait",
+        ],
+    )
     assert res.exit_code == 0, res.output
     verdicts = {v.experiment: v for v in evaluate(suites()["throughput"], res.stdout.strip())}
     assert verdicts["bn_folding_inference"].n == 2  # fold speedups of both seeds were read
@@ -57,8 +81,19 @@ def test_an_experiment_of_the_throughput_suite_end_to_end(cli, start_workers):
 
 def test_an_experiment_of_the_papers_suite_end_to_end(cli, start_workers):
     start_workers(1)
-    res = cli.invoke(main, ["suite", "run", "papers", "--profile", "ci", "--experiment",
-                            "wu_johnson_small_batch", "--wait"])
+    res = cli.invoke(
+        main,
+        [
+            "suite",
+            "run",
+            "papers",
+            "--profile",
+            "ci",
+            "--experiment",
+            "wu_johnson_small_batch",
+            "--wait",
+        ],
+    )
     assert res.exit_code == 0, res.output
     verdicts = {v.experiment: v for v in evaluate(suites()["papers"], res.stdout.strip())}
     assert verdicts["wu_johnson_small_batch"].n == 2

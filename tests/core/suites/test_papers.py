@@ -59,7 +59,7 @@ def test_li_variance_shift_paths(ratios, verdict):
         "bn_variance_ratio", dropout_before_bn=ratios, dropout_after_last_bn=[0.99, 1.0, 1.01]
     )
     v = LI.analyze(df)
-    assert v.verdict == verdict and "ratio of 1.000" in v.explanation
+    assert v.verdict == verdict and "ratio 1.000" in v.explanation
 
 
 @pytest.mark.parametrize(
