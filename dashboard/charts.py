@@ -55,3 +55,26 @@ def grouped_bars(df: pd.DataFrame, x: str, y: str, color: str, y_title: str) -> 
             tooltip=[x, color, y],
         )
     )
+
+
+def evidence(df: pd.DataFrame, metric: str) -> alt.LayerChart | None:
+    """An experiment's metric by arm: mean bars with the 95% CI over seeds."""
+    from core.repeat_stats import describe
+
+    rows = []
+    for arm, g in df.groupby("arm"):
+        s = describe(pd.to_numeric(g[metric], errors="coerce").to_numpy(dtype=float))
+        if s["n"]:
+            low = s["mean"] if pd.isna(s["ci_low"]) else s["ci_low"]
+            high = s["mean"] if pd.isna(s["ci_high"]) else s["ci_high"]
+            rows.append({"arm": arm, metric: s["mean"], "ci_low": low, "ci_high": high})
+    if not rows:
+        return None
+    return bars_with_iqr(
+        pd.DataFrame(rows),
+        "arm",
+        metric,
+        "ci_low",
+        "ci_high",
+        f"{metric} (mean, 95% CI over seeds)",
+    )

@@ -80,7 +80,11 @@ def run(name, profile, only, wait) -> None:
 @suite.command()
 @click.argument("name")
 @click.option("--group", "group_id", help="The run to judge [default: the latest].")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write a Markdown report.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Write the report: .html with charts, otherwise Markdown.",
+)
 def report(name, group_id, out) -> None:
     """Verdicts of suite NAME's latest run (or --group): effect, 95% CI, explanation."""
     from core.suites.report import evaluate, latest_group, markdown
@@ -90,7 +94,13 @@ def report(name, group_id, out) -> None:
     if group_id is None:
         fail([f"no run of suite {name!r} yet; start one with `bnbench suite run {name}`"])
     verdicts = evaluate(s, group_id)
-    if out:
+    if out and out.endswith(".html"):
+        from core.suites.report import results_by_experiment
+        from dashboard.report_html import render
+
+        with open(out, "w") as f:
+            f.write(render(s, group_id, verdicts, results_by_experiment(group_id)))
+    elif out:
         with open(out, "w") as f:
             f.write(markdown(s, group_id, verdicts))
     t = Table(title=f"Suite {name}, group {group_id}", title_justify="left", show_lines=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.repeat_stats import describe
 from dashboard import charts, data
 
 BADGE = {
@@ -25,26 +24,6 @@ def judged(suite_name: str, group: str) -> tuple[list[dict], dict[str, pd.DataFr
     # Direct measurements need torch, which the dashboard never imports.
     verdicts = [v.model_dump() for v in evaluate(suite, group, measurements=False)]
     return verdicts, results_by_experiment(group)
-
-
-def evidence_chart(df: pd.DataFrame, metric: str):
-    rows = []
-    for arm, g in df.groupby("arm"):
-        s = describe(pd.to_numeric(g[metric], errors="coerce").to_numpy(dtype=float))
-        if s["n"]:
-            low = s["mean"] if pd.isna(s["ci_low"]) else s["ci_low"]
-            high = s["mean"] if pd.isna(s["ci_high"]) else s["ci_high"]
-            rows.append({"arm": arm, metric: s["mean"], "ci_low": low, "ci_high": high})
-    if not rows:
-        return None
-    return charts.bars_with_iqr(
-        pd.DataFrame(rows),
-        "arm",
-        metric,
-        "ci_low",
-        "ci_high",
-        f"{metric} (mean, 95% CI over seeds)",
-    )
 
 
 def render() -> None:
@@ -96,7 +75,7 @@ def render() -> None:
             st.write(v["explanation"])
             df = by_exp.get(exp.key)
             if exp.evidence and df is not None and exp.evidence in df.columns:
-                chart = evidence_chart(df, exp.evidence)
+                chart = charts.evidence(df, exp.evidence)
                 if chart is not None:
                     st.altair_chart(chart, width="stretch")
             with st.expander("Rule"):

@@ -14,7 +14,7 @@ def cli(queue_env, monkeypatch):
     return CliRunner()
 
 
-def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers):
+def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers, tmp_path):
     start_workers(1)
     res = cli.invoke(
         main,
@@ -41,6 +41,13 @@ def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers):
     report = cli.invoke(main, ["suite", "report", "article"])
     assert report.exit_code == 0 and "example_networks_run" in report.stdout
     assert "supported" in report.stdout
+    page = tmp_path / "article.html"
+    assert cli.invoke(main, ["suite", "report", "article", "--out", str(page)]).exit_code == 0
+    text = page.read_text()
+    assert 'class="badge"' in text and "vegaEmbed" in text  # verdicts with evidence charts
+    md = tmp_path / "article.md"
+    assert cli.invoke(main, ["suite", "report", "article", "--out", str(md)]).exit_code == 0
+    assert "| example_networks_run | **supported** |" in md.read_text()
 
 
 def test_an_unknown_suite_or_experiment_is_named(cli):
