@@ -60,6 +60,12 @@ def _bn_speed_analyze(df: pd.DataFrame) -> Verdict:
     verdict = decide(same, "positive")
     if verdict == "inconclusive" and decide(high, "positive") == "supported":
         verdict = "supported"
+    times = {
+        a: arm_values(df, a, "time_to_target_s") for a in ("bn", "no_bn", "bn_lr4", "no_bn_lr4")
+    }
+    wall = ", ".join(
+        f"{a} {np.median(v):.2f} s ({len(v)} reached)" for a, v in times.items() if len(v)
+    )
     return from_effect(
         e,
         verdict,
@@ -67,7 +73,8 @@ def _bn_speed_analyze(df: pd.DataFrame) -> Verdict:
         same,
         f"At the same learning rate BN saves {fmt_effect(same)} epochs to reach "
         f"{TARGET:.0%} validation accuracy; at 4x the learning rate it saves "
-        f"{fmt_effect(high)}. Runs that never reach the target count as epochs + 1.",
+        f"{fmt_effect(high)}. Runs that never reach the target count as epochs + 1. Median "
+        f"training time to the target: {wall or 'never reached'}.",
     )
 
 

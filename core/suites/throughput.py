@@ -142,8 +142,66 @@ FOLDING = Experiment(
 )
 
 
+LAYER_SHAPES = {
+    "batchnorm1d": [4096, 256],
+    "batchnorm2d": [32, 64, 32, 32],
+    "batchnorm3d": [8, 32, 8, 16, 16],
+    "dropout": [32, 64, 32, 32],
+    "dropout2d": [32, 64, 32, 32],
+}
+ROOFLINE_BAR = 0.5  # fraction of copy bandwidth that counts as running near the roofline
+
+
+def _roofline_arms(p: Profile) -> dict:
+    scale = 4 if p.name == "full" else 1
+    out = {}
+    for layer, shape in LAYER_SHAPES.items():
+        big = [shape[0] * scale, *shape[1:]]
+        out[layer] = {**_layer(p, layer=layer, mode="train_fwd"), "shape": big}
+    return out
+
+
+def _roofline_analyze(df: pd.DataFrame) -> Verdict:
+    e = ROOFLINE
+    fractions = {a: arm_values(df, a, "roofline_fraction") for a in LAYER_SHAPES}
+    have = {a: v for a, v in fractions.items() if len(v)}
+    summary = ", ".join(f"{a} {100 * v.mean():.0f}%" for a, v in have.items())
+    if len(have) < len(LAYER_SHAPES):
+        verdict = "inconclusive"
+    elif all(v.mean() >= ROOFLINE_BAR for v in have.values()):
+        verdict = "supported"
+    else:
+        verdict = "not supported"
+    worst = min(have.items(), key=lambda kv: kv[1].mean()) if have else None
+    return Verdict(
+        experiment=e.key,
+        claim=e.claim,
+        verdict=verdict,
+        effect_name="lowest mean fraction of copy bandwidth (train forward)",
+        effect=None if worst is None else float(worst[1].mean()),
+        ci_low=None,
+        ci_high=None,
+        n=min((len(v) for v in have.values()), default=0),
+        explanation=f"Achieved fraction of the measured copy bandwidth, train forward: "
+        f"{summary or 'no results'}. Bar: {ROOFLINE_BAR:.0%}.",
+    )
+
+
+ROOFLINE = Experiment(
+    key="layers_near_roofline",
+    claim="BatchNorm1d/2d/3d, Dropout and Dropout2d are memory-bound and run near the "
+    "device's copy bandwidth.",
+    rule=f"Supported if every layer's mean fraction of the copy bandwidth measured in the same "
+    f"job is at least {ROOFLINE_BAR:.0%}; not supported if any is below; inconclusive without "
+    "results for all five.",
+    arms=_roofline_arms,
+    analyze=_roofline_analyze,
+    evidence="roofline_fraction",
+)
+
+
 THROUGHPUT = Suite(
     name="throughput",
     description="BN and dropout speed: dtypes, memory formats, compile and BN folding.",
-    experiments=(BF16_BN, CHANNELS_LAST, COMPILE_CHAIN, FOLDING),
+    experiments=(ROOFLINE, BF16_BN, CHANNELS_LAST, COMPILE_CHAIN, FOLDING),
 )

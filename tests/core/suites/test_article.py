@@ -64,6 +64,7 @@ def test_bn_speed_counts_never_reaching_the_target_as_epochs_plus_one():
     )
     v = BN_SPEED.analyze(df)
     assert v.verdict == "supported" and v.effect == pytest.approx(6.0 - 7 / 3)
+    assert "Median training time to the target" in v.explanation
 
 
 @pytest.mark.parametrize(

@@ -53,3 +53,21 @@ def test_folding_paths(speedups, verdict):
 def test_every_throughput_spec_is_valid(profile):
     for e in THROUGHPUT.experiments:
         assert e.specs(PROFILES[profile])
+
+
+def roofline_rows(fraction_by_layer: dict) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"arm": a, "roofline_fraction": f} for a, fs in fraction_by_layer.items() for f in fs]
+    )
+
+
+def test_roofline_paths():
+    from core.suites.throughput import LAYER_SHAPES, ROOFLINE
+
+    near = {layer: [0.7, 0.8] for layer in LAYER_SHAPES}
+    assert ROOFLINE.analyze(roofline_rows(near)).verdict == "supported"
+    slow = {**near, "batchnorm3d": [0.2, 0.3]}
+    v = ROOFLINE.analyze(roofline_rows(slow))
+    assert v.verdict == "not supported" and v.effect == pytest.approx(0.25)
+    partial = {k: v for k, v in near.items() if k != "dropout"}
+    assert ROOFLINE.analyze(roofline_rows(partial)).verdict == "inconclusive"
