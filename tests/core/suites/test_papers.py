@@ -44,6 +44,7 @@ def test_srivastava_paths(half, most, verdict):
     df = rows("final_val_accuracy", **{"drop0.5": half, "drop0.8": most, "drop0.2": half})
     v = SRIVASTAVA.analyze(df)
     assert v.verdict == verdict and "retain probability" in v.explanation
+    assert "Dataset size" in v.explanation
 
 
 @pytest.mark.parametrize(
