@@ -6,11 +6,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from core.timing import TimingStats
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, ser_json_inf_nan="strings")
+
+
+class TimingStats(_Frozen):
+    """Summary of repeated timings in milliseconds."""
+
+    median_ms: float
+    p25_ms: float
+    p75_ms: float
+    p95_ms: float
+    mean_ms: float
+    n: int
+
+    @property
+    def iqr_ms(self) -> float:
+        return self.p75_ms - self.p25_ms
 
 
 class EpochMetrics(_Frozen):

@@ -7,24 +7,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict
 
-
-class TimingStats(BaseModel):
-    """Summary of repeated timings in milliseconds."""
-
-    model_config = ConfigDict(frozen=True, ser_json_inf_nan="strings")
-
-    median_ms: float
-    p25_ms: float
-    p75_ms: float
-    p95_ms: float
-    mean_ms: float
-    n: int
-
-    @property
-    def iqr_ms(self) -> float:
-        return self.p75_ms - self.p25_ms
+from core.result import TimingStats
 
 
 def summarize(times_ms: Sequence[float]) -> TimingStats:
