@@ -249,3 +249,11 @@ def group_ids(url: str | None = None) -> list[str]:
             .order_by(func.max(Job.created_at).desc())
         ).all()
     return [g for g, _ in rows]
+
+
+def varying_spec_columns(df: pd.DataFrame, include_seed: bool = False) -> list[str]:
+    """The spec.* columns whose value is not the same in every row."""
+    cols = [c for c in df.columns if c.startswith("spec.")]
+    if not include_seed:
+        cols = [c for c in cols if c != "spec.seed"]
+    return [c for c in cols if df[c].astype(str).nunique() > 1]

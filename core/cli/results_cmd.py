@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.cli.query_options import build_filter, filter_options
+from core.results import varying_spec_columns
 
 TABLE_COLUMNS = {
     "job_id": "job", "status": "status", "created_at": "created", "spec.family": "family",
@@ -39,12 +40,6 @@ def _fmt(v) -> str:
 def _fail(message: str) -> None:
     Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
     sys.exit(2)
-
-
-def varying_spec_columns(df: pd.DataFrame) -> list[str]:
-    """The spec.* columns whose value is not the same in every row (seed aside)."""
-    cols = [c for c in df.columns if c.startswith("spec.") and c != "spec.seed"]
-    return [c for c in cols if df[c].astype(str).nunique() > 1]
 
 
 def write_frame(df: pd.DataFrame, fmt: str, out: Path | None) -> None:

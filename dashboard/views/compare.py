@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.results import varying_spec_columns
 from dashboard import charts, data
 
 METRICS = {
@@ -17,11 +18,6 @@ METRICS = {
     "time_to_target_s": "time to target (s)",
     "final_val_loss": "val loss",
 }
-
-
-def varying_spec(df: pd.DataFrame) -> list[str]:
-    cols = [c for c in df.columns if c.startswith("spec.")]
-    return [c for c in cols if df[c].astype(str).nunique() > 1]
 
 
 def parse_filter(text: str) -> tuple[tuple[str, object], ...]:
@@ -95,7 +91,7 @@ def render() -> None:
         )
         return
     df = df.assign(run=df["job_id"].str[:8] + " " + df["label"].fillna(""))
-    diff = varying_spec(df)
+    diff = varying_spec_columns(df, include_seed=True)
     st.subheader("What differs")
     if diff:
         st.dataframe(df[["run", *diff]], hide_index=True)
@@ -197,7 +193,7 @@ def render() -> None:
     rep = data.guarded(data.repeats, None, ids, default=pd.DataFrame())
     if not rep.empty and (rep["repeats"] > 1).any():
         st.subheader("Repeats (same spec but seed): median and 95% CI")
-        keep = ["repeat_key", "repeats", *varying_spec(rep)] + [
+        keep = ["repeat_key", "repeats", *varying_spec_columns(rep)] + [
             c for c in rep.columns if c.endswith((".median", ".ci_low", ".ci_high"))
         ]
         st.dataframe(rep[keep], hide_index=True)
