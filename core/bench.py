@@ -12,7 +12,7 @@ import torch
 
 from core.bench_errors import BenchError
 from core.data import load_data
-from core.gaps import bn_statistics_gap, evaluate, mode_gap, recalibrate_bn
+from core.gaps import bn_statistics_gap, mode_gap, recalibrate_bn
 from core.inference import benchmark_inference
 from core.layerbench import run_layer_bench
 from core.models import build_model, param_count
@@ -22,7 +22,7 @@ from core.provenance import collect
 from core.result import BenchResult, ModelResult, Throughput
 from core.spec import BenchSpec
 from core.timing import summarize
-from core.train import TRAIN_FRACTION, autocast_for, train
+from core.train import TRAIN_FRACTION, autocast_for, evaluations, train
 
 
 def resolve_device(spec: BenchSpec) -> torch.device:
@@ -98,11 +98,9 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
     val_eval, val_train, train_eval = out.last_evals
     if spec.bn_recalibrate and not out.diverged:
         recalibrate_bn(model, data.x_train, spec.batch_size)
-        autocast = autocast_for(spec, device)
-        b = spec.batch_size
-        val_eval = evaluate(model, data.x_val, data.y_val, objective, False, b, autocast)
-        val_train = evaluate(model, data.x_val, data.y_val, objective, True, b, autocast)
-        train_eval = evaluate(model, data.x_train, data.y_train, objective, False, b, autocast)
+        val_eval, val_train, train_eval = evaluations(
+            model, data, objective, spec, autocast_for(spec, device)
+        )
     last = out.epochs[-1]
     bn_stats = bn_statistics_gap(model, data.x_train)
     inference, fold = benchmark_inference(

@@ -199,13 +199,22 @@ def train(
     return out
 
 
+def evaluations(
+    model, data, objective, spec, autocast
+) -> tuple[Evaluation, Evaluation, Evaluation]:
+    """Validation in eval mode, validation in train mode, training split in eval mode."""
+    b = spec.batch_size
+    return (
+        evaluate(model, data.x_val, data.y_val, objective, False, b, autocast),
+        evaluate(model, data.x_val, data.y_val, objective, True, b, autocast),
+        evaluate(model, data.x_train, data.y_train, objective, False, b, autocast),
+    )
+
+
 def _epoch_metrics(
     model, data, objective, spec, epoch, train_loss, epoch_time, cum_time, autocast
 ) -> tuple[EpochMetrics, tuple[Evaluation, Evaluation, Evaluation]]:
-    b = spec.batch_size
-    val_eval = evaluate(model, data.x_val, data.y_val, objective, False, b, autocast)
-    val_train = evaluate(model, data.x_val, data.y_val, objective, True, b, autocast)
-    train_eval = evaluate(model, data.x_train, data.y_train, objective, False, b, autocast)
+    val_eval, val_train, train_eval = evaluations(model, data, objective, spec, autocast)
     metrics = EpochMetrics(
         epoch=epoch,
         train_loss=train_loss,

@@ -87,19 +87,19 @@ def run(name, profile, only, wait) -> None:
 )
 def report(name, group_id, out) -> None:
     """Verdicts of suite NAME's latest run (or --group): effect, 95% CI, explanation."""
-    from core.suites.report import evaluate, latest_group, markdown
+    from core.suites.report import evaluate, latest_group, markdown, results_by_experiment
 
     s = _suite(name)
     group_id = group_id or latest_group(name)
     if group_id is None:
         fail([f"no run of suite {name!r} yet; start one with `bnbench suite run {name}`"])
-    verdicts = evaluate(s, group_id)
+    by_exp = results_by_experiment(group_id)
+    verdicts = evaluate(s, group_id, data=by_exp)
     if out and out.endswith(".html"):
-        from core.suites.report import results_by_experiment
         from dashboard.report_html import render
 
         with open(out, "w") as f:
-            f.write(render(s, group_id, verdicts, results_by_experiment(group_id)))
+            f.write(render(s, group_id, verdicts, by_exp))
     elif out:
         with open(out, "w") as f:
             f.write(markdown(s, group_id, verdicts))

@@ -24,6 +24,7 @@ from core.suites.verdicts import (
     arm_values,
     decide,
     difference,
+    epochs_to_target,
     fmt_effect,
     from_effect,
 )
@@ -44,19 +45,10 @@ def _bn_speed_arms(p: Profile) -> dict:
     }
 
 
-def _epochs_to_target(df: pd.DataFrame, arm: str) -> np.ndarray:
-    """Censored at epochs + 1 when the target was never reached (or the run diverged)."""
-    if "epochs_to_target" not in df.columns:
-        return np.array([], dtype=float)
-    rows = df[df["arm"] == arm]
-    limit = rows["spec.epochs"] + 1
-    return rows["epochs_to_target"].fillna(limit).to_numpy(dtype=float)
-
-
 def _bn_speed_analyze(df: pd.DataFrame) -> Verdict:
     e = BN_SPEED
-    same = difference(_epochs_to_target(df, "no_bn"), _epochs_to_target(df, "bn"))
-    high = difference(_epochs_to_target(df, "no_bn_lr4"), _epochs_to_target(df, "bn_lr4"))
+    same = difference(epochs_to_target(df, "no_bn"), epochs_to_target(df, "bn"))
+    high = difference(epochs_to_target(df, "no_bn_lr4"), epochs_to_target(df, "bn_lr4"))
     verdict = decide(same, "positive")
     if verdict == "inconclusive" and decide(high, "positive") == "supported":
         verdict = "supported"

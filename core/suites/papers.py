@@ -13,6 +13,7 @@ from core.suites.verdicts import (
     arm_values,
     decide,
     difference,
+    epochs_to_target,
     fmt_effect,
     from_effect,
 )
@@ -41,13 +42,7 @@ def _ioffe_arms(p: Profile) -> dict:
 def _ioffe_analyze(df: pd.DataFrame) -> Verdict:
     e = IOFFE
 
-    def epochs(arm: str) -> np.ndarray:
-        if "epochs_to_target" not in df.columns:
-            return np.array([], dtype=float)
-        rows = df[df["arm"] == arm]
-        return rows["epochs_to_target"].fillna(rows["spec.epochs"] + 1).to_numpy(dtype=float)
-
-    d = difference(epochs("no_bn"), epochs("bn"))
+    d = difference(epochs_to_target(df, "no_bn"), epochs_to_target(df, "bn"))
     acc = difference(
         arm_values(df, "bn", "final_val_accuracy"), arm_values(df, "no_bn", "final_val_accuracy")
     )

@@ -58,11 +58,17 @@ def is_measurement(e: Experiment) -> bool:
 
 
 def evaluate(
-    suite: Suite, group_id: str, url: str | None = None, measurements: bool = True
+    suite: Suite,
+    group_id: str,
+    url: str | None = None,
+    measurements: bool = True,
+    data: dict[str, pd.DataFrame] | None = None,
 ) -> list[Verdict]:
     """A verdict for every experiment; one without results is inconclusive, saying why.
-    measurements=False leaves out direct measurements, for processes without torch."""
-    data = results_by_experiment(group_id, url)
+    measurements=False leaves out direct measurements, for processes without torch; `data`
+    is results_by_experiment(group_id), for callers that also chart it."""
+    if data is None:
+        data = results_by_experiment(group_id, url)
     empty = pd.DataFrame(columns=["arm"])
     return [
         e.analyze(data.get(e.key, empty))

@@ -49,6 +49,15 @@ def arm_values(df: pd.DataFrame, arm: str, metric: str) -> np.ndarray:
     return pd.to_numeric(rows[metric], errors="coerce").dropna().to_numpy(dtype=float)
 
 
+def epochs_to_target(df: pd.DataFrame, arm: str) -> np.ndarray:
+    """Epochs to the target per run of `arm`, censored at epochs + 1 when it was never reached
+    (or the run diverged); empty without the column."""
+    if "epochs_to_target" not in df.columns:
+        return np.array([], dtype=float)
+    rows = df[df["arm"] == arm]
+    return rows["epochs_to_target"].fillna(rows["spec.epochs"] + 1).to_numpy(dtype=float)
+
+
 def difference(a: np.ndarray, b: np.ndarray) -> Effect | None:
     """a - b with a Welch t interval; None with fewer than two values in an arm."""
     if len(a) < 2 or len(b) < 2:

@@ -22,8 +22,9 @@ def judged(suite_name: str, group: str) -> tuple[list[dict], dict[str, pd.DataFr
 
     suite = suites()[suite_name]
     # Direct measurements need torch, which the dashboard never imports.
-    verdicts = [v.model_dump() for v in evaluate(suite, group, measurements=False)]
-    return verdicts, results_by_experiment(group)
+    by_exp = results_by_experiment(group)
+    verdicts = evaluate(suite, group, measurements=False, data=by_exp)
+    return [v.model_dump() for v in verdicts], by_exp
 
 
 def render() -> None:
