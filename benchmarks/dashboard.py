@@ -58,17 +58,26 @@ def main() -> int:
         os.environ["BNBENCH_DATABASE_URL"] = url
         upgrade(url)
         seed(url, tiny_result(), args.rows, 1000, "sqlite")
-        in_group = len(query_records(ResultFilter(group_id=QUERY_GROUP, status=("succeeded",)),
-                                     spec=False))
+        in_group = len(
+            query_records(ResultFilter(group_id=QUERY_GROUP, status=("succeeded",)), spec=False)
+        )
         cold = [run_compare(QUERY_GROUP, cold=True) for _ in range(args.repeats)]
         warm = [run_compare(QUERY_GROUP, cold=False) for _ in range(args.repeats)]
-    row = {"rows": args.rows, "group_jobs": in_group, "cold_s": statistics.median(cold),
-           "cold_max_s": max(cold), "warm_s": statistics.median(warm), "cpu": cpu_model(),
-           "cores": os.cpu_count()}
+    row = {
+        "rows": args.rows,
+        "group_jobs": in_group,
+        "cold_s": statistics.median(cold),
+        "cold_max_s": max(cold),
+        "warm_s": statistics.median(warm),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+    }
     ok = "ok" if row["cold_s"] < TARGET_S else "MISS"
-    print(f"Compare page, {args.rows:,} results, group of {in_group:,} jobs: cold "
-          f"{row['cold_s']:.2f} s (max {row['cold_max_s']:.2f}) {ok}, warm "
-          f"{row['warm_s']:.2f} s; target < {TARGET_S} s")
+    print(
+        f"Compare page, {args.rows:,} results, group of {in_group:,} jobs: cold "
+        f"{row['cold_s']:.2f} s (max {row['cold_max_s']:.2f}) {ok}, warm "
+        f"{row['warm_s']:.2f} s; target < {TARGET_S} s"
+    )
     print(f"machine: {row['cpu']}, {row['cores']} cores")
     if args.json:
         Path(args.json).write_text(json.dumps(row, indent=2))

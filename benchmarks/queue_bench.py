@@ -30,14 +30,28 @@ from pathlib import Path
 
 import redis
 
-TINY = dict(epochs=1, batch_size=16, synthetic_samples=64, depth=1, width=8, device="cpu",
-            warmup_steps=1, timed_steps=2, repeats=1, infer_batch_sizes=[1])
+TINY = dict(
+    epochs=1,
+    batch_size=16,
+    synthetic_samples=64,
+    depth=1,
+    width=8,
+    device="cpu",
+    warmup_steps=1,
+    timed_steps=2,
+    repeats=1,
+    infer_batch_sizes=[1],
+)
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def set_env(broker: str, db: str) -> None:
-    os.environ.update(BNBENCH_BROKER_URL=broker, BNBENCH_DATABASE_URL=db,
-                      BNBENCH_WORKER_INCLUDE="benchmarks.sleep_task", BNBENCH_HEARTBEAT_S="1")
+    os.environ.update(
+        BNBENCH_BROKER_URL=broker,
+        BNBENCH_DATABASE_URL=db,
+        BNBENCH_WORKER_INCLUDE="benchmarks.sleep_task",
+        BNBENCH_HEARTBEAT_S="1",
+    )
 
 
 def start_workers(n: int, log_dir: str):
@@ -72,8 +86,10 @@ def wait_final(ids: list[str], timeout_s: float) -> dict[str, str]:
         if all(s in ("succeeded", "failed", "cancelled") for s in statuses.values()):
             return statuses
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{sum(s == 'succeeded' for s in statuses.values())} of "
-                               f"{len(ids)} done after {timeout_s} s")
+            raise TimeoutError(
+                f"{sum(s == 'succeeded' for s in statuses.values())} of "
+                f"{len(ids)} done after {timeout_s} s"
+            )
         time.sleep(0.2)
 
 
@@ -163,11 +179,17 @@ def bench_broker(name: str, drain: int, tmp: str) -> dict:
         statuses = wait_final(ids, 1800)
         from core.results import ResultFilter, query_records
 
-        results = [r for r in query_records(ResultFilter(job_ids=tuple(ids)), spec=False)
-                   if r["final_val_accuracy"] is not None]
-        out["drain"] = {"jobs": drain, "seconds": time.perf_counter() - t0,
-                        "succeeded": sum(s == "succeeded" for s in statuses.values()),
-                        "results": len(results)}
+        results = [
+            r
+            for r in query_records(ResultFilter(job_ids=tuple(ids)), spec=False)
+            if r["final_val_accuracy"] is not None
+        ]
+        out["drain"] = {
+            "jobs": drain,
+            "seconds": time.perf_counter() - t0,
+            "succeeded": sum(s == "succeeded" for s in statuses.values()),
+            "results": len(results),
+        }
         stop_workers(two)
     finally:
         if broker_obj:
@@ -185,17 +207,19 @@ def main() -> int:
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in (["redis", "embedded"] if args.broker == "both" else [args.broker]):
+        for name in ["redis", "embedded"] if args.broker == "both" else [args.broker]:
             r = bench_broker(name, args.drain, tmp)
             rows.append(r)
             d = r["dispatch"]
-            print(f"{name:<9} dispatch p50 {d['p50_ms']:.1f} ms p95 {d['p95_ms']:.1f} ms | "
-                  f"sleep-bound {r['sleep_1w']:.2f}/s -> {r['sleep_2w']:.2f}/s "
-                  f"({r['sleep_speedup']:.2f}x) | tiny jobs {r['jobs_1w']:.2f}/s -> "
-                  f"{r['jobs_2w']:.2f}/s ({r['jobs_speedup']:.2f}x) | drain "
-                  f"{r['drain']['succeeded']}/{r['drain']['jobs']} succeeded, "
-                  f"{r['drain']['results']} results in {r['drain']['seconds']:.0f} s",
-                  flush=True)
+            print(
+                f"{name:<9} dispatch p50 {d['p50_ms']:.1f} ms p95 {d['p95_ms']:.1f} ms | "
+                f"sleep-bound {r['sleep_1w']:.2f}/s -> {r['sleep_2w']:.2f}/s "
+                f"({r['sleep_speedup']:.2f}x) | tiny jobs {r['jobs_1w']:.2f}/s -> "
+                f"{r['jobs_2w']:.2f}/s ({r['jobs_speedup']:.2f}x) | drain "
+                f"{r['drain']['succeeded']}/{r['drain']['jobs']} succeeded, "
+                f"{r['drain']['results']} results in {r['drain']['seconds']:.0f} s",
+                flush=True,
+            )
     from core.provenance import cpu_model
 
     cpu = cpu_model()

@@ -138,6 +138,7 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         inference=inference,
         fold=fold,
         peak_memory_mb=peak,
+        last_hidden_shift=last.last_hidden_shift,
     )
 
 

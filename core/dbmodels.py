@@ -202,6 +202,9 @@ class Result(Base):
     fold_max_abs_diff: Mapped[float | None] = col(Float, doc="Largest output difference.")
     folded_layers: Mapped[int | None] = col(Integer, doc="BN layers folded for inference.")
     peak_memory_mb: Mapped[float | None] = col(Float, doc="Peak CUDA memory, MiB.")
+    last_hidden_shift: Mapped[float | None] = col(
+        Float, doc="Last hidden layer input shift since init, final epoch (see epoch_metrics)."
+    )
     result_json: Mapped[dict] = col(JSONType, doc="The full BenchResult, for exact round trips.")
 
     job: Mapped[Job] = relationship(back_populates="result")
@@ -228,6 +231,18 @@ class EpochMetric(Base):
     val_accuracy_train_mode: Mapped[float | None] = col(Float, doc="Val accuracy, train mode.")
     epoch_time_s: Mapped[float] = col(Float, doc="Training time of the epoch, seconds.")
     wall_time_s: Mapped[float] = col(Float, doc="Cumulative training time, seconds.")
+    last_hidden_p15: Mapped[float | None] = col(
+        Float, doc="15th percentile of unit 0's input to the last hidden activation."
+    )
+    last_hidden_p50: Mapped[float | None] = col(
+        Float, doc="Median of unit 0's input to the last hidden activation."
+    )
+    last_hidden_p85: Mapped[float | None] = col(
+        Float, doc="85th percentile of unit 0's input to the last hidden activation."
+    )
+    last_hidden_shift: Mapped[float | None] = col(
+        Float, doc="Mean |median move| of that layer's inputs since init, in initial spreads."
+    )
 
 
 class InferenceMetric(Base):

@@ -30,12 +30,14 @@ def _frame(stmt, url: str | None) -> pd.DataFrame:
 
 
 def epoch_curves(job_ids: Sequence[str], url: str | None = None) -> pd.DataFrame:
-    """One row per (job, epoch): losses and accuracies in train and eval mode, times."""
+    """One row per (job, epoch): losses and accuracies in train and eval mode, times, and the
+    last hidden layer's input distribution."""
     e = EpochMetric
     stmt = (
         select(e.job_id, Job.label, e.epoch, e.train_loss, e.train_accuracy, e.val_loss,
                e.val_accuracy, e.val_loss_train_mode, e.val_accuracy_train_mode,
-               e.epoch_time_s, e.wall_time_s)
+               e.epoch_time_s, e.wall_time_s, e.last_hidden_p15, e.last_hidden_p50,
+               e.last_hidden_p85, e.last_hidden_shift)
         .join(Job, Job.id == e.job_id)
         .where(e.job_id.in_(list(job_ids)))
         .order_by(e.job_id, e.epoch)

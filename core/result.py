@@ -38,6 +38,10 @@ class EpochMetrics(_Frozen):
     val_accuracy_train_mode: float | None
     epoch_time_s: float
     wall_time_s: float
+    last_hidden_p15: float | None = None
+    last_hidden_p50: float | None = None
+    last_hidden_p85: float | None = None
+    last_hidden_shift: float | None = None
 
 
 class Throughput(_Frozen):
@@ -118,6 +122,7 @@ class ModelResult(_Frozen):
     inference: list[InferencePoint]
     fold: FoldCheck | None
     peak_memory_mb: float | None
+    last_hidden_shift: float | None = None
 
 
 class LayerResult(_Frozen):

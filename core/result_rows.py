@@ -52,6 +52,7 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
         row.fold_matches, row.fold_max_abs_diff = m.fold.matches, finite(m.fold.max_abs_diff)
         row.folded_layers = m.fold.folded_layers
     row.peak_memory_mb = m.peak_memory_mb
+    row.last_hidden_shift = finite(m.last_hidden_shift)
     return row
 
 
@@ -97,6 +98,10 @@ def detail_rows(job_id: str, r: BenchResult) -> list:
                 val_accuracy_train_mode=e.val_accuracy_train_mode,
                 epoch_time_s=e.epoch_time_s,
                 wall_time_s=e.wall_time_s,
+                last_hidden_p15=finite(e.last_hidden_p15),
+                last_hidden_p50=finite(e.last_hidden_p50),
+                last_hidden_p85=finite(e.last_hidden_p85),
+                last_hidden_shift=finite(e.last_hidden_shift),
             )
         )
     for p in m.inference:

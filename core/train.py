@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from core.activation_drift import LastHiddenProbe
 from core.data import DataSplit
 from core.gaps import Evaluation, evaluate
 from core.objective import Objective
@@ -163,6 +164,8 @@ def train(
     steps_per_epoch = n // b  # the last partial batch is dropped: BN needs full batches
     timer = IntervalTimer(device)
     out = TrainOutcome()
+    probe = LastHiddenProbe(model, data.x_val, autocast)
+    probe.measure()  # the reference: the network at initialization
     for epoch in range(1, spec.epochs + 1):
         model.train()
         perm = torch.randperm(n, device=device, generator=gen)
@@ -182,6 +185,16 @@ def train(
         m, out.last_evals = _epoch_metrics(
             model, data, objective, spec, epoch, train_loss, epoch_time, out.train_time_s, autocast
         )
+        drift = probe.measure()
+        if drift is not None:
+            m = m.model_copy(
+                update=dict(
+                    last_hidden_p15=drift.p15,
+                    last_hidden_p50=drift.p50,
+                    last_hidden_p85=drift.p85,
+                    last_hidden_shift=drift.shift,
+                )
+            )
         out.epochs.append(m)
         reporter.tick(epoch, steps_per_epoch, epoch / spec.epochs * TRAIN_FRACTION, force=True)
         if not math.isfinite(train_loss):

@@ -20,6 +20,25 @@ def curves(df: pd.DataFrame, y: str, x: str, y_title: str, x_title: str) -> alt.
     )
 
 
+def input_bands(df: pd.DataFrame) -> alt.LayerChart | None:
+    """Ioffe & Szegedy's figure 1 per epoch: the 15th-85th percentile band and the median of
+    one unit's input to the last hidden activation; None when the job did not record it."""
+    df = df.dropna(subset=["last_hidden_p50"])
+    if df.empty:
+        return None
+    base = alt.Chart(df).encode(x=alt.X("epoch:Q", title="epoch"))
+    band = base.mark_area(opacity=0.3).encode(
+        y=alt.Y("last_hidden_p15:Q", title="input to the last hidden activation (unit 0)"),
+        y2="last_hidden_p85:Q",
+    )
+    median = base.mark_line(point=True).encode(
+        y="last_hidden_p50:Q",
+        tooltip=["epoch", "last_hidden_p15", "last_hidden_p50", "last_hidden_p85",
+                 "last_hidden_shift"],
+    )  # fmt: skip
+    return band + median
+
+
 def bars_with_iqr(
     df: pd.DataFrame, x: str, value: str, low: str, high: str, title: str
 ) -> alt.LayerChart:

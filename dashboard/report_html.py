@@ -53,7 +53,7 @@ def render(
             f"<p><b>Effect:</b> {e(v.effect_name)}.</p><p>{e(v.explanation)}</p>",
             f"<p><b>Rule:</b> {e(exp.rule)}</p>",
         ]
-        df = by_experiment.get(exp.key)
+        df = by_experiment.get(exp.runs_key)
         chart = None
         if exp.evidence and df is not None and exp.evidence in df.columns:
             chart = charts.evidence(df, exp.evidence)

@@ -68,8 +68,7 @@ def run(name, profile, only, wait) -> None:
     group = group_prefix(name, profile) + time.strftime("%Y%m%d-%H%M%S")
     ids = [
         submit(spec, group=group, label=label)
-        for e in experiments
-        for label, spec in e.specs(PROFILES[profile])
+        for label, spec in s.specs([e.key for e in experiments], PROFILES[profile])
     ]
     Console(stderr=True).print(f"group [bold]{group}[/]: {len(ids)} jobs")
     click.echo(group)

@@ -53,13 +53,19 @@ class Experiment:
     analyze: Callable[[pd.DataFrame], Verdict]
     seeds: Callable[[Profile], int] = field(default=lambda p: p.seeds)
     evidence: str | None = None  # the result column to chart by arm on the Claims page
+    runs_of: str | None = None  # another experiment's key whose runs this one reads again
+
+    @property
+    def runs_key(self) -> str:
+        """The label prefix of the runs this experiment judges."""
+        return self.runs_of or self.key
 
     def specs(self, profile: Profile) -> list[tuple[str, BenchSpec]]:
         """(label, spec) for every arm and seed; the label is `<experiment>:<arm>`."""
         out = []
         for arm, fields in self.arms(profile).items():
             for seed in range(self.seeds(profile)):
-                out.append((f"{self.key}:{arm}", validate_spec({**fields, "seed": seed})))
+                out.append((f"{self.runs_key}:{arm}", validate_spec({**fields, "seed": seed})))
         return out
 
 
@@ -68,6 +74,13 @@ class Suite:
     name: str
     description: str
     experiments: tuple[Experiment, ...]
+
+    def specs(self, keys: list[str], profile: Profile) -> list[tuple[str, BenchSpec]]:
+        """What to submit for the experiments `keys` (all when empty): experiments that read
+        another's runs bring that one's specs, once."""
+        chosen = [e for e in self.experiments if not keys or e.key in keys]
+        runs = dict.fromkeys(e.runs_key for e in chosen)
+        return [pair for k in runs for pair in self.experiment(k).specs(profile)]
 
     def experiment(self, key: str) -> Experiment:
         for e in self.experiments:

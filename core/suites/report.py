@@ -71,7 +71,7 @@ def evaluate(
         data = results_by_experiment(group_id, url)
     empty = pd.DataFrame(columns=["arm"])
     return [
-        e.analyze(data.get(e.key, empty))
+        e.analyze(data.get(e.runs_key, empty))
         for e in suite.experiments
         if measurements or not is_measurement(e)
     ]

@@ -74,7 +74,7 @@ def render() -> None:
                 )
                 st.caption(f"{v['effect_name']}: {v['effect']:+.3f}{ci}")
             st.write(v["explanation"])
-            df = by_exp.get(exp.key)
+            df = by_exp.get(exp.runs_key)
             if exp.evidence and df is not None and exp.evidence in df.columns:
                 chart = charts.evidence(df, exp.evidence)
                 if chart is not None:

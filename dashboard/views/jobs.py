@@ -102,6 +102,10 @@ def detail(job_id: str) -> None:
             ),
             width="stretch",
         )
+        bands = charts.input_bands(curves)
+        if bands is not None:
+            st.markdown("**Last hidden layer inputs** (15th, 50th and 85th percentile)")
+            st.altair_chart(bands, width="stretch")
     inf = data.guarded(data.inference, (job_id,), default=pd.DataFrame())
     if not inf.empty:
         st.markdown("**Inference (eval mode)**")

@@ -8,6 +8,7 @@ from sqlalchemy import inspect, text
 from core.db import get_engine
 from core.dbmodels import Base
 from core.migrate import check, current_revision, head_revision, upgrade
+from core.results import RESULT_COLUMNS
 from core.spec import BenchSpec
 
 
@@ -56,10 +57,11 @@ def test_concurrent_upgrades_from_several_processes(empty_db_url):
     assert current_revision(empty_db_url) == head_revision()
 
 
-def test_job_results_view_has_a_column_for_every_spec_field(db_url):
+def test_job_results_view_has_every_spec_field_and_result_column(db_url):
     with get_engine(db_url).connect() as conn:
         cols = set(conn.execute(text("SELECT * FROM job_results WHERE 1 = 0")).keys())
     missing = {f"spec_{n}" for n in BenchSpec.model_fields if n != "spec_version"} - cols
+    missing |= set(RESULT_COLUMNS) - cols  # what the query API offers, SQL users get too
     assert not missing, f"add a migration that recreates job_results with {sorted(missing)}"
 
 

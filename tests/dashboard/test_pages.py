@@ -49,6 +49,15 @@ def test_jobs_lists_the_queue_and_shows_a_job(seeded):
     assert any("Job " in s.value for s in at.subheader)
 
 
+def test_a_finished_job_shows_its_curves_and_last_hidden_input_bands(seeded):
+    ids, _ = seeded
+    at = page("jobs").run()
+    at.selectbox(key="jobs_selected").set_value(ids[0]).run()
+    assert not at.exception
+    assert any("Last hidden layer inputs" in m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) >= 2  # validation curve, percentile bands
+
+
 def test_cancel_and_retry_buttons_change_the_rows(seeded):
     _, queued = seeded
     at = page("jobs").run()

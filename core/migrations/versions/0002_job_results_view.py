@@ -72,10 +72,14 @@ def _spec_column(dialect: str, name: str, kind: str) -> str:
     return f"json_extract(j.spec_json, '$.{name}') AS spec_{name}"
 
 
-def view_sql(dialect: str, spec_fields: list[tuple[str, str]] = SPEC_FIELDS) -> str:
-    """CREATE VIEW job_results for `dialect`; later migrations pass a longer field list."""
+def view_sql(
+    dialect: str,
+    spec_fields: list[tuple[str, str]] = SPEC_FIELDS,
+    more_result_columns: tuple[str, ...] = (),
+) -> str:
+    """CREATE VIEW job_results for `dialect`; later migrations pass longer lists."""
     cols = [f"j.{c}" for c in JOB_COLUMNS]
-    cols += [f"r.{c}" for c in RESULT_COLUMNS]
+    cols += [f"r.{c}" for c in [*RESULT_COLUMNS, *more_result_columns]]
     cols += [f"e.{c}" for c in ENV_COLUMNS]
     cols += [_spec_column(dialect, n, k) for n, k in spec_fields]
     body = ",\n    ".join(cols)

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from core.suites import PROFILES
-from core.suites.papers import IOFFE, LI, PAPERS, SRIVASTAVA, WU_JOHNSON
+from core.suites.papers import IOFFE, IOFFE_STABILITY, LI, PAPERS, SRIVASTAVA, WU_JOHNSON
 
 HIGH, LOW = [0.80, 0.81, 0.82], [0.70, 0.71, 0.72]
 
@@ -35,6 +35,28 @@ def rows(metric: str, **arms) -> pd.DataFrame:
 )
 def test_ioffe_paths(bn, no_bn, verdict):
     assert IOFFE.analyze(rows("epochs_to_target", bn=bn, no_bn=no_bn)).verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("bn", "no_bn", "verdict"),
+    [
+        ([0.10, 0.12, 0.11], [0.90, 1.10, 1.00], "supported"),
+        ([0.90, 1.10, 1.00], [0.10, 0.12, 0.11], "not supported"),
+        ([0.40, 0.60, 0.50], [0.45, 0.55, 0.65], "inconclusive"),
+    ],
+)
+def test_ioffe_stability_paths(bn, no_bn, verdict):
+    v = IOFFE_STABILITY.analyze(rows("last_hidden_shift", bn=bn, no_bn=no_bn))
+    assert v.verdict == verdict and "BN 0." in v.explanation
+
+
+def test_ioffe_stability_reads_the_speed_runs_and_submits_none_of_its_own():
+    quick = PROFILES["quick"]
+    labels = [label for label, _ in PAPERS.specs(["ioffe_szegedy_stability"], quick)]
+    assert labels == [label for label, _ in IOFFE.specs(quick)]
+    assert {label.split(":")[0] for label in labels} == {"ioffe_szegedy_mnist"}
+    both = PAPERS.specs(["ioffe_szegedy_mnist", "ioffe_szegedy_stability"], quick)
+    assert len(both) == len(labels)  # the shared runs are submitted once
 
 
 @pytest.mark.parametrize(

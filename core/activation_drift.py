@@ -1,0 +1,87 @@
+"""How the inputs to the last hidden nonlinearity move over training (Ioffe & Szegedy, fig. 1).
+
+The probe is a fixed slice of validation data. It goes through the network as training sees it
+(BN normalizes with the batch's statistics) but with dropout off and no buffer updated, so
+measuring leaves no trace on the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from core.gaps import preserved_state
+from core.models import ACTIVATIONS
+
+PROBE_SAMPLES = 1024
+QUANTILES = (0.15, 0.5, 0.85)
+
+_ACTIVATION_TYPES = tuple(type(make()) for make in ACTIVATIONS.values())
+
+
+@dataclass(frozen=True)
+class InputDistribution:
+    """Percentiles of one typical unit (unit 0), and the layer's shift since initialization."""
+
+    p15: float
+    p50: float
+    p85: float
+    shift: float
+
+
+def last_hidden_activation(model: nn.Module) -> nn.Module | None:
+    last = None
+    for m in model.modules():
+        if isinstance(m, _ACTIVATION_TYPES):
+            last = m
+    return last
+
+
+class LastHiddenProbe:
+    """Measure with `measure()`; the first call (before training) is the reference."""
+
+    def __init__(self, model: nn.Module, x_val: torch.Tensor, autocast=None):
+        self.model, self.x = model, x_val[:PROBE_SAMPLES]
+        self.autocast = autocast or contextlib.nullcontext()
+        self.act = last_hidden_activation(model)
+        self._ref_median: torch.Tensor | None = None
+        self._ref_spread: float | None = None
+
+    @torch.no_grad()
+    def _unit_quantiles(self) -> torch.Tensor | None:
+        """(3, units): the 15th, 50th and 85th percentile of each unit's input."""
+        if self.act is None or self.x.shape[0] < 2:
+            return None
+        seen: list[torch.Tensor] = []
+        handle = self.act.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+        try:
+            with preserved_state(self.model, self.x.device):
+                self.model.eval()
+                for m in self.model.modules():
+                    if isinstance(m, _BatchNorm):
+                        m.train()
+                with self.autocast:
+                    self.model(self.x)
+        finally:
+            handle.remove()
+        x = seen[-1].float()
+        units = x.transpose(0, 1).reshape(x.shape[1], -1)  # conv maps: positions are samples
+        q = torch.tensor(QUANTILES, device=units.device)
+        return torch.quantile(units, q, dim=1)
+
+    def measure(self) -> InputDistribution | None:
+        q = self._unit_quantiles()
+        if q is None:
+            return None
+        median = q[1]
+        if self._ref_median is None:
+            self._ref_median = median
+            self._ref_spread = (q[2] - q[0]).mean().item()
+        spread = self._ref_spread or 1.0
+        shift = (median - self._ref_median).abs().mean().item() / (spread if spread > 0 else 1.0)
+        p15, p50, p85 = (v.item() for v in q[:, 0])
+        return InputDistribution(p15=p15, p50=p50, p85=p85, shift=shift)
