@@ -19,6 +19,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from core.config import env_or_file
+
 BUSY_TIMEOUT_MS = 60_000
 
 
@@ -27,8 +29,9 @@ def bnbench_home() -> Path:
 
 
 def database_url(url: str | None = None) -> str:
-    """The URL in use: the argument, else BNBENCH_DATABASE_URL, else the default SQLite file."""
-    url = url or os.environ.get("BNBENCH_DATABASE_URL")
+    """The URL in use: the argument, else BNBENCH_DATABASE_URL (or the file that
+    BNBENCH_DATABASE_URL_FILE names), else the default SQLite file."""
+    url = url or env_or_file("BNBENCH_DATABASE_URL")
     if not url:
         return f"sqlite:///{bnbench_home() / 'bnbench.db'}"
     if url.startswith(("postgresql://", "postgres://")):

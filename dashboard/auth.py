@@ -6,13 +6,14 @@ With neither, the app is open and `bnbench dashboard` binds it to 127.0.0.1 only
 from __future__ import annotations
 
 import hmac
-import os
 
 import streamlit as st
 
+from core.config import env_or_file
+
 
 def password() -> str | None:
-    return os.environ.get("BNBENCH_DASHBOARD_PASSWORD") or None
+    return env_or_file("BNBENCH_DASHBOARD_PASSWORD")
 
 
 def oidc_configured() -> bool:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import click
 
+from core.config import env_or_file
+
 APP = Path(__file__).resolve().parent / "app.py"
 
 
 def auth_configured() -> bool:
-    if os.environ.get("BNBENCH_DASHBOARD_PASSWORD"):
+    if env_or_file("BNBENCH_DASHBOARD_PASSWORD"):
         return True
     secrets = [
         Path.cwd() / ".streamlit" / "secrets.toml",

@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_default_queue=s.default_queue,
         task_create_missing_queues=True,
         broker_connection_retry_on_startup=True,
+        broker_use_ssl=s.broker_ssl(),
         broker_transport_options={
             # Above the longest job, so a running job's message is never handed out twice;
             # a dead worker's job comes back through the heartbeat reconciler instead.

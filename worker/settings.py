@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
+
+from core.config import env_or_file
 
 EMBEDDED_BROKER_PORT = 6390
 
@@ -33,10 +36,26 @@ class Settings:
     max_attempts: int
     cancel_grace_s: float
     default_queue: str
+    broker_ca_file: str | None = None
+    broker_cert_file: str | None = None
+    broker_key_file: str | None = None
+
+    def broker_ssl(self) -> dict | None:
+        """kombu's TLS options for a rediss:// broker: certificates are always verified
+        (kombu alone would accept any certificate, with a warning)."""
+        if not self.broker_url.startswith("rediss://"):
+            return None
+        opts: dict = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+        for key, path in (("ssl_ca_certs", self.broker_ca_file),
+                          ("ssl_certfile", self.broker_cert_file),
+                          ("ssl_keyfile", self.broker_key_file)):  # fmt: skip
+            if path:
+                opts[key] = path
+        return opts
 
     @classmethod
     def from_env(cls) -> Settings:
-        url = os.environ.get("BNBENCH_BROKER_URL", "")
+        url = env_or_file("BNBENCH_BROKER_URL") or ""
         port = int(os.environ.get("BNBENCH_EMBEDDED_BROKER_PORT", EMBEDDED_BROKER_PORT))
         return cls(
             broker_url=url or f"redis://127.0.0.1:{port}/0",
@@ -49,4 +68,7 @@ class Settings:
             max_attempts=int(_float("BNBENCH_MAX_ATTEMPTS", 3)),
             cancel_grace_s=_float("BNBENCH_CANCEL_GRACE_S", 30),
             default_queue=os.environ.get("BNBENCH_DEFAULT_QUEUE", "cpu"),
+            broker_ca_file=os.environ.get("BNBENCH_BROKER_CA_FILE") or None,
+            broker_cert_file=os.environ.get("BNBENCH_BROKER_CERT_FILE") or None,
+            broker_key_file=os.environ.get("BNBENCH_BROKER_KEY_FILE") or None,
         )
