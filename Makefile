@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv browser test up lint bench clean
+.PHONY: venv tools browser compose test up lint bench clean
 
 venv: $(STAMP)
 
@@ -20,7 +20,16 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 	  >/dev/null; } || echo "make: no chromium and not root; the browser test will skip"
 
-test: $(STAMP) browser
+# Debian's docker-compose validates the compose files (no Docker engine needed for `config`).
+compose:
+	@command -v docker-compose >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  --no-install-recommends docker-compose >/dev/null; } || \
+	  echo "make: no docker-compose and not root; the compose tests will skip"
+
+tools: browser compose
+
+test: $(STAMP) tools
 	$(VENV)/bin/ruff check core worker dashboard tests benchmarks
 	$(PY) -m pytest -n auto --dist loadfile tests
 
