@@ -12,6 +12,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
+from core.limits import Limits
 from core.spec_io import SpecError, parse_override
 
 FINAL = ("succeeded", "failed", "cancelled")
@@ -86,6 +87,7 @@ def submit(
     try:
         base = spec_from_input(spec_file, preset_name, overrides, fields)
         specs = expand_grid(base, parse_grid(grid), repeats) if grid or repeats > 1 else [base]
+        Limits.from_env().check(*specs)
     except SpecError as e:
         fail(e.lines())
     if len(specs) > 1 and group_id is None:

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from core.limits import Limits
 from core.spec import BenchSpec
 from core.spec_io import SpecError, validate_spec
 
@@ -76,6 +77,7 @@ def parse(args: tuple, kwargs: dict) -> Payload:
         raise PayloadError(problems)
     try:
         spec = validate_spec(raw)
+        problems.extend((f"spec.{f}", m) for f, m in Limits.from_env().problems(spec))
     except SpecError as e:
         problems.extend((f"spec.{f}", m) for f, m in e.problems)
     if problems:

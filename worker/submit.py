@@ -14,6 +14,7 @@ from sqlalchemy import select
 from core.db import session_scope
 from core.dbmodels import Job
 from core.lifecycle import Dispatch, mark_dispatched, prepare_retry, request_cancel
+from core.limits import Limits
 from core.migrate import ensure_schema
 from core.spec import BenchSpec
 from core.spec_io import validate_spec
@@ -75,6 +76,7 @@ def submit(
     """
     if not isinstance(spec, BenchSpec):
         spec = validate_spec(spec)
+    Limits.from_env().check(spec)
     settings = Settings.from_env()
     q = queue_for(spec, queue, gpu_model, settings.default_queue)
     ensure_schema(url)
@@ -110,6 +112,7 @@ def submit_grid(
 ) -> tuple[str, list[str]]:
     """Submit a sweep as one group. Every spec is validated before anything is sent."""
     specs = expand_grid(base, grid, repeats)
+    Limits.from_env().check(*specs)  # all or nothing: no half-submitted sweep
     group = group or f"sweep-{uuid.uuid4().hex[:8]}"
     return group, [submit(s, group=group, **kw) for s in specs]
 

@@ -6,6 +6,7 @@ import uuid
 
 import streamlit as st
 
+from core.limits import Limits
 from core.presets import PRESETS, preset
 from core.spec_io import SpecError, validate_spec
 from dashboard import data, spec_form
@@ -43,6 +44,7 @@ def _submit() -> None:
         grid = _parse_grid(st.session_state.get("sweep", ""))
         repeats = int(st.session_state.get("sweep_repeats", 1))
         specs = expand_grid(base, grid, repeats) if grid or repeats > 1 else [base]
+        Limits.from_env().check(*specs)
     except SpecError as e:
         for field, message in e.problems:
             errors[field.split(".")[0]] = message

@@ -31,7 +31,7 @@ def test_neither_set_is_none(monkeypatch):
 def test_an_unreadable_file_names_the_variable(monkeypatch, tmp_path):
     monkeypatch.delenv("BNBENCH_X", raising=False)
     monkeypatch.setenv("BNBENCH_X_FILE", str(tmp_path / "missing"))
-    with pytest.raises(ConfigError, match="BNBENCH_X_FILE=.*missing: cannot read it"):
+    with pytest.raises(ConfigError, match=r"BNBENCH_X_FILE=.*missing: cannot read it"):
         env_or_file("BNBENCH_X")
 
 

@@ -90,3 +90,13 @@ def test_routing_to_a_gpu_model_sets_the_queue(dash_db):
     at.text_input(key="gpu_model_route").input("h100")
     submit(at)
     assert query_records(ResultFilter())[0]["queue"] == "gpu.h100"
+
+
+def test_a_field_over_the_deployments_limit_is_refused_next_to_it(dash_db, monkeypatch):
+    monkeypatch.setenv("BNBENCH_MAX_EPOCHS", "10")
+    at = page("submit").run()
+    at.text_area(key="sweep").input("epochs=5,50")
+    submit(at)
+    messages = " ".join(e.value for e in at.error)
+    assert "over this deployment's limit of 10 (BNBENCH_MAX_EPOCHS)" in messages
+    assert query_records() == []  # nothing of the sweep was sent

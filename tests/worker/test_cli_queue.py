@@ -65,6 +65,13 @@ def test_a_bad_grid_value_is_refused_before_anything_is_sent(cli):
     assert query_records() == []
 
 
+def test_a_sweep_over_the_deployments_limit_sends_nothing(cli, monkeypatch):
+    monkeypatch.setenv("BNBENCH_MAX_EPOCHS", "3")
+    res = invoke(cli, ["submit", *TINY_FLAGS, "--grid", "epochs=1,2,9"], code=2)
+    assert "epochs: 9 is over this deployment's limit of 3 (BNBENCH_MAX_EPOCHS)" in res.stderr
+    assert query_records() == []
+
+
 def test_jobs_lists_the_queue_and_cancel_retry_work_by_prefix(cli):
     job_id = invoke(cli, ["submit", *TINY_FLAGS, "--label", "mine"]).stdout.strip()
     out = invoke(cli, ["jobs"]).stdout

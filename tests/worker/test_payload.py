@@ -27,3 +27,13 @@ def test_a_bad_payload_is_answered_with_the_field_and_the_fix(args, kwargs, word
 
 def test_there_are_twenty_bad_payloads():
     assert len(BAD_PAYLOADS) == 20
+
+
+def test_a_raw_message_over_the_deployments_limits_is_refused_by_the_worker(monkeypatch):
+    monkeypatch.setenv("BNBENCH_MAX_EPOCHS", "20")
+    with pytest.raises(PayloadError) as info:
+        parse((), {"spec": {"epochs": 500}})
+    assert "spec.epochs: 500 is over this deployment's limit of 20 (BNBENCH_MAX_EPOCHS)" in str(
+        info.value
+    )
+    assert parse((), {"spec": {"epochs": 20}}).spec.epochs == 20
