@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "workers": "worker.cli:workers",
     "worker": "worker.cli:worker",
     "up": "worker.up:up",
+    "doctor": "worker.doctor:doctor",
     "dashboard": "dashboard.launch:dashboard",
     "suite": "worker.suite_cli:suite",
 }
