@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
+from core import logs
 from worker.settings import Settings
 
 TASK_NAME = "bnbench.run"
@@ -46,6 +47,12 @@ def create_app(settings: Settings | None = None) -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=False,
     )
     return app
+
+
+@signals.setup_logging.connect
+def _logging(loglevel=None, logfile=None, **_) -> None:
+    """Celery's own records and ours, in BNBENCH_LOG_FORMAT, with job ids (pool children too)."""
+    logs.configure(loglevel or "INFO", logfile=logfile or None)
 
 
 app = create_app()

@@ -310,12 +310,19 @@ def worker(gpus, cpu_workers, queues, loglevel, log_dir) -> None:
         fail(["no workers to start: no GPU found and --cpu-workers 0"])
     ensure_schema()
     settings = Settings.from_env()
-    console = Console()
-    from core.db import redacted
+    from worker.summary import deployment_lines
 
-    console.print(f"[bold]bnbench worker[/]  broker {settings.broker_url}  database {redacted()}")
+    console = Console()
+    console.print("[bold]bnbench worker[/]")
+    for label, value in deployment_lines(settings):
+        console.print(f"  {label:<12}{value}", markup=False, highlight=False)
     for w in plan:
-        console.print(f"  {w.name:<6} {w.gpu or 'cpu':<28} queues {','.join(w.queues)}")
+        console.print(
+            f"  {'worker':<12}{w.name} on {w.gpu or 'cpu'}, queues {','.join(w.queues)}",
+            markup=False,
+        )
+    if log_dir:
+        console.print(f"  {'log files':<12}{log_dir}", markup=False)
     sup = Supervisor(plan, loglevel, log_dir)
     sup.start()
     sup.run_forever()

@@ -9,6 +9,7 @@ import traceback
 from core.bench_errors import BenchError, Cancelled
 from core.formats import DataError
 from core.lifecycle import claim, create_rejected_job, heartbeat, release_worker
+from core.logs import job_context
 from core.spec import BenchSpec
 from core.store import create_job, mark_failed, save_result
 from worker.payload import PayloadError, parse, valid_job_id
@@ -38,7 +39,10 @@ class Heartbeat(threading.Thread):
             try:
                 self.state = heartbeat(self.job_id, self.worker, *self._progress)
             except Exception:  # a database hiccup must not kill the job; retry next beat
-                log.warning("heartbeat for %s failed", self.job_id, exc_info=True)
+                log.warning(
+                    "heartbeat for %s failed", self.job_id, exc_info=True,
+                    extra={"job_id": self.job_id},
+                )  # fmt: skip
             if self.state != "ok":
                 return
 
@@ -80,16 +84,21 @@ def execute(args: tuple, kwargs: dict, worker: str, queue: str, settings: Settin
             queue,
             job_id=valid_job_id(args, kwargs),
         )
-        log.warning("job %s rejected: %s", job_id, e)
+        log.warning("job %s rejected: %s", job_id, e, extra={"job_id": job_id})
         return "rejected"
     spec = payload.spec
     job_id = payload.job_id or create_job(spec, queue=queue)
     if payload.job_id is not None:
         _ensure_row(job_id, spec, queue)
+    with job_context(job_id):
+        return _run(job_id, spec, worker, settings)
+
+
+def _run(job_id: str, spec: BenchSpec, worker: str, settings: Settings) -> str:
     if not claim(job_id, worker, settings.stale_after_s):
         log.info("job %s already taken or finished; delivery ignored", job_id)
         return "duplicate"
-    log.info("job %s started on %s", job_id, worker)
+    log.info("job %s started on %s", job_id, worker, extra={"worker": worker})
     beat = Heartbeat(job_id, worker, settings.heartbeat_s)
     beat.start()
     try:

@@ -33,12 +33,15 @@ class WorkerProcess:
     started: float = field(default=0.0)
 
     def command(self, loglevel: str) -> list[str]:
-        return [
+        cmd = [
             sys.executable, "-m", "celery", "-A", "worker.app", "worker",
             "--pool", "prefork", "--concurrency", "1", "--pool-start-method", "spawn",
             "--queues", ",".join(self.queues), "--hostname", f"{self.name}@{socket.gethostname()}",
             "--loglevel", loglevel, "--without-gossip", "--without-mingle",
         ]  # fmt: skip
+        if self.env.get("BNBENCH_LOG_FORMAT", "").lower() == "json":
+            cmd.insert(3, "--quiet")  # Celery's banner is no log record; JSON lines stay parseable
+        return cmd
 
     def start(self, loglevel: str, log_dir: str | None) -> None:
         out = None

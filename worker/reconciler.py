@@ -37,7 +37,9 @@ def reconcile(settings: Settings) -> dict[str, int]:
     resend, failed = requeue_stale(settings.stale_after_s, settings.max_attempts)
     for d in resend:
         send(d)
-        log.warning("job %s lost its worker; re-sent to %s", d.job_id, d.queue)
+        log.warning(
+            "job %s lost its worker; re-sent to %s", d.job_id, d.queue, extra={"job_id": d.job_id}
+        )
     done["requeued"], done["failed"] = len(resend), len(failed)
 
     for queue, job_ids in overdue_queued(settings.requeue_after_s).items():
@@ -47,7 +49,10 @@ def reconcile(settings: Settings) -> dict[str, int]:
             if (d := redispatch_if_still_overdue(job_id, settings.requeue_after_s)) is not None:
                 send(d)
                 done["resent"] += 1
-                log.warning("job %s was queued but missing from %s; re-sent", job_id, queue)
+                log.warning(
+                    "job %s was queued but missing from %s; re-sent", job_id, queue,
+                    extra={"job_id": job_id},
+                )  # fmt: skip
 
     for job_id, task_id in overdue_cancels(settings.cancel_grace_s):
         if task_id:

@@ -69,11 +69,12 @@ def wait_for_workers(names: list[str], timeout_s: float) -> bool:
 @click.option("--port", type=int, default=8501, show_default=True, help="Dashboard port.")
 def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
     """Run bnbench on this machine: database, broker, workers, dashboard, and a demo group."""
-    from core.db import bnbench_home, redacted
+    from core.db import bnbench_home
     from core.migrate import ensure_schema
     from worker.embedded import EmbeddedBroker, port_is_open
     from worker.launcher import Supervisor, plan_workers
     from worker.settings import Settings
+    from worker.summary import deployment_lines
 
     settings = Settings.from_env()
     console = Console()
@@ -106,13 +107,16 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
         dash = start(port=port, log=Path(log_dir) / "dashboard.log", env=env)
     try:
         console.print("[bold]bnbench is up[/]")
-        console.print(f"  database  {redacted()}")
-        console.print(f"  broker    {settings.broker_url}{' (embedded)' if broker else ''}")
+        for label, value in deployment_lines(settings, embedded=broker is not None):
+            console.print(f"  {label:<12}{value}", markup=False, highlight=False)
         for w in plan:
-            console.print(f"  worker    {w.name} on {w.gpu or 'cpu'}, queues {','.join(w.queues)}")
+            console.print(
+                f"  {'worker':<12}{w.name} on {w.gpu or 'cpu'}, queues {','.join(w.queues)}",
+                markup=False,
+            )
         if dash is not None:
-            console.print(f"  dashboard http://{default_host()}:{port}")
-        console.print(f"  logs      {log_dir}")
+            console.print(f"  {'dashboard':<12}http://{default_host()}:{port}", markup=False)
+        console.print(f"  {'log files':<12}{log_dir}", markup=False)
         if not wait_for_workers([w.name for w in plan], 120):
             console.print("[yellow]workers are slow to start; see the logs[/]")
         if demo:

@@ -74,5 +74,6 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
         os.killpg(up.pid, signal.SIGINT)
         out, _ = up.communicate(timeout=60)
     assert "bnbench is up" in out and "(embedded)" in out and "demo" in out
-    assert f"dashboard http://127.0.0.1:{dash_port}" in out
+    assert f"dashboard   http://127.0.0.1:{dash_port}" in out
+    assert "time limit" in out and "spec limits" in out  # the startup summary
     assert list_workers() == []  # workers unregistered on a clean stop
