@@ -35,6 +35,20 @@ LONG = dict(TINY, epochs=300, synthetic_samples=2048, width=64)  # about a minut
 MEDIUM = dict(LONG, epochs=25)  # about 6 s on 2 cores
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own download is not reachable here
+# Without the background-networking flags Chromium keeps dialing out of a closed network.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.2):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
