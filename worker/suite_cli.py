@@ -54,26 +54,60 @@ def list_suites() -> None:
 )
 @click.option("--experiment", "only", multiple=True, help="Run only these experiments.")
 @click.option("--wait", is_flag=True, help="Show progress until every job has finished.")
-def run(name, profile, only, wait) -> None:
-    """Submit every experiment of suite NAME as one group."""
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Run every job here, one after another, with no broker or worker; results are "
+    "recorded in the database like queued ones.",
+)
+def run(name, profile, only, wait, local) -> None:
+    """Submit every experiment of suite NAME as one group (or run it here with --local)."""
     from core.suites import PROFILES
     from core.suites.report import group_prefix
-    from worker.cli import wait_for
-    from worker.submit import submit
 
     s = _suite(name)
     experiments = [e for e in s.experiments if not only or e.key in only]
     if only and len(experiments) != len(set(only)):
         fail([f"--experiment: unknown name; choose from {', '.join(e.key for e in s.experiments)}"])
     group = group_prefix(name, profile) + time.strftime("%Y%m%d-%H%M%S")
-    ids = [
-        submit(spec, group=group, label=label)
-        for label, spec in s.specs([e.key for e in experiments], PROFILES[profile])
-    ]
-    Console(stderr=True).print(f"group [bold]{group}[/]: {len(ids)} jobs")
+    specs = s.specs([e.key for e in experiments], PROFILES[profile])
+    err = Console(stderr=True)
+    if local:
+        failed = _run_here(specs, group, err)
+        click.echo(group)
+        if failed:
+            raise SystemExit(1)
+        return
+    from worker.cli import wait_for
+    from worker.submit import submit
+
+    ids = [submit(spec, group=group, label=label) for label, spec in specs]
+    err.print(f"group [bold]{group}[/]: {len(ids)} jobs")
     click.echo(group)
     if wait:
-        wait_for(ids, Console(stderr=True))
+        wait_for(ids, err)
+
+
+def _run_here(specs, group: str, err: Console) -> int:
+    """Run (label, spec) pairs in this process; returns how many failed (each is recorded)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from core.local_run import run_recorded
+
+    failed = 0
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task(f"group {group}", total=len(specs))
+        for label, spec in specs:
+            bar.update(task, description=label)
+            try:
+                run_recorded(spec, label=label, group_id=group)
+            except Exception as e:  # recorded as a failed job; the suite goes on
+                failed += 1
+                err.print(f"[red]{label} failed[/]: {type(e).__name__}: {e}", markup=True)
+            bar.advance(task)
+    err.print(f"group [bold]{group}[/]: {len(specs)} jobs, {failed} failed")
+    return failed
 
 
 @suite.command()

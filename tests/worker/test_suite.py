@@ -4,6 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import main
+from core.results import ResultFilter, query_records
 from core.suites import suites
 from core.suites.report import evaluate
 
@@ -104,3 +105,21 @@ def test_an_experiment_of_the_papers_suite_end_to_end(cli, start_workers):
     assert res.exit_code == 0, res.output
     verdicts = {v.experiment: v for v in evaluate(suites()["papers"], res.stdout.strip())}
     assert verdicts["wu_johnson_small_batch"].n == 2
+
+
+def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice(monkeypatch):
+    monkeypatch.setenv("BNBENCH_BROKER_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    res = CliRunner().invoke(
+        main,
+        ["suite", "run", "papers", "--profile", "ci", "--experiment", "ioffe_szegedy_stability",
+         "--local"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    group = res.stdout.strip().splitlines()[-1]
+    rows = query_records(ResultFilter(group_id=group))
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"succeeded"}
+    assert {r["label"] for r in rows} == {"ioffe_szegedy_mnist:bn", "ioffe_szegedy_mnist:no_bn"}
+    verdicts = {v.experiment: v for v in evaluate(suites()["papers"], group)}
+    assert verdicts["ioffe_szegedy_stability"].n == 2
+    assert verdicts["ioffe_szegedy_stability"].effect is not None
+    assert verdicts["ioffe_szegedy_mnist"].n == 2
