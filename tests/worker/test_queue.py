@@ -140,12 +140,14 @@ def test_cancel_a_queued_and_a_running_job_then_retry(queue_env, start_workers):
 
 
 def test_a_job_past_its_time_limit_fails_and_the_worker_goes_on(queue_env, start_workers):
-    start_workers(1, queues=["limited"], prefix="lim", env={"BNBENCH_JOB_TIME_LIMIT_S": "3"})
+    # LONG needs about a minute; 10 s also leaves TINY room on a loaded 2-core machine.
+    start_workers(1, queues=["limited"], prefix="lim", env={"BNBENCH_JOB_TIME_LIMIT_S": "10"})
     slow = submit(BenchSpec(**LONG), queue="limited")
     wait_until(lambda: status_of(slow) == "failed", 60, "the time limit")
     assert jobs()[slow].error_type == "TimeLimit"
     quick = submit(BenchSpec(**TINY), queue="limited")
-    wait_until(lambda: status_of(quick) == "succeeded", 60, "the next job")
+    wait_until(lambda: all_final([quick]), 60, "the next job")
+    assert status_of(quick) == "succeeded", jobs()[quick].error_message
 
 
 def test_a_pickled_message_is_refused_unread(queue_env, start_workers, tmp_path):
