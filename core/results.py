@@ -80,9 +80,25 @@ def _json_field(name: str):
     return expr.as_string()
 
 
+def _check_value(name: str, kind: type, value: Any) -> None:
+    """A number or bool field only compares to a number or bool: PostgreSQL refuses to
+    compare one to text, so say so the same way on every backend."""
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind in (int, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        return
+    if not ok:
+        raise ValueError(f"{name}: expected {kind.__name__}, got {value!r}")
+
+
 def _spec_clause(name: str, value: Any):
     col = _json_field(name)
     values = value if isinstance(value, list | tuple | set) else [value]
+    for v in values:
+        if v is not None:
+            _check_value(name, col.type.python_type, v)
     parts = [col.is_(None) if v is None else col == v for v in values]
     return or_(*parts)
 
@@ -105,7 +121,8 @@ def apply_filter(stmt: Select, f: ResultFilter) -> Select:
         if f.gpu.lower() == "cpu":
             clauses.append(Environment.gpu_name.is_(None) & Environment.id.is_not(None))
         else:
-            clauses.append(Environment.gpu_name.ilike(f"%{f.gpu}%"))
+            # autoescape: '%' and '_' are characters of the name, not LIKE wildcards
+            clauses.append(Environment.gpu_name.icontains(f.gpu, autoescape=True))
     if f.with_results_only:
         clauses.append(Result.id.is_not(None))
     return stmt.where(and_(*clauses)) if clauses else stmt
@@ -222,7 +239,9 @@ def resolve_job_id(prefix: str, url: str | None = None) -> str:
     if len(prefix) < 4:
         raise JobNotFound(f"job id {prefix!r} is too short; give at least 4 characters")
     with session_scope(url, readonly=True) as s:
-        ids = s.scalars(select(Job.id).where(Job.id.like(f"{prefix}%")).limit(2)).all()
+        # autoescape: a '%' or '_' in the prefix is a character, not a LIKE wildcard
+        starts = Job.id.startswith(prefix, autoescape=True)
+        ids = s.scalars(select(Job.id).where(starts).limit(2)).all()
     if not ids:
         raise JobNotFound(f"no job id starts with {prefix!r}; list them with `bnbench results`")
     if len(ids) > 1:

@@ -34,6 +34,12 @@ if gate():
             url_path="compare",
         ),
         st.Page(
+            HERE / "views/claims.py",
+            title="Claims",
+            icon=":material/fact_check:",
+            url_path="claims",
+        ),
+        st.Page(
             HERE / "views/layers.py",
             title="Layers",
             icon=":material/stacked_line_chart:",

@@ -26,6 +26,12 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6re
 </head><body>"""
 
 
+def _script_json(text: str) -> str:
+    """JSON safe inside <script>: '<', '>' and '&' only occur in JSON strings, where their
+    \\u escapes mean the same, so no value (a job label is an arm name) can close the element."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _badge(verdict: str) -> str:
     return f'<span class="badge" style="background:{COLORS[verdict]}">{verdict}</span>'
 
@@ -60,7 +66,7 @@ def render(
         if chart is not None:
             out.append(
                 f'<div id="chart{i}"></div><script>vegaEmbed("#chart{i}", '
-                f"{chart.to_json()});</script>"
+                f"{_script_json(chart.to_json())});</script>"
             )
     out.append("</body></html>")
     return "\n".join(out)

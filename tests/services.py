@@ -1,5 +1,6 @@
 """Real Redis, real worker processes, a real SQLite file shared by all of them."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -127,6 +128,22 @@ def start_workers(tmp_path):
                 w.proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(w.proc.pid, 9)
+
+
+@contextlib.contextmanager
+def running_dashboard(log_dir):
+    """`bnbench dashboard` on a free port with this process's environment; yields its URL."""
+    from dashboard.launch import start
+
+    port = free_port()
+    proc = start("127.0.0.1", port, log_dir / "dashboard.log", env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: dashboard_healthy(base), 60, "the dashboard")
+        yield base
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(20)
 
 
 def dashboard_healthy(base_url: str) -> bool:

@@ -7,6 +7,7 @@ import time
 import click
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -104,7 +105,7 @@ def submit(
     ids = [submit_one(s, **kw) for s in specs]
     err = Console(stderr=True)
     if group_id:
-        err.print(f"group [bold]{group_id}[/]: {len(ids)} jobs")
+        err.print(f"group [bold]{escape(group_id)}[/]: {len(ids)} jobs")
     for job_id in ids:
         click.echo(job_id)
     if wait:
@@ -176,10 +177,10 @@ def jobs_table(limit: int, status: tuple[str, ...], group: str | None, label: st
             ),
             str(r.get("progress_epoch") or "-"),
             r["queue"],
-            r["worker"] or "-",
+            escape(r["worker"] or "-"),
             duration,
-            r["label"] or "",
-            (r["error_message"] or "")[:80],
+            escape(r["label"] or ""),
+            escape((r["error_message"] or "")[:80]),
         )
     return t
 

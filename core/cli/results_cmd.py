@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core.cli.query_options import build_filter, filter_options
@@ -38,7 +39,7 @@ def _fmt(v) -> str:
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    Console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
     sys.exit(2)
 
 
@@ -116,7 +117,7 @@ def results(limit, repeats, fmt, out, **filters) -> None:
     for c in head + cols:
         t.add_column(TABLE_COLUMNS.get(c, c), overflow="fold")
     for _, row in df.iterrows():
-        cells = [_fmt(row.get(c)) for c in head + cols]
+        cells = [escape(_fmt(row.get(c))) for c in head + cols]
         if not repeats:
             cells[0] = cells[0][:8]
         t.add_row(*cells)
@@ -167,7 +168,7 @@ def compare(job_ids, group_id, metrics) -> None:
         t.add_column(n, justify="right")
     differing = varying_spec_columns(df)
     for c in differing:
-        t.add_row(f"[cyan]{c}[/]", *[_fmt(v) for v in df[c]])
+        t.add_row(f"[cyan]{escape(c)}[/]", *[escape(_fmt(v)) for v in df[c]])
     if not differing:
         t.add_row("[cyan]spec[/]", *["identical"] * len(names))
     t.add_section()

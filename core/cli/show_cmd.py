@@ -6,6 +6,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core.spec import BenchSpec
@@ -27,7 +28,7 @@ def show(job_id: str, as_json: bool) -> None:
     try:
         rec = job_record(resolve_job_id(job_id))
     except JobNotFound as e:
-        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
+        Console(stderr=True).print(f"[red]error:[/] {escape(str(e))}", highlight=False)
         sys.exit(2)
     if as_json:
         import json
@@ -53,7 +54,7 @@ def show(job_id: str, as_json: bool) -> None:
         "error_message",
     ):
         if rec.get(key) not in (None, ""):
-            t.add_row(key, str(rec[key]))
+            t.add_row(key, escape(str(rec[key])))
     console.print(t)
     defaults = BenchSpec().model_dump(mode="json")
     changed = {k: v for k, v in rec["spec"].items() if defaults.get(k) != v}
@@ -62,7 +63,7 @@ def show(job_id: str, as_json: bool) -> None:
     spec_t.add_column("value")
     spec_t.add_column("default", style="dim")
     for k, v in changed.items():
-        spec_t.add_row(k, str(v), str(defaults.get(k)))
+        spec_t.add_row(k, escape(str(v)), escape(str(defaults.get(k))))
     console.print(spec_t)
     if rec.get("result"):
         result = BenchResult.model_validate(rec["result"])

@@ -137,8 +137,9 @@ def fail(lines: list[str], code: int = 2) -> None:
     import sys
 
     from rich.console import Console
+    from rich.markup import escape
 
     err = Console(stderr=True)
     for line in lines:
-        err.print(f"[red]error:[/] {line}", highlight=False)
+        err.print(f"[red]error:[/] {escape(line)}", highlight=False)
     sys.exit(code)

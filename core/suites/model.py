@@ -30,8 +30,8 @@ class Profile:
         return dict(
             family="mlp", depth=2, width=self.width, dataset="synthetic",
             synthetic_samples=self.samples, synthetic_features=32, synthetic_difficulty=0.5,
-            epochs=self.epochs, batch_size=self.batch_size, lr=0.05, device=self.device, warmup_steps=2,
-            timed_steps=10, repeats=2, infer_batch_sizes=[64],
+            epochs=self.epochs, batch_size=self.batch_size, lr=0.05, device=self.device,
+            warmup_steps=2, timed_steps=10, repeats=2, infer_batch_sizes=[64],
         )  # fmt: skip
 
 

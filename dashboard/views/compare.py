@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.results import varying_spec_columns
 from dashboard import charts, data
+from dashboard.safe_text import plain_text
 
 METRICS = {
     "final_val_accuracy": "val accuracy",
@@ -108,7 +109,7 @@ def render() -> None:
         if r["run"] != baseline and pd.notna(tp) and pd.notna(base_tp) and base_tp:
             delta = f"{100 * (tp - base_tp) / base_tp:+.1f}% vs baseline"
         col.metric(
-            f"{r['run']}: training throughput",
+            f"{plain_text(r['run'])}: training throughput",
             "-" if pd.isna(tp) else f"{tp:,.0f} samples/s",
             delta,
         )

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.dbmodels import JOB_STATUSES
 from dashboard import charts, data
+from dashboard.safe_text import plain_text
 
 REFRESH_S = 2
 
@@ -84,7 +85,7 @@ def detail(job_id: str) -> None:
     c2.metric("attempt", rec["attempt"])
     c3.metric("worker", rec["worker"] or "-")
     if rec.get("error_message"):
-        st.error(f"{rec['error_type']}: {rec['error_message']}")
+        st.error(plain_text(f"{rec['error_type']}: {rec['error_message']}"))
     left, right = st.columns(2)
     with left:
         st.markdown("**Spec**")

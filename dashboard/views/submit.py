@@ -114,7 +114,7 @@ def render() -> None:
             f"{head}{f' in group `{group}`' if group else ''}: "
             + ", ".join(f"`{i[:8]}`" for i in ids[:20])
         )
-        st.markdown("See them on [Jobs](/jobs) and [Compare](/compare).")
+        st.markdown("See them on [Jobs](/) and [Compare](/compare).")  # Jobs is the default page
 
 
 render()

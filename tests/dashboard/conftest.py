@@ -10,14 +10,11 @@ from core.migrate import upgrade
 VIEWS = Path(__file__).resolve().parents[2] / "dashboard"
 
 
-@pytest.fixture
-def dash_db(tmp_path, monkeypatch, worker_id):
+def dashboard_database(tmp_path, monkeypatch, broker: str):
+    """A migrated SQLite file and `broker` for the pages, with Streamlit's caches empty."""
     import streamlit as st
 
     url = f"sqlite:///{tmp_path / 'dash.db'}"
-    index = 8 + (int(worker_id[2:]) % 8 if worker_id.startswith("gw") else 0)
-    broker = f"redis://127.0.0.1:6379/{index}"
-    redis.Redis.from_url(broker).flushdb()
     monkeypatch.setenv("BNBENCH_DATABASE_URL", url)
     monkeypatch.setenv("BNBENCH_BROKER_URL", broker)
     monkeypatch.delenv("BNBENCH_DASHBOARD_PASSWORD", raising=False)
@@ -27,6 +24,14 @@ def dash_db(tmp_path, monkeypatch, worker_id):
     yield url
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def dash_db(tmp_path, monkeypatch, worker_id):
+    index = 8 + (int(worker_id[2:]) % 8 if worker_id.startswith("gw") else 0)
+    broker = f"redis://127.0.0.1:6379/{index}"
+    redis.Redis.from_url(broker).flushdb()
+    yield from dashboard_database(tmp_path, monkeypatch, broker)
 
 
 def page(name: str):

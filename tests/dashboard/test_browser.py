@@ -1,26 +1,11 @@
 """End to end in a real headless Chromium: submit from the form, watch it succeed, compare."""
 
-import os
 import shutil
 
 import pytest
 
 from core.results import ResultFilter, query_records
-from dashboard.launch import start
-from tests.services import dashboard_healthy, free_port, wait_until
-
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps dialing out of a closed network.
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.services import CHROMIUM, CHROMIUM_ARGS, running_dashboard, wait_until
 
 pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM),
@@ -30,15 +15,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def dashboard_url(queue_env, tmp_path):
-    port = free_port()
-    proc = start("127.0.0.1", port, tmp_path / "dashboard.log", env=dict(os.environ))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: dashboard_healthy(base), 60, "the dashboard")
+    with running_dashboard(tmp_path) as base:
         yield base
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(20)
 
 
 def test_submit_in_the_browser_then_watch_it_succeed_and_compare(
@@ -48,7 +26,7 @@ def test_submit_in_the_browser_then_watch_it_succeed_and_compare(
 
     start_workers(1)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(30_000)
 

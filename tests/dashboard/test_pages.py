@@ -119,6 +119,15 @@ def test_the_app_navigates_to_jobs_by_default(dash_db):
     assert at.title[0].value == "Jobs"
 
 
+def test_every_page_in_views_is_in_the_navigation():
+    from tests.dashboard.conftest import VIEWS
+
+    app_source = (VIEWS / "app.py").read_text()
+    for view in (VIEWS / "views").glob("*.py"):
+        assert f'"views/{view.name}"' in app_source, f"{view.name} is not in st.navigation"
+    assert {f"{p}.py" for p in PAGES} == {v.name for v in (VIEWS / "views").glob("*.py")}
+
+
 def test_a_password_is_required_when_configured(dash_db, monkeypatch):
     monkeypatch.setenv("BNBENCH_DASHBOARD_PASSWORD", "s3cret")
     at = app().run()
