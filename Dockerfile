@@ -34,7 +34,7 @@ CMD ["bnbench", "dashboard", "--host", "0.0.0.0", "--port", "8501"]
 
 # torch is pinned to the version pyproject.toml pins; only the build (CUDA or CPU) differs.
 FROM base AS worker-gpu
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu130
 RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
     pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0 \
  && pip install "$(ls /wheels/bnbench-*.whl)[worker]"
