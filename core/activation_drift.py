@@ -52,8 +52,8 @@ class LastHiddenProbe:
         self._ref_spread: float | None = None
 
     @torch.no_grad()
-    def _unit_quantiles(self) -> torch.Tensor | None:
-        """(3, units): the 15th, 50th and 85th percentile of each unit's input."""
+    def _unit_inputs(self) -> torch.Tensor | None:
+        """(units, samples): each unit's inputs over the probe."""
         if self.act is None or self.x.shape[0] < 2:
             return None
         seen: list[torch.Tensor] = []
@@ -69,19 +69,20 @@ class LastHiddenProbe:
         finally:
             handle.remove()
         x = seen[-1].float()
-        units = x.transpose(0, 1).reshape(x.shape[1], -1)  # conv maps: positions are samples
-        q = torch.tensor(QUANTILES, device=units.device)
-        return torch.quantile(units, q, dim=1)
+        return x.transpose(0, 1).reshape(x.shape[1], -1)  # conv maps: positions are samples
 
     def measure(self) -> InputDistribution | None:
-        q = self._unit_quantiles()
-        if q is None:
+        units = self._unit_inputs()
+        if units is None:
             return None
-        median = q[1]
+        # Medians of every unit, percentiles of one: a full sort per unit costs 3x as much.
+        median = units.median(dim=1).values
+        q = torch.tensor(QUANTILES, device=units.device)
         if self._ref_median is None:
             self._ref_median = median
-            self._ref_spread = (q[2] - q[0]).mean().item()
-        spread = self._ref_spread or 1.0
-        shift = (median - self._ref_median).abs().mean().item() / (spread if spread > 0 else 1.0)
-        p15, p50, p85 = (v.item() for v in q[:, 0])
+            spread = torch.quantile(units, q[[0, 2]], dim=1)
+            self._ref_spread = (spread[1] - spread[0]).mean().item()
+        spread = self._ref_spread if self._ref_spread and self._ref_spread > 0 else 1.0
+        shift = (median - self._ref_median).abs().mean().item() / spread
+        p15, p50, p85 = torch.quantile(units[0], q).tolist()
         return InputDistribution(p15=p15, p50=p50, p85=p85, shift=shift)
