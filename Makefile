@@ -42,6 +42,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/harness_overhead.py
+	$(PY) benchmarks/measurement_overhead.py
 	$(PY) benchmarks/db_scale.py
 	$(PY) benchmarks/queue_bench.py
 	$(PY) benchmarks/dashboard.py
