@@ -76,7 +76,11 @@ class LastHiddenProbe:
         if units is None:
             return None
         # Medians of every unit, percentiles of one: a full sort per unit costs 3x as much.
-        median = units.median(dim=1).values
+        # median(dim) has no deterministic CUDA kernel; sorting does.
+        if units.is_cuda and torch.are_deterministic_algorithms_enabled():
+            median = units.sort(dim=1).values[:, (units.shape[1] - 1) // 2]
+        else:
+            median = units.median(dim=1).values
         q = torch.tensor(QUANTILES, device=units.device)
         if self._ref_median is None:
             self._ref_median = median

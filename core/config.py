@@ -24,3 +24,32 @@ def env_or_file(name: str) -> str | None:
     except OSError as e:
         raise ConfigError(f"{name}_FILE={path}: cannot read it ({e.strerror}); fix the path") from e
     return text.removesuffix("\n").removesuffix("\r") or None
+
+
+def _split_userinfo(url: str) -> tuple[str, str, str] | None:
+    """(scheme://, userinfo, @host...) of a URL with credentials, else None. The last '@'
+    ends the userinfo, so a password may hold '/', '?', '#' or '@' unencoded."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return None
+    return scheme + sep, userinfo, at + host
+
+
+def url_password(url: str) -> str | None:
+    """The password in `url`, as written (None when there is none)."""
+    parts = _split_userinfo(url)
+    if parts is None or ":" not in parts[1]:
+        return None
+    return parts[1].split(":", 1)[1] or None
+
+
+def masked(url: str) -> str:
+    """`url` with its password replaced by ***, for output and logs."""
+    parts = _split_userinfo(url)
+    if parts is None or ":" not in parts[1]:
+        return url
+    scheme, userinfo, host = parts
+    return f"{scheme}{userinfo.split(':', 1)[0]}:***{host}"

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core.config import env_or_file
+from core.config import env_or_file, masked
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -41,7 +41,7 @@ def database_url(url: str | None = None) -> str:
 
 def redacted(url: str | None = None) -> str:
     """The URL with its password hidden, for logs and error messages."""
-    return make_url(database_url(url)).render_as_string(hide_password=True)
+    return masked(database_url(url))
 
 
 def _sqlite_engine(url: str, readonly: bool) -> Engine:

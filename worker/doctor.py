@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import click
 
-from worker.settings import masked
+from core.config import masked, url_password
 
 if TYPE_CHECKING:
     from worker.settings import Settings
@@ -212,7 +212,7 @@ def check_broker(settings: Settings) -> Check:
     try:
         client.ping()
     except redis.AuthenticationError as e:
-        if urlsplit(url).password is None:
+        if url_password(url) is None:
             detail = f"{shown} requires a password and the URL has none ({_reason(e)})"
             fix = "Put the password in BNBENCH_BROKER_URL: redis://:PASSWORD@host:port/db."
         else:
@@ -351,7 +351,7 @@ def check_gpu() -> Check:
 def _secrets(*urls: str | None) -> set[str]:
     found = set()
     for url in urls:
-        password = urlsplit(url).password if url else None
+        password = url_password(url) if url else None
         if password:
             found |= {password, unquote(password)}
     return found

@@ -5,20 +5,10 @@ from __future__ import annotations
 import os
 import ssl
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from core.config import env_or_file
 
 EMBEDDED_BROKER_PORT = 6390
-
-
-def masked(url: str) -> str:
-    """The URL with its password replaced by ***, for output and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _float(name: str, default: float) -> float:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from core import __version__
+from core.config import masked
 from core.db import redacted
 from core.limits import Limits
 from core.logs import log_format
-from worker.settings import Settings, masked
+from worker.settings import Settings
 
 
 def deployment_lines(settings: Settings, embedded: bool = False) -> list[tuple[str, str]]:

@@ -151,6 +151,13 @@ def test_cuda_graph_training_matches_eager_loss_scale():
     assert graphed.epochs[0].train_loss == pytest.approx(eager.epochs[0].train_loss, rel=0.05)
 
 
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_deterministic_cuda_run_records_the_last_hidden_layer_probe():
+    m = run(tiny(device="cuda", deterministic=True)).model
+    assert all(e.last_hidden_shift is not None for e in m.epochs)
+
+
 DATASET_SPECS = {
     "synthetic": dict(family="cnn", depth=1, width=4, synthetic_image_size=8),
     "synthetic_regression": dict(family="seednet"),

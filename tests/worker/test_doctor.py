@@ -270,9 +270,13 @@ def test_an_unloadable_database_url_fails_without_echoing_it(monkeypatch):
         ),
         ("redis://h:6379/0", "redis://h:6379/0"),
         ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+        # unencoded '/', '?', '#' and '@' in a password: the last '@' ends it
+        ("redis://:ab/cd@127.0.0.1:1/0", "redis://:***@127.0.0.1:1/0"),
+        ("redis://:a?b#c@h:6379/0", "redis://:***@h:6379/0"),
+        ("postgresql://bnbench:b@b@postgres:5432/db", "postgresql://bnbench:***@postgres:5432/db"),
     ],
 )
-def test_broker_urls_are_shown_with_the_password_masked(url, shown):
+def test_urls_are_shown_with_the_password_masked(url, shown):
     assert masked(url) == shown
 
 
