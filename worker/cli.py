@@ -91,6 +91,8 @@ def submit(
         Limits.from_env().check(*specs)
     except SpecError as e:
         fail(e.lines())
+    except ValueError as e:  # a deployment setting, not the spec
+        fail([f"{e}; `bnbench doctor` checks every setting"])
     if len(specs) > 1 and group_id is None:
         import uuid
 
@@ -176,7 +178,7 @@ def jobs_table(limit: int, status: tuple[str, ...], group: str | None, label: st
                 total=1.0, completed=1.0 if st == "succeeded" else (r["progress"] or 0), width=12
             ),
             str(r.get("progress_epoch") or "-"),
-            r["queue"],
+            escape(r["queue"]),
             escape(r["worker"] or "-"),
             duration,
             escape(r["label"] or ""),
@@ -299,31 +301,22 @@ def workers(stale_after) -> None:
 @click.option("--log-dir", type=click.Path(file_okay=False), help="Write one log per worker.")
 def worker(gpus, cpu_workers, queues, loglevel, log_dir) -> None:
     """Start workers on this machine and supervise them until Ctrl-C."""
+    from core.logs import configure
     from core.migrate import ensure_schema
     from worker.launcher import Supervisor, plan_workers
-    from worker.settings import Settings
+    from worker.summary import checked_settings, print_summary
 
     try:
+        settings = checked_settings()
         plan = plan_workers(gpus, cpu_workers, queues.split(",") if queues else None)
     except ValueError as e:
         fail([str(e)])
     if not plan:
         fail(["no workers to start: no GPU found and --cpu-workers 0"])
     ensure_schema()
-    settings = Settings.from_env()
-    from worker.summary import deployment_lines
-
-    console = Console()
-    console.print("[bold]bnbench worker[/]")
-    for label, value in deployment_lines(settings):
-        console.print(f"  {label:<12}{value}", markup=False, highlight=False)
-    for w in plan:
-        console.print(
-            f"  {'worker':<12}{w.name} on {w.gpu or 'cpu'}, queues {','.join(w.queues)}",
-            markup=False,
-        )
-    if log_dir:
-        console.print(f"  {'log files':<12}{log_dir}", markup=False)
+    configure(loglevel)  # the supervisor's own records, in the workers' format
+    extra = [("log files", log_dir)] if log_dir else []
+    print_summary(Console(), "bnbench worker", settings, plan, extra=extra)
     sup = Supervisor(plan, loglevel, log_dir)
     sup.start()
     sup.run_forever()

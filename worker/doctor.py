@@ -81,6 +81,8 @@ def check_configuration() -> tuple[Check, Settings | None, str | None]:
     if settings is not None:
         how = " (embedded: BNBENCH_BROKER_URL is unset)" if settings.embedded else ""
         lines.append(f"broker   {masked(settings.broker_url)}{how}")
+        problems += _missing_tls_files(settings)
+    problems += _other_setting_problems()
     if not problems:
         return Check("configuration", OK, "\n".join(lines)), settings, url
     names = sorted(set(re.findall(r"BNBENCH_[A-Z_]+", " ".join(problems))))
@@ -92,6 +94,35 @@ def check_configuration() -> tuple[Check, Settings | None, str | None]:
     if "BNBENCH_DATABASE_URL" in names:
         fix = f"{fix} {DB_URL_FIX}"
     return Check("configuration", FAIL, "\n".join(problems + lines), fix), settings, url
+
+
+def _missing_tls_files(settings: Settings) -> list[str]:
+    files = {
+        "BNBENCH_BROKER_CA_FILE": settings.broker_ca_file,
+        "BNBENCH_BROKER_CERT_FILE": settings.broker_cert_file,
+        "BNBENCH_BROKER_KEY_FILE": settings.broker_key_file,
+    }
+    return [
+        f"{name}={path} is not a readable file"
+        for name, path in files.items()
+        if path and not os.access(path, os.R_OK)
+    ]
+
+
+def _other_setting_problems() -> list[str]:
+    """Settings read later by workers, submitters and the dashboard: limits, log format, the
+    dashboard password's file."""
+    from core.config import env_or_file
+    from core.limits import Limits
+    from core.logs import log_format
+
+    problems = []
+    for read in (Limits.from_env, log_format, lambda: env_or_file("BNBENCH_DASHBOARD_PASSWORD")):
+        try:
+            read()
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import time
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core.cli.spec_options import fail
@@ -78,9 +79,17 @@ def run(name, profile, only, wait, local) -> None:
         if failed:
             raise SystemExit(1)
         return
+    from core.limits import Limits
+    from core.spec_io import SpecError
     from worker.cli import wait_for
     from worker.submit import submit
 
+    try:
+        Limits.from_env().check(*(spec for _, spec in specs))  # all or nothing
+    except SpecError as e:
+        fail([f"suite {name} ({profile}) is over this deployment's limits:", *e.lines()])
+    except ValueError as e:
+        fail([str(e)])
     ids = [submit(spec, group=group, label=label) for label, spec in specs]
     err.print(f"group [bold]{group}[/]: {len(ids)} jobs")
     click.echo(group)
@@ -104,7 +113,7 @@ def _run_here(specs, group: str, err: Console) -> int:
                 run_recorded(spec, label=label, group_id=group)
             except Exception as e:  # recorded as a failed job; the suite goes on
                 failed += 1
-                err.print(f"[red]{label} failed[/]: {type(e).__name__}: {e}", markup=True)
+                err.print(f"[red]{escape(label)} failed[/]: {escape(f'{type(e).__name__}: {e}')}")
             bar.advance(task)
     err.print(f"group [bold]{group}[/]: {len(specs)} jobs, {failed} failed")
     return failed

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+
 from core import __version__
-from core.config import masked
+from core.config import env_or_file, masked
 from core.db import redacted
 from core.limits import Limits
 from core.logs import log_format
 from worker.settings import Settings
+
+
+def checked_settings() -> Settings:
+    """The deployment's settings, all of them validated now: a bad value stops the command
+    with its name, instead of a worker failing later (or restarting in a loop)."""
+    settings = Settings.from_env()
+    Limits.from_env()
+    log_format()
+    env_or_file("BNBENCH_DASHBOARD_PASSWORD")
+    return settings
 
 
 def deployment_lines(settings: Settings, embedded: bool = False) -> list[tuple[str, str]]:
@@ -30,3 +42,19 @@ def deployment_lines(settings: Settings, embedded: bool = False) -> list[tuple[s
         ),
         ("logs", f"{log_format()} (BNBENCH_LOG_FORMAT)"),
     ]
+
+
+def print_summary(
+    console: Console,
+    title: str,
+    settings: Settings,
+    workers: list,
+    embedded: bool = False,
+    extra: list[tuple[str, str]] = (),
+) -> None:
+    console.print(f"[bold]{title}[/]")
+    rows = deployment_lines(settings, embedded)
+    rows += [("worker", f"{w.name} on {w.gpu or 'cpu'}, queues {','.join(w.queues)}")
+             for w in workers]  # fmt: skip
+    for label, value in [*rows, *extra]:
+        console.print(f"  {label:<12}{value}", markup=False, highlight=False)

@@ -73,10 +73,12 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
     from core.migrate import ensure_schema
     from worker.embedded import EmbeddedBroker, port_is_open
     from worker.launcher import Supervisor, plan_workers
-    from worker.settings import Settings
-    from worker.summary import deployment_lines
+    from worker.summary import checked_settings, print_summary
 
-    settings = Settings.from_env()
+    try:
+        settings = checked_settings()
+    except ValueError as e:
+        fail([str(e)])
     console = Console()
     broker = None
     if settings.embedded:
@@ -106,17 +108,11 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
 
         dash = start(port=port, log=Path(log_dir) / "dashboard.log", env=env)
     try:
-        console.print("[bold]bnbench is up[/]")
-        for label, value in deployment_lines(settings, embedded=broker is not None):
-            console.print(f"  {label:<12}{value}", markup=False, highlight=False)
-        for w in plan:
-            console.print(
-                f"  {'worker':<12}{w.name} on {w.gpu or 'cpu'}, queues {','.join(w.queues)}",
-                markup=False,
-            )
-        if dash is not None:
-            console.print(f"  {'dashboard':<12}http://{default_host()}:{port}", markup=False)
-        console.print(f"  {'log files':<12}{log_dir}", markup=False)
+        extra = [("dashboard", f"http://{default_host()}:{port}")] if dash is not None else []
+        print_summary(
+            console, "bnbench is up", settings, plan, embedded=broker is not None,
+            extra=[*extra, ("log files", log_dir)],
+        )  # fmt: skip
         if not wait_for_workers([w.name for w in plan], 120):
             console.print("[yellow]workers are slow to start; see the logs[/]")
         if demo:

@@ -10,6 +10,7 @@ from core.limits import Limits
 from core.presets import PRESETS, preset
 from core.spec_io import SpecError, validate_spec
 from dashboard import data, spec_form
+from dashboard.safe_text import plain_text
 
 QUEUES = ["by device (cpu / gpu)", "cpu", "gpu"]
 
@@ -49,6 +50,9 @@ def _submit() -> None:
         for field, message in e.problems:
             errors[field.split(".")[0]] = message
         st.session_state[spec_form.ERRORS] = errors
+        return
+    except ValueError as e:  # a deployment setting, not the form
+        st.session_state["submit_failure"] = f"a setting of this deployment is invalid: {e}"
         return
     st.session_state[spec_form.ERRORS] = {}
     queue = st.session_state.get("queue")
@@ -104,8 +108,8 @@ def render() -> None:
         st.error("Fix the highlighted fields: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     if failure := st.session_state.pop("submit_failure", None):
         st.error(
-            f"Could not reach the broker: {failure}. Start it (`bnbench up`) or check "
-            "BNBENCH_BROKER_URL."
+            f"Could not submit: {plain_text(failure)}. Start the broker (`bnbench up`) or check "
+            "the settings with `bnbench doctor`."
         )
     if done := st.session_state.get("submitted"):
         ids, group = done["ids"], done["group"]

@@ -100,3 +100,11 @@ def test_a_field_over_the_deployments_limit_is_refused_next_to_it(dash_db, monke
     messages = " ".join(e.value for e in at.error)
     assert "over this deployment's limit of 10 (BNBENCH_MAX_EPOCHS)" in messages
     assert query_records() == []  # nothing of the sweep was sent
+
+
+def test_an_invalid_deployment_setting_is_shown_and_nothing_is_sent(dash_db, monkeypatch):
+    monkeypatch.setenv("BNBENCH_MAX_EPOCHS", "lots")
+    at = submit(page("submit").run())
+    assert not at.exception
+    assert "BNBENCH\\_MAX\\_EPOCHS" in " ".join(e.value for e in at.error)
+    assert query_records() == []

@@ -113,3 +113,9 @@ def test_the_gpu_model_flag_routes_to_that_models_queue(cli):
     ).stdout.strip()
     [rec] = query_records(ResultFilter(job_ids=(job_id,)))
     assert (rec["queue"], rec["spec.gpu_model"]) == ("gpu.h100", "h100")
+
+
+def test_a_queue_name_with_rich_markup_prints_as_itself(cli):
+    invoke(cli, ["submit", *TINY_FLAGS, "--queue", "[/]"])
+    out = invoke(cli, ["jobs"]).stdout
+    assert "[/]" in out

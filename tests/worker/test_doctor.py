@@ -252,6 +252,25 @@ def test_a_bad_setting_fails_the_configuration_and_names_it(healthy, monkeypatch
     assert rows["broker"]["status"] == WARN and "not checked" in rows["broker"]["detail"]
 
 
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("BNBENCH_MAX_EPOCHS", "ten"),
+        ("BNBENCH_LOG_FORMAT", "xml"),
+        ("BNBENCH_DASHBOARD_PASSWORD_FILE", "/nonexistent/secret"),
+        ("BNBENCH_BROKER_CA_FILE", "/nonexistent/ca.pem"),
+    ],
+)
+def test_settings_read_later_by_workers_and_the_dashboard_are_checked_too(
+    healthy, monkeypatch, name, value
+):
+    monkeypatch.setenv(name, value)
+    rows = doctor(1)
+    assert rows["configuration"]["status"] == FAIL
+    assert name in rows["configuration"]["detail"] and name in rows["configuration"]["fix"]
+    assert rows["database"]["status"] == OK
+
+
 def test_an_unloadable_database_url_fails_without_echoing_it(monkeypatch):
     monkeypatch.setenv("BNBENCH_DATABASE_URL", "nodriver://user:hunter2@host/db")
     rows = doctor(1)

@@ -123,3 +123,11 @@ def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice
     assert verdicts["ioffe_szegedy_stability"].n == 2
     assert verdicts["ioffe_szegedy_stability"].effect is not None
     assert verdicts["ioffe_szegedy_mnist"].n == 2
+
+
+def test_a_suite_over_the_deployments_limits_submits_nothing(cli, monkeypatch):
+    monkeypatch.setenv("BNBENCH_MAX_EPOCHS", "5")  # the quick papers suite trains 12 epochs
+    res = cli.invoke(main, ["suite", "run", "papers", "--profile", "quick"])
+    assert res.exit_code == 2
+    assert "over this deployment's limits" in res.stderr and "BNBENCH_MAX_EPOCHS" in res.stderr
+    assert query_records() == []

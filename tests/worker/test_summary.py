@@ -2,6 +2,12 @@
 
 from dataclasses import replace
 
+import pytest
+from click.testing import CliRunner
+
+from core.cli import main
+from core.migrate import upgrade
+from core.results import query_records
 from worker.settings import Settings
 from worker.summary import deployment_lines
 
@@ -29,3 +35,19 @@ def test_an_embedded_broker_is_labelled_so():
     )
     assert rows["broker"] == "redis://127.0.0.1:6390/0 (embedded)"
     assert rows["spec limits"] == "schema maxima only"
+
+
+@pytest.mark.parametrize("command", [["worker", "--cpu-workers", "1"], ["up", "--no-demo"]])
+def test_a_bad_setting_stops_worker_and_up_before_anything_starts(monkeypatch, command):
+    monkeypatch.setenv("BNBENCH_LOG_FORMAT", "xml")
+    res = CliRunner().invoke(main, command)
+    assert res.exit_code == 2
+    assert "BNBENCH_LOG_FORMAT='xml' must be text or json" in res.stderr
+
+
+def test_a_bad_setting_is_named_by_submit(monkeypatch):
+    upgrade()
+    monkeypatch.setenv("BNBENCH_MAX_TRAIN_SAMPLES", "-3")
+    res = CliRunner().invoke(main, ["submit", "--preset", "smoke"])
+    assert res.exit_code == 2 and "BNBENCH_MAX_TRAIN_SAMPLES='-3' must be at least 1" in res.stderr
+    assert query_records() == []
