@@ -7,6 +7,7 @@ A GPU worker sees only its GPU through CUDA_VISIBLE_DEVICES; a CPU worker sees n
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -153,19 +154,33 @@ class Supervisor:
             w.restarts += 1
             w.start(self.loglevel, self.log_dir)
 
-    def stop(self, timeout_s: float = 30) -> None:
+    def stop(self, grace_s: float | None = None) -> None:
+        """Warm shutdown: each Celery main process stops taking jobs and lets the running one
+        finish (its pool child must not get the signal: Celery's children die on SIGTERM);
+        after `grace_s`, or a second Ctrl-C, whatever is left is killed and the job is
+        re-sent by the reconciler."""
+        from worker.settings import Settings
+
+        grace_s = Settings.from_env().stop_grace_s if grace_s is None else grace_s
         self.stopping = True
-        for w in self.workers:
-            if w.proc and w.proc.poll() is None:
-                os.killpg(w.proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        for w in self.workers:
-            if w.proc is None:
-                continue
-            try:
-                w.proc.wait(max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                os.killpg(w.proc.pid, signal.SIGKILL)
+        alive = [w for w in self.workers if w.proc and w.proc.poll() is None]
+        for w in alive:
+            os.kill(w.proc.pid, signal.SIGTERM)
+        if alive:
+            log.warning("waiting up to %.0f s for running jobs; Ctrl-C again stops now", grace_s)
+        deadline = time.monotonic() + grace_s
+        try:
+            for w in alive:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    w.proc.wait(max(deadline - time.monotonic(), 0.1))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for w in self.workers:
+                if w.proc is None:
+                    continue
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(w.proc.pid, signal.SIGKILL)  # the pool child too
                 w.proc.wait()
 
     def run_forever(self) -> None:

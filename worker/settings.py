@@ -36,6 +36,7 @@ class Settings:
     max_attempts: int
     cancel_grace_s: float
     default_queue: str
+    stop_grace_s: float = 90.0
     broker_ca_file: str | None = None
     broker_cert_file: str | None = None
     broker_key_file: str | None = None
@@ -68,6 +69,7 @@ class Settings:
             max_attempts=int(_float("BNBENCH_MAX_ATTEMPTS", 3)),
             cancel_grace_s=_float("BNBENCH_CANCEL_GRACE_S", 30),
             default_queue=os.environ.get("BNBENCH_DEFAULT_QUEUE", "cpu"),
+            stop_grace_s=_float("BNBENCH_STOP_GRACE_S", 90),
             broker_ca_file=os.environ.get("BNBENCH_BROKER_CA_FILE") or None,
             broker_cert_file=os.environ.get("BNBENCH_BROKER_CERT_FILE") or None,
             broker_key_file=os.environ.get("BNBENCH_BROKER_KEY_FILE") or None,
