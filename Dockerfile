@@ -1,9 +1,8 @@
-# syntax=docker/dockerfile:1
-# Three images from one file (docker-compose.yml builds them):
-#   dashboard   the Streamlit app, the CLI and migrations; no torch
-#   worker-gpu  Celery workers on torch's CUDA build. The wheels carry the CUDA runtime:
-#               the host needs only the NVIDIA driver and the NVIDIA container toolkit.
-#   worker-cpu  Celery workers on torch's CPU build
+# Two images from one file (docker-compose.yml builds them):
+#   dashboard  the Streamlit app, the CLI and migrations; no torch
+#   worker     Celery workers; TORCH_INDEX_URL picks torch's CUDA build (worker-gpu, the
+#              default) or CPU build (worker-cpu). The CUDA wheels carry the CUDA runtime:
+#              the host needs only the NVIDIA driver and the NVIDIA container toolkit.
 ARG PYTHON_VERSION=3.11
 
 FROM python:${PYTHON_VERSION}-slim AS base
@@ -24,8 +23,8 @@ COPY dashboard ./dashboard
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 FROM base AS dashboard
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
-    pip install "$(ls /wheels/bnbench-*.whl)[dashboard]"
+COPY --from=wheel /wheels /wheels
+RUN pip install "$(ls /wheels/bnbench-*.whl)[dashboard]"
 USER bnbench
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s \
@@ -33,18 +32,14 @@ HEALTHCHECK --interval=30s --timeout=5s \
 CMD ["bnbench", "dashboard", "--host", "0.0.0.0", "--port", "8501"]
 
 # torch is pinned to the version pyproject.toml pins; only the build (CUDA or CPU) differs.
-FROM base AS worker-gpu
+# gcc and g++: torch.compile (spec field `compile`) builds kernels with them.
+FROM base AS worker
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu130
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
-    pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0 \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=wheel /wheels /wheels
+RUN pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0 \
  && pip install "$(ls /wheels/bnbench-*.whl)[worker]"
 USER bnbench
 CMD ["bnbench", "worker", "--gpus", "all"]
-
-FROM base AS worker-cpu
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
-    pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0 \
- && pip install "$(ls /wheels/bnbench-*.whl)[worker]"
-USER bnbench
-CMD ["bnbench", "worker", "--gpus", "none"]

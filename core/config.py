@@ -23,7 +23,10 @@ def env_or_file(name: str) -> str | None:
         text = Path(path).read_text()
     except OSError as e:
         raise ConfigError(f"{name}_FILE={path}: cannot read it ({e.strerror}); fix the path") from e
-    return text.removesuffix("\n").removesuffix("\r") or None
+    value = text.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ConfigError(f"{name}_FILE={path} is empty; put the value in it, or unset {name}_FILE")
+    return value
 
 
 def _split_userinfo(url: str) -> tuple[str, str, str] | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 _JOB = contextvars.ContextVar[str | None]("bnbench_job_id", default=None)
-FIELDS = ("job_id", "worker", "queue", "attempt")  # kept when passed as `extra`
+FIELDS = ("job_id", "worker")  # kept when passed as `extra`
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,14 +61,21 @@ def start(
     help="Address to bind [default: 127.0.0.1, or 0.0.0.0 when login is configured].",
 )
 @click.option("--port", type=int, default=8501, show_default=True)
-def dashboard(host: str | None, port: int) -> None:
-    """Start the dashboard (Submit, Jobs, Compare, Layers, Workers)."""
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow a network address with no login (anyone who reaches the port can submit).",
+)
+def dashboard(host: str | None, port: int, insecure: bool) -> None:
+    """Start the dashboard (Submit, Jobs, Compare, Claims, Layers, Workers)."""
     host = host or default_host()
-    if host not in ("127.0.0.1", "localhost") and not auth_configured():
+    if host not in ("127.0.0.1", "localhost", "::1") and not auth_configured() and not insecure:
         click.echo(
-            "warning: binding to a network address with no login; set "
-            "BNBENCH_DASHBOARD_PASSWORD or configure [auth] in secrets.toml",
+            f"error: --host {host} with no login; set BNBENCH_DASHBOARD_PASSWORD or configure "
+            "[auth] in .streamlit/secrets.toml, or pass --insecure",
             err=True,
         )
+        raise SystemExit(2)
     click.echo(f"dashboard on http://{host}:{port}")
-    raise SystemExit(subprocess.call(command(host, port)))
+    cmd = command(host, port)
+    os.execv(cmd[0], cmd)  # Streamlit takes this process's place: signals reach it directly

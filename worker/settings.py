@@ -46,7 +46,7 @@ class Settings:
         (kombu alone would accept any certificate, with a warning)."""
         if not self.broker_url.startswith("rediss://"):
             return None
-        opts: dict = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+        opts: dict = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_check_hostname": True}
         for key, path in (("ssl_ca_certs", self.broker_ca_file),
                           ("ssl_certfile", self.broker_cert_file),
                           ("ssl_keyfile", self.broker_key_file)):  # fmt: skip

@@ -41,3 +41,12 @@ def test_the_database_url_can_come_from_a_secret_file(monkeypatch, tmp_path):
     monkeypatch.delenv("BNBENCH_DATABASE_URL", raising=False)
     monkeypatch.setenv("BNBENCH_DATABASE_URL_FILE", str(f))
     assert database_url() == "postgresql+psycopg://bnbench:pw@db:5432/bnbench"
+
+
+def test_an_empty_file_is_an_error_not_a_silent_default(monkeypatch, tmp_path):
+    f = tmp_path / "db_url"
+    f.write_text("\n")
+    monkeypatch.delenv("BNBENCH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("BNBENCH_DATABASE_URL_FILE", str(f))
+    with pytest.raises(ConfigError, match=r"BNBENCH_DATABASE_URL_FILE=.* is empty"):
+        database_url()

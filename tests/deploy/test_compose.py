@@ -95,6 +95,24 @@ def test_secrets_come_from_the_env_file_and_none_is_written_in_the_compose_files
             if m:
                 assert m.group(3).startswith("${"), f"{f}: {line.strip()} is not from the env"
         assert "change-me" not in text
+        for userinfo in re.findall(r"://([^@\s/]*)@", text):  # credentials inside URLs too
+            assert re.fullmatch(r"(\w*:)?\$\{[^}]+\}", userinfo), f"{f}: {userinfo}"
+
+
+def test_an_extra_node_must_be_given_a_name_of_its_own(tmp_path):
+    env = env_file(tmp_path, BNBENCH_MAIN_HOST="10.1.2.3")
+    with pytest.raises(RuntimeError, match="BNBENCH_NODE_NAME"):
+        config(env, "docker-compose.gpu-node.yml")
+
+
+def test_workers_mount_certificates_and_datasets_read_only(main):
+    for name in ("worker-gpu", "worker-cpu"):
+        volumes = main["services"][name]["volumes"]
+        assert {v.split(":")[-2] for v in volumes} == {
+            "/var/lib/bnbench/data", "/var/lib/bnbench/certs"
+        }  # fmt: skip
+        assert all(v.endswith(":ro") for v in volumes)
+        assert main["services"][name]["hostname"] == "bnbench-main"
 
 
 def test_a_missing_secret_stops_compose_with_the_variable_named(tmp_path):
@@ -105,8 +123,10 @@ def test_a_missing_secret_stops_compose_with_the_variable_named(tmp_path):
 
 
 def test_an_extra_gpu_node_runs_only_workers_pointed_at_the_main_node(tmp_path):
-    node = config(env_file(tmp_path, BNBENCH_MAIN_HOST="10.1.2.3"), "docker-compose.gpu-node.yml")
+    env = env_file(tmp_path, BNBENCH_MAIN_HOST="10.1.2.3", BNBENCH_NODE_NAME="gpu-node-2")
+    node = config(env, "docker-compose.gpu-node.yml")
     assert set(node["services"]) == {"worker-gpu"}
+    assert node["services"]["worker-gpu"]["hostname"] == "gpu-node-2"
     env = node["services"]["worker-gpu"]["environment"]
     assert "@10.1.2.3:5432/" in env["BNBENCH_DATABASE_URL"]
     assert "@10.1.2.3:6379/" in env["BNBENCH_BROKER_URL"]
@@ -127,15 +147,19 @@ def test_every_variable_the_compose_files_read_is_in_env_example():
     for f in ROOT.glob("docker-compose*.yml"):
         used |= set(re.findall(r"\$\{(\w+)", f.read_text()))
     documented = set(re.findall(r"^(\w+)=", (ROOT / ".env.example").read_text(), flags=re.M))
-    assert used - {"BNBENCH_MAIN_HOST", "BNBENCH_PRIVATE_ADDRESS", "BNBENCH_BROKER_SCHEME"} <= (
-        documented
-    )
+    per_node = {"BNBENCH_MAIN_HOST", "BNBENCH_PRIVATE_ADDRESS", "BNBENCH_NODE_NAME"}
+    assert used - per_node <= documented
 
 
 def test_the_images_the_compose_files_build_are_stages_of_the_dockerfile(main):
     stages = set(re.findall(r"^FROM \S+ AS (\S+)$", (ROOT / "Dockerfile").read_text(), re.M))
     targets = {s["build"]["target"] for s in main["services"].values() if "build" in s}
-    assert targets == {"dashboard", "worker-gpu", "worker-cpu"} and targets <= stages
+    assert targets == {"dashboard", "worker"} and targets <= stages
+    workers = {
+        n: s for n, s in main["services"].items() if s.get("build", {}).get("target") == "worker"
+    }
+    indexes = {n: s["build"]["args"]["TORCH_INDEX_URL"] for n, s in workers.items()}
+    assert indexes["worker-gpu"].endswith("/cu130") and indexes["worker-cpu"].endswith("/cpu")
 
 
 def test_the_dashboard_image_installs_no_torch():

@@ -55,6 +55,7 @@ def test_rediss_urls_verify_the_certificate_and_plain_urls_need_no_tls():
     tls = replace(base, broker_url="rediss://:pw@h:6379/0", broker_ca_file="/etc/ca.pem")
     opts = tls.broker_ssl()
     assert opts["ssl_cert_reqs"].name == "CERT_REQUIRED" and opts["ssl_ca_certs"] == "/etc/ca.pem"
+    assert opts["ssl_check_hostname"] is True
     assert replace(tls, broker_url="redis://h:6379/0").broker_ssl() is None
 
 
