@@ -20,23 +20,38 @@ def curves(df: pd.DataFrame, y: str, x: str, y_title: str, x_title: str) -> alt.
     )
 
 
-def input_bands(df: pd.DataFrame) -> alt.LayerChart | None:
-    """Ioffe & Szegedy's figure 1 per epoch: the 15th-85th percentile band and the median of
-    one unit's input to the last hidden activation; None when the job did not record it."""
+def input_bands(df: pd.DataFrame, by: str = "run") -> alt.LayerChart | None:
+    """Ioffe & Szegedy's figure 1 per epoch: unit 0's 15th-85th percentile band and median of
+    its input to the last hidden activation, one color per `by` (the mean where several
+    runs share one); None when no run recorded it."""
+    cols = ["last_hidden_p15", "last_hidden_p50", "last_hidden_p85"]
     df = df.dropna(subset=["last_hidden_p50"])
     if df.empty:
         return None
-    base = alt.Chart(df).encode(x=alt.X("epoch:Q", title="epoch"))
-    band = base.mark_area(opacity=0.3).encode(
+    g = df.groupby([by, "epoch"], as_index=False)[cols].mean()
+    base = alt.Chart(g).encode(x=alt.X("epoch:Q", title="epoch"), color=alt.Color(f"{by}:N"))
+    band = base.mark_area(opacity=0.25).encode(
         y=alt.Y("last_hidden_p15:Q", title="input to the last hidden activation (unit 0)"),
         y2="last_hidden_p85:Q",
     )
-    median = base.mark_line(point=True).encode(
-        y="last_hidden_p50:Q",
-        tooltip=["epoch", "last_hidden_p15", "last_hidden_p50", "last_hidden_p85",
-                 "last_hidden_shift"],
-    )  # fmt: skip
+    median = base.mark_line(point=True).encode(y="last_hidden_p50:Q", tooltip=[by, "epoch", *cols])
     return band + median
+
+
+def experiment_charts(exp, df: pd.DataFrame | None, curves) -> list:
+    """The evidence charts of a suite experiment: its metric by arm, and where the experiment
+    names one, an epoch-level chart; `curves(job_ids)` returns the runs' epoch rows."""
+    if df is None or df.empty:
+        return []
+    out = []
+    if exp.evidence and exp.evidence in df.columns:
+        out.append(evidence(df, exp.evidence))
+    if exp.epoch_evidence == "last_hidden_inputs" and "job_id" in df.columns:
+        epochs = curves(tuple(df["job_id"]))
+        if not epochs.empty:
+            epochs = epochs.merge(df[["job_id", "arm"]], on="job_id")
+            out.append(input_bands(epochs, by="arm"))
+    return [c for c in out if c is not None]
 
 
 def bars_with_iqr(

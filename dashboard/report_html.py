@@ -37,8 +37,17 @@ def _badge(verdict: str) -> str:
 
 
 def render(
-    suite: Suite, group: str, verdicts: list[Verdict], by_experiment: dict[str, pd.DataFrame]
+    suite: Suite,
+    group: str,
+    verdicts: list[Verdict],
+    by_experiment: dict[str, pd.DataFrame],
+    curves=None,
 ) -> str:
+    """The report as one HTML page; `curves(job_ids)` gives epoch rows (default: the database
+    in the environment)."""
+    from core.details import epoch_curves
+
+    curves = curves or epoch_curves
     e = html.escape
     out = [
         HEAD.format(title=e(f"bnbench suite {suite.name}")),
@@ -60,12 +69,9 @@ def render(
             f"<p><b>Rule:</b> {e(exp.rule)}</p>",
         ]
         df = by_experiment.get(exp.runs_key)
-        chart = None
-        if exp.evidence and df is not None and exp.evidence in df.columns:
-            chart = charts.evidence(df, exp.evidence)
-        if chart is not None:
+        for j, chart in enumerate(charts.experiment_charts(exp, df, curves)):
             out.append(
-                f'<div id="chart{i}"></div><script>vegaEmbed("#chart{i}", '
+                f'<div id="chart{i}-{j}"></div><script>vegaEmbed("#chart{i}-{j}", '
                 f"{_script_json(chart.to_json())});</script>"
             )
     out.append("</body></html>")

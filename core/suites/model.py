@@ -58,6 +58,7 @@ class Experiment:
     seeds: Callable[[Profile], int] = field(default=lambda p: p.seeds)
     evidence: str | None = None  # the result column to chart by arm on the Claims page
     runs_of: str | None = None  # another experiment's key whose runs this one reads again
+    epoch_evidence: str | None = None  # an epoch-level chart: "last_hidden_inputs"
 
     @property
     def runs_key(self) -> str:

@@ -95,6 +95,7 @@ IOFFE_STABILITY = Experiment(
     analyze=_ioffe_stability_analyze,
     evidence="last_hidden_shift",
     runs_of="ioffe_szegedy_mnist",
+    epoch_evidence="last_hidden_inputs",
 )
 
 

@@ -74,11 +74,9 @@ def render() -> None:
                 )
                 st.caption(f"{v['effect_name']}: {v['effect']:+.3f}{ci}")
             st.write(v["explanation"])
-            df = by_exp.get(exp.runs_key)
-            if exp.evidence and df is not None and exp.evidence in df.columns:
-                chart = charts.evidence(df, exp.evidence)
-                if chart is not None:
-                    st.altair_chart(chart, width="stretch")
+            curves = lambda ids: data.guarded(data.curves, ids, default=pd.DataFrame())  # noqa: E731
+            for chart in charts.experiment_charts(exp, by_exp.get(exp.runs_key), curves):
+                st.altair_chart(chart, width="stretch")
             with st.expander("Rule"):
                 st.write(exp.rule)
 

@@ -103,7 +103,7 @@ def detail(job_id: str) -> None:
             ),
             width="stretch",
         )
-        bands = charts.input_bands(curves)
+        bands = charts.input_bands(curves, by="run")
         if bands is not None:
             st.markdown("**Last hidden layer inputs** (15th, 50th and 85th percentile)")
             st.altair_chart(bands, width="stretch")

@@ -281,8 +281,8 @@ def test_the_html_report_escapes_the_group_and_embeds_arms_only_as_json_data(rep
     cdn = [s for s in doc.scripts if not s.strip()]
     [chart] = [s for s in doc.scripts if s.strip()]  # one evidence chart, no injected script
     assert len(cdn) == 3
-    assert chart.startswith('vegaEmbed("#chart0", ') and chart.endswith(");")
-    spec = json.loads(chart.removeprefix('vegaEmbed("#chart0", ').removesuffix(");"))
+    assert chart.startswith('vegaEmbed("#chart0-0", ') and chart.endswith(");")
+    spec = json.loads(chart.removeprefix('vegaEmbed("#chart0-0", ').removesuffix(");"))
     [rows] = spec["datasets"].values()
     assert {r["arm"] for r in rows} == set(ARMS) | set(STRINGS)
     text = "".join(doc.text)

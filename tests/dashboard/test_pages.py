@@ -176,3 +176,19 @@ def test_claims_shows_each_verdict_with_its_evidence(dash_db, sample_result):
     assert "supported-badge" in text or "supported" in text
     assert len(at.get("vega_lite_chart")) == 1  # the only experiment with results
     assert at.metric[0].label == "supported" and at.metric[0].value == "1"
+
+
+def test_claims_charts_ioffe_stability_as_percentile_bands_per_arm(dash_db, sample_result):
+    """The stability claim reads the speed runs and adds their figure 1, per epoch and arm."""
+    base, result = sample_result
+    for arm in ("bn", "no_bn"):
+        for s in range(2):
+            spec = base.with_overrides(seed=s, activation="sigmoid")
+            seed(dash_db, spec, variant(result, spec), group_id="suite-papers-ci-20260101-000000",
+                 label=f"ioffe_szegedy_mnist:{arm}")  # fmt: skip
+    at = page("claims").run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "inputs to the last hidden layer's sigmoids stay more stable" in text
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert any("last_hidden_p85" in s and '"arm"' in s for s in specs)
