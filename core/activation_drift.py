@@ -79,6 +79,7 @@ class LastHiddenProbe:
         # median(dim) has no deterministic CUDA kernel; sorting does.
         if units.is_cuda and torch.are_deterministic_algorithms_enabled():
             median = units.sort(dim=1).values[:, (units.shape[1] - 1) // 2]
+            median = torch.where(units.isnan().any(dim=1), torch.nan, median)  # as median() does
         else:
             median = units.median(dim=1).values
         q = torch.tensor(QUANTILES, device=units.device)

@@ -56,3 +56,17 @@ def masked(url: str) -> str:
         return url
     scheme, userinfo, host = parts
     return f"{scheme}{userinfo.split(':', 1)[0]}:***{host}"
+
+
+def check_unambiguous(name: str, url: str, library_password: str | None) -> None:
+    """Refuse a URL whose password the drivers would read differently from us: an unencoded
+    '@', '/', '?' or '#' moves the split, and their errors then quote part of the password."""
+    from urllib.parse import unquote
+
+    ours = url_password(url)
+    if ours is not None and unquote(ours) != (library_password or ""):
+        raise ConfigError(
+            f"{name}: the password holds a character that must be percent-encoded "
+            '(@ / ? # :); encode it, e.g. python3 -c "import sys, urllib.parse; '
+            "print(urllib.parse.quote(sys.argv[1], safe=''))\" 'PASSWORD'"
+        )

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core.config import env_or_file, masked
+from core.config import check_unambiguous, env_or_file, masked
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -36,6 +36,12 @@ def database_url(url: str | None = None) -> str:
         return f"sqlite:///{bnbench_home() / 'bnbench.db'}"
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith("sqlite"):
+        try:
+            parsed = make_url(url).password
+        except Exception:  # not a URL SQLAlchemy can load: reported where it is used
+            return url
+        check_unambiguous("BNBENCH_DATABASE_URL", url, parsed)
     return url
 
 

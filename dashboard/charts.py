@@ -25,6 +25,8 @@ def input_bands(df: pd.DataFrame, by: str = "run") -> alt.LayerChart | None:
     its input to the last hidden activation, one color per `by` (the mean where several
     runs share one); None when no run recorded it."""
     cols = ["last_hidden_p15", "last_hidden_p50", "last_hidden_p85"]
+    if not {*cols, by, "epoch"} <= set(df.columns):
+        return None
     df = df.dropna(subset=["last_hidden_p50"])
     if df.empty:
         return None

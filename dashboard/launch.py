@@ -68,8 +68,13 @@ def start(
 )
 def dashboard(host: str | None, port: int, insecure: bool) -> None:
     """Start the dashboard (Submit, Jobs, Compare, Claims, Layers, Workers)."""
-    host = host or default_host()
-    if host not in ("127.0.0.1", "localhost", "::1") and not auth_configured() and not insecure:
+    try:
+        host = host or default_host()
+        locked = auth_configured()
+    except ValueError as e:  # an unreadable or empty password file
+        click.echo(f"error: {e}", err=True)
+        raise SystemExit(2) from None
+    if host not in ("127.0.0.1", "localhost", "::1") and not locked and not insecure:
         click.echo(
             f"error: --host {host} with no login; set BNBENCH_DASHBOARD_PASSWORD or configure "
             "[auth] in .streamlit/secrets.toml, or pass --insecure",

@@ -41,13 +41,14 @@ def render(
     group: str,
     verdicts: list[Verdict],
     by_experiment: dict[str, pd.DataFrame],
-    curves=None,
+    url: str | None = None,
 ) -> str:
-    """The report as one HTML page; `curves(job_ids)` gives epoch rows (default: the database
-    in the environment)."""
+    """The report as one HTML page, with epoch-level charts from the database at `url`."""
     from core.details import epoch_curves
 
-    curves = curves or epoch_curves
+    def curves(job_ids):
+        return epoch_curves(job_ids, url)
+
     e = html.escape
     out = [
         HEAD.format(title=e(f"bnbench suite {suite.name}")),

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -129,14 +130,38 @@ def plan_workers(
     return plan
 
 
+@contextlib.contextmanager
+def _signals_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
 class Supervisor:
     """Starts the workers, restarts one that dies, and stops them all on SIGINT or SIGTERM."""
 
     def __init__(
-        self, workers: list[WorkerProcess], loglevel: str = "info", log_dir: str | None = None
+        self,
+        workers: list[WorkerProcess],
+        loglevel: str = "info",
+        log_dir: str | None = None,
+        grace_s: float = 90.0,
     ):
         self.workers, self.loglevel, self.log_dir = workers, loglevel, log_dir
+        self.grace_s = grace_s
         self.stopping = False
+        self.stopped = False
 
     def start(self) -> None:
         for w in self.workers:
@@ -151,6 +176,8 @@ class Supervisor:
             if time.monotonic() - w.started < wait:
                 continue
             log.warning("worker %s exited with %s; restarting", w.name, w.proc.returncode)
+            # A dead main process can leave its pool child running a job on the same device.
+            _kill_group(w.proc.pid)
             w.restarts += 1
             w.start(self.loglevel, self.log_dir)
 
@@ -159,9 +186,9 @@ class Supervisor:
         finish (its pool child must not get the signal: Celery's children die on SIGTERM);
         after `grace_s`, or a second Ctrl-C, whatever is left is killed and the job is
         re-sent by the reconciler."""
-        from worker.settings import Settings
-
-        grace_s = Settings.from_env().stop_grace_s if grace_s is None else grace_s
+        if self.stopped:
+            return
+        grace_s = self.grace_s if grace_s is None else grace_s
         self.stopping = True
         alive = [w for w in self.workers if w.proc and w.proc.poll() is None]
         for w in alive:
@@ -176,12 +203,12 @@ class Supervisor:
         except KeyboardInterrupt:
             pass
         finally:
-            for w in self.workers:
-                if w.proc is None:
-                    continue
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(w.proc.pid, signal.SIGKILL)  # the pool child too
-                w.proc.wait()
+            with _signals_ignored():  # a third Ctrl-C must not leave workers running
+                for w in self.workers:
+                    if w.proc is not None:
+                        _kill_group(w.proc.pid)  # the pool child too
+                        w.proc.wait()
+            self.stopped = True
 
     def run_forever(self) -> None:
         def _stop(*_):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import ssl
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from core.config import env_or_file
+from core.config import check_unambiguous, env_or_file
 
 EMBEDDED_BROKER_PORT = 6390
 
@@ -19,8 +21,8 @@ def _float(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r} must be a number of seconds") from None
-    if value <= 0:
-        raise ValueError(f"{name}={raw!r} must be positive")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}={raw!r} must be a positive, finite number")
     return value
 
 
@@ -57,7 +59,12 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         url = env_or_file("BNBENCH_BROKER_URL") or ""
-        port = int(os.environ.get("BNBENCH_EMBEDDED_BROKER_PORT", EMBEDDED_BROKER_PORT))
+        if url:
+            check_unambiguous("BNBENCH_BROKER_URL", url, urlsplit(url).password)
+        raw_port = os.environ.get("BNBENCH_EMBEDDED_BROKER_PORT") or str(EMBEDDED_BROKER_PORT)
+        if not (raw_port.isdigit() and 0 < int(raw_port) < 65536):
+            raise ValueError(f"BNBENCH_EMBEDDED_BROKER_PORT={raw_port!r} must be a port number")
+        port = int(raw_port)
         return cls(
             broker_url=url or f"redis://127.0.0.1:{port}/0",
             embedded=not url,

@@ -98,7 +98,7 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
         plan = plan_workers(gpus, cpu_workers, None, base_env=env)
     except ValueError as e:
         fail([str(e)])
-    sup = Supervisor(plan, "info", log_dir)
+    sup = Supervisor(plan, "info", log_dir, grace_s=settings.stop_grace_s)
     sup.start()
     dash = None
     if with_dashboard:

@@ -21,3 +21,12 @@ def test_the_default_address_is_local_without_a_login_and_open_with_one(monkeypa
     assert default_host() == "127.0.0.1"
     monkeypatch.setenv("BNBENCH_DASHBOARD_PASSWORD", "s3cret")
     assert default_host() == "0.0.0.0"
+
+
+def test_an_empty_password_file_is_named_not_a_traceback(monkeypatch, tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text("")
+    monkeypatch.delenv("BNBENCH_DASHBOARD_PASSWORD", raising=False)
+    monkeypatch.setenv("BNBENCH_DASHBOARD_PASSWORD_FILE", str(secret))
+    res = CliRunner().invoke(main, ["dashboard"])
+    assert res.exit_code == 2 and "BNBENCH_DASHBOARD_PASSWORD_FILE=" in res.stderr

@@ -113,6 +113,7 @@ def test_workers_mount_certificates_and_datasets_read_only(main):
         }  # fmt: skip
         assert all(v.endswith(":ro") for v in volumes)
         assert main["services"][name]["hostname"] == "bnbench-main"
+        assert main["services"][name]["init"] is True  # reaps orphaned pool children
 
 
 def test_a_missing_secret_stops_compose_with_the_variable_named(tmp_path):
@@ -174,6 +175,9 @@ def test_the_dashboard_image_installs_no_torch():
     assert not any("torch" in d for d in extras["dependencies"])
 
 
-def test_the_build_context_leaves_out_env_files_and_the_venv():
+def test_secrets_stay_out_of_git_and_out_of_the_build_context():
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert ".env" in ignored and ".venv" in ignored and ".git" in ignored
+    assert {".env", ".venv", ".git", "certs"} <= set(ignored)
+    for path in (".env", "certs/redis.key"):
+        check = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
+        assert check.returncode == 0, f"git would commit {path}"

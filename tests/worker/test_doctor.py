@@ -313,3 +313,20 @@ def test_gpus_torch_sees_are_compared_with_nvidia_smi(devices, smi, visible, cud
     check = classify_gpus("2.13.0+cu128", cuda, devices, smi, visible)
     assert check.status == status
     assert hint in check.detail + check.fix
+
+
+@pytest.mark.parametrize(
+    "name, url, secret",
+    [
+        ("BNBENCH_DATABASE_URL", "postgresql://bnbench:top@secret9@127.0.0.1:1/db", "secret9"),
+        ("BNBENCH_BROKER_URL", "redis://:ab/secret9@127.0.0.1:1/0", "secret9"),
+    ],
+)
+def test_an_unencoded_password_is_refused_and_never_printed(monkeypatch, name, url, secret):
+    """Drivers split such URLs elsewhere and quote the piece they took for a host or port."""
+    monkeypatch.setenv(name, url)
+    res = CliRunner().invoke(main, ["doctor", "--json"])
+    assert res.exit_code == 1
+    rows = {r["name"]: r for r in json.loads(res.stdout)}
+    assert "must be percent-encoded" in rows["configuration"]["detail"]
+    assert secret not in res.output

@@ -107,7 +107,9 @@ def test_an_experiment_of_the_papers_suite_end_to_end(cli, start_workers):
     assert verdicts["wu_johnson_small_batch"].n == 2
 
 
-def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice(monkeypatch):
+def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice(
+    monkeypatch, tmp_path
+):
     monkeypatch.setenv("BNBENCH_BROKER_URL", "redis://127.0.0.1:1/0")  # nothing listens there
     res = CliRunner().invoke(
         main,
@@ -123,6 +125,14 @@ def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice
     assert verdicts["ioffe_szegedy_stability"].n == 2
     assert verdicts["ioffe_szegedy_stability"].effect is not None
     assert verdicts["ioffe_szegedy_mnist"].n == 2
+    out = tmp_path / "papers.html"
+    res = CliRunner().invoke(
+        main, ["suite", "report", "papers", "--group", group, "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    stability = page.split('id="chart1-1"')[1].split("</script>")[0]  # the second experiment
+    assert "last_hidden_p85" in stability and '"arm"' in stability
 
 
 def test_a_suite_over_the_deployments_limits_submits_nothing(cli, monkeypatch):
