@@ -30,18 +30,9 @@ from pathlib import Path
 
 import redis
 
-TINY = dict(
-    epochs=1,
-    batch_size=16,
-    synthetic_samples=64,
-    depth=1,
-    width=8,
-    device="cpu",
-    warmup_steps=1,
-    timed_steps=2,
-    repeats=1,
-    infer_batch_sizes=[1],
-)
+from core.presets import preset
+
+TINY = preset("tiny")
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 

@@ -7,6 +7,21 @@ from typing import Any
 from core.spec_io import SpecError
 
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "tiny": (
+        "The smallest real job, well under a second on a CPU: checks a deployment end to end.",
+        {
+            "epochs": 1,
+            "batch_size": 16,
+            "synthetic_samples": 64,
+            "depth": 1,
+            "width": 8,
+            "device": "cpu",
+            "warmup_steps": 1,
+            "timed_steps": 2,
+            "repeats": 1,
+            "infer_batch_sizes": [1],
+        },
+    ),
     "simplenet": (
         "The article's SimpleNet: Linear(10,20), BatchNorm1d, ReLU, Linear(20,1); no dropout.",
         {"family": "seednet", "dropout_p": 0.0, "epochs": 10, "batch_size": 32},

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from core.migrate import upgrade
+from core.presets import preset
 from worker.launcher import WorkerProcess, plan_workers
 
 REDIS = os.environ.get("BNBENCH_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -20,18 +21,7 @@ FAST_TIMERS = {
     "BNBENCH_REQUEUE_AFTER_S": "3",
     "BNBENCH_CANCEL_GRACE_S": "3",
 }
-TINY = dict(
-    epochs=1,
-    batch_size=16,
-    synthetic_samples=64,
-    depth=1,
-    width=8,
-    device="cpu",
-    warmup_steps=1,
-    timed_steps=2,
-    repeats=1,
-    infer_batch_sizes=[1],
-)
+TINY = preset("tiny")
 LONG = dict(TINY, epochs=300, synthetic_samples=2048, width=64)  # about a minute
 MEDIUM = dict(LONG, epochs=25)  # about 6 s on 2 cores
 
