@@ -10,12 +10,14 @@
 # (the same versions as .venv: pydantic pins pydantic-core exactly; about 8 MB in all)
 # Then: device run, carry [".whl"], command "bash benchmarks/gpu_session.sh", timeout_s 600.
 set -uo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .whl/*.whl || exit 1
+if [ -d .whl ]; then  # on the device; elsewhere the active environment has everything
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+fi
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 BNBENCH_HOME=/tmp/bnbench
 OUT="${OUT:-/tmp/out}"
 mkdir -p "$OUT"
-bnbench() { python3 -c 'from core.cli import main; main()' "$@"; }
+BNBENCH=(python3 -c 'from core.cli import main; main()')  # an array: `timeout` runs it
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.csv"
 # The CUDA-only tests (CUDA graphs against eager); conftest needs Redis and Celery, not these.
@@ -24,7 +26,7 @@ timeout 120 python3 -m pytest -q --noconftest -p no:cacheprovider -m cuda \
 timeout 120 python3 benchmarks/harness_overhead.py --device cuda --json "$OUT/harness.json" \
   > "$OUT/harness.txt" 2>&1
 for suite in throughput article; do
-  timeout 300 bnbench suite run "$suite" --profile full --local > "$OUT/$suite.log" 2>&1
-  bnbench suite report "$suite" --out "$OUT/$suite.md" >> "$OUT/$suite.log" 2>&1
+  timeout 300 "${BNBENCH[@]}" suite run "$suite" --profile full --local > "$OUT/$suite.log" 2>&1
+  "${BNBENCH[@]}" suite report "$suite" --out "$OUT/$suite.md" >> "$OUT/$suite.log" 2>&1
 done
 tail -n 3 "$OUT"/*.txt "$OUT"/*.log

@@ -31,6 +31,26 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# Commands that read or write jobs: on a new machine they find the schema created, not a
+# "no such table" traceback.
+NEEDS_SCHEMA = {"results", "compare", "show", "jobs", "cancel", "retry", "workers", "suite"}
+
+
+def _ensure_schema() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from core.cli.spec_options import fail
+    from core.db import redacted
+    from core.migrate import ensure_schema
+
+    try:
+        ensure_schema()
+    except OperationalError as e:
+        reason = " ".join(str(e.orig or e).split())
+        fail([f"the database {redacted()} is unreachable ({reason}); check "
+              "BNBENCH_DATABASE_URL, or run `bnbench doctor`"])  # fmt: skip
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -40,7 +60,16 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        cmd = getattr(importlib.import_module(module), attr)
+        if name in NEEDS_SCHEMA and not getattr(cmd, "_ensures_schema", False):
+            run = cmd.invoke  # runs after --help and option errors have been handled
+
+            def invoke(ctx: click.Context, _run=run):
+                _ensure_schema()
+                return _run(ctx)
+
+            cmd.invoke, cmd._ensures_schema = invoke, True
+        return cmd
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

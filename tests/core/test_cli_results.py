@@ -129,3 +129,21 @@ def test_db_commands(cli, db_url):
     assert "head" in invoke(cli, ["db", "current"]).stdout
     assert "revision" in invoke(cli, ["db", "upgrade"]).stdout
     assert "### `jobs`" in invoke(cli, ["db", "docs"]).stdout
+
+
+def test_on_a_new_machine_read_commands_find_an_empty_database_not_a_traceback(tmp_path):
+    home = tmp_path / "bnbench-home"
+    runner = CliRunner()
+    assert runner.invoke(main, ["results", "--help"]).exit_code == 0
+    assert not (home / "bnbench.db").exists()  # help touches nothing
+    res = runner.invoke(main, ["results"])
+    assert res.exit_code == 0 and "No matching jobs" in res.output
+    res = runner.invoke(main, ["suite", "report", "papers"])
+    assert res.exit_code == 2 and "no run of suite 'papers' yet" in res.stderr
+
+
+def test_an_unreachable_database_is_named_with_the_fix(monkeypatch):
+    monkeypatch.setenv("BNBENCH_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    res = CliRunner().invoke(main, ["jobs"])
+    assert res.exit_code == 2
+    assert "is unreachable" in res.stderr and "bnbench doctor" in res.stderr
