@@ -32,6 +32,11 @@ class InputDistribution:
     p85: float
     shift: float
 
+    def epoch_fields(self) -> dict[str, float]:
+        """As EpochMetrics fields."""
+        return {"last_hidden_p15": self.p15, "last_hidden_p50": self.p50,
+                "last_hidden_p85": self.p85, "last_hidden_shift": self.shift}  # fmt: skip
+
 
 def last_hidden_activation(model: nn.Module) -> nn.Module | None:
     last = None

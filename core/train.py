@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from core.activation_drift import LastHiddenProbe
+from core.activation_drift import InputDistribution, LastHiddenProbe
 from core.data import DataSplit
 from core.gaps import Evaluation, evaluate
 from core.objective import Objective
@@ -183,18 +183,9 @@ def train(
         train_loss = step.epoch_loss()
 
         m, out.last_evals = _epoch_metrics(
-            model, data, objective, spec, epoch, train_loss, epoch_time, out.train_time_s, autocast
-        )
-        drift = probe.measure()
-        if drift is not None:
-            m = m.model_copy(
-                update=dict(
-                    last_hidden_p15=drift.p15,
-                    last_hidden_p50=drift.p50,
-                    last_hidden_p85=drift.p85,
-                    last_hidden_shift=drift.shift,
-                )
-            )
+            model, data, objective, spec, epoch, train_loss, epoch_time, out.train_time_s,
+            autocast, probe.measure(),
+        )  # fmt: skip
         out.epochs.append(m)
         reporter.tick(epoch, steps_per_epoch, epoch / spec.epochs * TRAIN_FRACTION, force=True)
         if not math.isfinite(train_loss):
@@ -225,7 +216,16 @@ def evaluations(
 
 
 def _epoch_metrics(
-    model, data, objective, spec, epoch, train_loss, epoch_time, cum_time, autocast
+    model,
+    data,
+    objective,
+    spec,
+    epoch,
+    train_loss,
+    epoch_time,
+    cum_time,
+    autocast,
+    drift: InputDistribution | None,
 ) -> tuple[EpochMetrics, tuple[Evaluation, Evaluation, Evaluation]]:
     val_eval, val_train, train_eval = evaluations(model, data, objective, spec, autocast)
     metrics = EpochMetrics(
@@ -238,5 +238,6 @@ def _epoch_metrics(
         val_accuracy_train_mode=val_train.accuracy,
         epoch_time_s=epoch_time,
         wall_time_s=cum_time,
+        **(drift.epoch_fields() if drift is not None else {}),
     )
     return metrics, (val_eval, val_train, train_eval)
