@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import click
 
 from core.config import masked, url_password
+from worker.summary import other_setting_problems
 
 if TYPE_CHECKING:
     from worker.settings import Settings
@@ -82,7 +83,7 @@ def check_configuration() -> tuple[Check, Settings | None, str | None]:
         how = " (embedded: BNBENCH_BROKER_URL is unset)" if settings.embedded else ""
         lines.append(f"broker   {masked(settings.broker_url)}{how}")
         problems += _missing_tls_files(settings)
-    problems += _other_setting_problems()
+    problems += other_setting_problems()
     if not problems:
         return Check("configuration", OK, "\n".join(lines)), settings, url
     names = sorted(set(re.findall(r"BNBENCH_[A-Z_]+", " ".join(problems))))
@@ -107,22 +108,6 @@ def _missing_tls_files(settings: Settings) -> list[str]:
         for name, path in files.items()
         if path and not os.access(path, os.R_OK)
     ]
-
-
-def _other_setting_problems() -> list[str]:
-    """Settings read later by workers, submitters and the dashboard: limits, log format, the
-    dashboard password's file."""
-    from core.config import env_or_file
-    from core.limits import Limits
-    from core.logs import log_format
-
-    problems = []
-    for read in (Limits.from_env, log_format, lambda: env_or_file("BNBENCH_DASHBOARD_PASSWORD")):
-        try:
-            read()
-        except ValueError as e:
-            problems.append(str(e))
-    return problems
 
 
 @contextmanager

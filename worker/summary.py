@@ -12,13 +12,24 @@ from core.logs import log_format
 from worker.settings import Settings
 
 
+def other_setting_problems() -> list[str]:
+    """What is wrong with the settings read later, by submitters, workers and the dashboard:
+    limits, log format, the dashboard password's file."""
+    problems = []
+    for read in (Limits.from_env, log_format, lambda: env_or_file("BNBENCH_DASHBOARD_PASSWORD")):
+        try:
+            read()
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
+
+
 def checked_settings() -> Settings:
     """The deployment's settings, all of them validated now: a bad value stops the command
     with its name, instead of a worker failing later (or restarting in a loop)."""
     settings = Settings.from_env()
-    Limits.from_env()
-    log_format()
-    env_or_file("BNBENCH_DASHBOARD_PASSWORD")
+    if problems := other_setting_problems():
+        raise ValueError(problems[0])
     return settings
 
 
