@@ -332,3 +332,30 @@ class Worker(Base):
         DateTime(timezone=True), default=utcnow, doc="Last heartbeat (UTC)."
     )
     current_job_id: Mapped[str | None] = col(String(36), doc="Job it is running, if any.")
+    memory_mb: Mapped[int | None] = col(
+        Integer, doc="Largest estimated job footprint it accepts, MiB (BNBENCH_MAX_MODEL_MB)."
+    )
+
+
+class RejectedMessage(Base):
+    """A task message that could not be read as a job of its own, kept for the operator."""
+
+    __tablename__ = "rejected_messages"
+    __table_args__ = (
+        Index("ix_rejected_messages_received_at", "received_at"),
+        {"comment": "Task messages refused without a job row of their own, and why."},
+    )
+
+    id: Mapped[str] = col(String(36), primary_key=True, doc="Record id, a UUID4 string.")
+    received_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="When a worker refused it (UTC)."
+    )
+    queue: Mapped[str | None] = col(String(200), doc="Queue it arrived on.")
+    worker: Mapped[str | None] = col(String(200), doc="Worker that refused it.")
+    task_id: Mapped[str | None] = col(String(200), doc="Its Celery task id header, if any.")
+    job_id: Mapped[str | None] = col(
+        String(36), doc="Job it named or would have been, if one could be recovered."
+    )
+    headers: Mapped[str] = col(Text, doc="Its headers as JSON text (ASCII, escaped).")
+    body: Mapped[str] = col(Text, doc="The first 4 KB of its body, escaped where not text.")
+    reason: Mapped[str] = col(Text, doc="Why it was refused, and what the sender should fix.")

@@ -10,7 +10,6 @@ failed | cancelled --retry--> queued
 from __future__ import annotations
 
 import hashlib
-import json
 import socket
 import uuid
 from dataclasses import dataclass
@@ -18,11 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.db import session_scope
 from core.dbmodels import Job, Worker, utcnow
+from core.spec import BenchSpec
+from core.storable import storable
+from core.store import new_job
 
 RAW_PAYLOAD_MAX = 8192  # bytes of a rejected payload kept for the record
+INVALID_KIND = "invalid"  # jobs.kind of a payload that never became a valid spec
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,18 @@ class Dispatch:
     task_id: str
 
 
-def claim(job_id: str, worker: str, stale_after_s: float, url: str | None = None) -> bool:
+def claim(
+    job_id: str,
+    worker: str,
+    stale_after_s: float,
+    url: str | None = None,
+    task_id: str | None = None,
+) -> bool:
     """queued -> running for this worker, only if still queued (or running with a dead
-    heartbeat). A duplicate delivery of a live or finished job claims nothing."""
+    heartbeat). A duplicate delivery of a live or finished job claims nothing. The task id
+    of the delivery that runs it is stored, so a cancel can terminate it."""
     now = utcnow()
+    stamp = {"task_id": task_id} if task_id else {}
     cutoff = now - timedelta(seconds=stale_after_s)
     with session_scope(url) as s:
         res = s.execute(
@@ -59,10 +71,51 @@ def claim(job_id: str, worker: str, stale_after_s: float, url: str | None = None
                 heartbeat_at=now,
                 progress=0.0,
                 progress_epoch=None,
+                **stamp,
             )
         )
         if res.rowcount == 1:
             s.execute(update(Worker).where(Worker.name == worker).values(current_job_id=job_id))
+        return res.rowcount == 1
+
+
+def admit(job_id: str, spec: BenchSpec, queue: str, url: str | None = None) -> str | None:
+    """Give a delivery its job row, created as queued the first time a raw client's job is
+    seen. Returns None when the row holds this spec (by spec hash), else the spec hash the row
+    holds: the message names a job that is not its own and must not touch it."""
+    with session_scope(url) as s:
+        held = s.scalar(select(Job.spec_hash).where(Job.id == job_id))
+    if held is None:
+        try:
+            with session_scope(url) as s:
+                s.add(new_job(spec, queue=queue, job_id=job_id))
+            return None
+        except IntegrityError:  # a concurrent delivery created it
+            with session_scope(url) as s:
+                held = s.scalar(select(Job.spec_hash).where(Job.id == job_id))
+    return None if held == spec.spec_hash() else held
+
+
+def stored_spec(job_id: str, url: str | None = None) -> tuple[str, dict] | None:
+    """(kind, spec JSON) of a job row, or None when there is no such job."""
+    with session_scope(url, readonly=True) as s:
+        row = s.execute(select(Job.kind, Job.spec_json).where(Job.id == job_id)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def fail_queued(job_id: str, error_type: str, message: str, url: str | None = None) -> bool:
+    """queued -> failed with the reason; a running or finished job is left alone."""
+    with session_scope(url) as s:
+        res = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(
+                status="failed",
+                finished_at=utcnow(),
+                error_type=error_type[:100],
+                error_message=storable(message)[:4000],
+            )
+        )
         return res.rowcount == 1
 
 
@@ -120,11 +173,16 @@ def request_cancel(job_id: str, url: str | None = None) -> str:
 
 
 def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:
-    """failed | cancelled -> queued with a fresh task id; None if the job is not retryable."""
+    """failed | cancelled -> queued with a fresh task id; None if the job is not retryable
+    (not_retryable says why)."""
     with session_scope(url) as s:
         res = s.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.in_(("failed", "cancelled")))
+            .where(
+                Job.id == job_id,
+                Job.status.in_(("failed", "cancelled")),
+                Job.kind != INVALID_KIND,
+            )
             .values(
                 status="queued",
                 finished_at=None,
@@ -139,6 +197,25 @@ def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:
         if not res.rowcount:
             return None
         return _mark_dispatched(s, job_id)
+
+
+def not_retryable(job_id: str, url: str | None = None) -> str | None:
+    """Why the job cannot be retried, or None when it can."""
+    with session_scope(url, readonly=True) as s:
+        row = s.execute(
+            select(Job.status, Job.kind, Job.error_type).where(Job.id == job_id)
+        ).first()
+    if row is None:
+        return f"{job_id[:8]}: no such job"
+    status, kind, error_type = row
+    if kind == INVALID_KIND:
+        return (
+            f"{job_id[:8]}: its spec never validated ({error_type}), so there is nothing to run "
+            "again; fix the spec shown by `bnbench show` and submit it as a new job"
+        )
+    if status not in ("failed", "cancelled"):
+        return f"{job_id[:8]} is {status}; only failed or cancelled jobs can be retried"
+    return None
 
 
 def _mark_dispatched(s, job_id: str) -> Dispatch:
@@ -192,20 +269,22 @@ def requeue_stale(
     return resend, failed
 
 
-def overdue_queued(requeue_after_s: float, url: str | None = None) -> dict[str, list[str]]:
-    """Queued jobs sent longer ago than requeue_after_s, by queue: candidates for re-sending
-    when the broker shows their queue empty (it lost them, e.g. on a restart)."""
+def overdue_queued(
+    requeue_after_s: float, url: str | None = None
+) -> dict[str, list[tuple[str, str | None]]]:
+    """Queued jobs sent longer ago than requeue_after_s, by queue, as (job id, task id):
+    candidates for re-sending when the broker no longer holds their message."""
     cutoff = utcnow() - timedelta(seconds=requeue_after_s)
     with session_scope(url, readonly=True) as s:
         rows = s.execute(
-            select(Job.queue, Job.id).where(
+            select(Job.queue, Job.id, Job.task_id).where(
                 Job.status == "queued",
                 or_(Job.dispatched_at.is_(None), Job.dispatched_at < cutoff),
             )
         ).all()
-    out: dict[str, list[str]] = {}
-    for queue, job_id in rows:
-        out.setdefault(queue, []).append(job_id)
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for queue, job_id, task_id in rows:
+        out.setdefault(queue, []).append((job_id, task_id))
     return out
 
 
@@ -244,29 +323,28 @@ def overdue_cancels(grace_s: float, url: str | None = None) -> list[tuple[str, s
 
 
 def create_rejected_job(
-    raw: Any,
+    job_id: str,
+    raw_text: str,
     error_type: str,
     message: str,
     queue: str,
-    job_id: str | None = None,
     url: str | None = None,
-) -> str:
-    """Record a payload that could not become a valid job, as a failed job that says why."""
-    try:
-        text = json.dumps(raw, sort_keys=True, default=repr)
-    except (TypeError, ValueError):
-        text = repr(raw)
-    kept = text[:RAW_PAYLOAD_MAX]
+) -> bool:
+    """Record a payload that could not become a valid job, as a failed job that says why.
+
+    A job row that exists already is never touched (a message must not fail a job it does
+    not belong to); returns False then."""
+    kept = storable(raw_text[:RAW_PAYLOAD_MAX])
     now = utcnow()
     job = Job(
-        id=job_id or str(uuid.uuid4()),
-        spec_json={"rejected_payload": kept, "truncated": len(text) > RAW_PAYLOAD_MAX},
-        spec_hash=hashlib.sha256(text.encode()).hexdigest()[:16],
+        id=job_id,
+        spec_json={"rejected_payload": kept, "truncated": len(raw_text) > RAW_PAYLOAD_MAX},
+        spec_hash=hashlib.sha256(raw_text.encode("utf-8", "backslashreplace")).hexdigest()[:16],
         repeat_key="rejected",
         spec_version=0,
-        kind="invalid",
+        kind=INVALID_KIND,
         status="failed",
-        queue=queue,
+        queue=storable(queue)[:64],
         priority=0,
         created_at=now,
         finished_at=now,
@@ -274,20 +352,24 @@ def create_rejected_job(
         progress=0.0,
         cancel_requested=False,
         error_type=error_type,
-        error_message=message[:4000],
+        error_message=storable(message)[:4000],
     )
-    with session_scope(url) as s:
-        existing = s.get(Job, job.id)
-        if existing is None:
+    try:
+        with session_scope(url) as s:
+            if s.get(Job, job_id) is not None:
+                return False
             s.add(job)
-        elif existing.status in ("queued", "running"):
-            existing.status, existing.finished_at = "failed", now
-            existing.error_type, existing.error_message = error_type, message[:4000]
-    return job.id
+    except IntegrityError:  # a concurrent delivery created it
+        return False
+    return True
 
 
 def register_worker(
-    name: str, queues: list[str], gpu_model: str | None, url: str | None = None
+    name: str,
+    queues: list[str],
+    gpu_model: str | None,
+    url: str | None = None,
+    memory_mb: int | None = None,
 ) -> None:
     now = utcnow()
     with session_scope(url) as s:
@@ -301,12 +383,14 @@ def register_worker(
                     queues=queues,
                     started_at=now,
                     heartbeat_at=now,
+                    memory_mb=memory_mb,
                 )
             )
         else:
             row.host, row.gpu_model, row.queues = socket.gethostname(), gpu_model, queues
             row.started_at = row.heartbeat_at = now
             row.current_job_id = None
+            row.memory_mb = memory_mb
 
 
 def worker_heartbeat(name: str, url: str | None = None) -> None:
@@ -333,9 +417,23 @@ def list_workers(url: str | None = None) -> list[dict[str, Any]]:
                 "heartbeat_at": w.heartbeat_at,
                 "heartbeat_age_s": (now - _aware(w.heartbeat_at)).total_seconds(),
                 "current_job_id": w.current_job_id,
+                "memory_mb": w.memory_mb,
             }
             for w in rows
         ]
+
+
+def queue_memory_mb(queue: str, stale_after_s: float, url: str | None = None) -> int | None:
+    """The largest memory budget among the live workers that consume `queue`; None when no
+    live worker of it states one."""
+    budgets = [
+        w["memory_mb"]
+        for w in list_workers(url)
+        if queue in (w["queues"] or [])
+        and w["heartbeat_age_s"] <= stale_after_s
+        and w["memory_mb"] is not None
+    ]
+    return max(budgets, default=None)
 
 
 def queue_counts(url: str | None = None) -> dict[str, int]:

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.storable import unstorable
+
 SPEC_VERSION = 1
 
 # Documented upper bounds: a typo must not hold a GPU for days (docs/spec.md).
@@ -290,6 +292,13 @@ class BenchSpec(BaseModel):
         family = data.get("family", "mlp")
         defaults = FAMILY_DEFAULTS.get(family, {})
         return {**defaults, **data}
+
+    @field_validator("data_root", "npz_file", "device", "gpu_model", mode="before")
+    @classmethod
+    def _storable_text(cls, v: Any) -> Any:
+        if isinstance(v, str) and (why := unstorable(v)):
+            raise ValueError(why)
+        return v
 
     @field_validator("infer_batch_sizes")
     @classmethod

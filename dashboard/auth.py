@@ -10,6 +10,7 @@ import hmac
 import streamlit as st
 
 from core.config import env_or_file
+from dashboard.auth_config import oidc_complete
 
 
 def password() -> str | None:
@@ -17,10 +18,8 @@ def password() -> str | None:
 
 
 def oidc_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets.toml at all
-        return False
+    """A complete [auth] section, as `bnbench dashboard` decides it before binding."""
+    return oidc_complete()
 
 
 def auth_enabled() -> bool:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import details, lifecycle, results
+from core import details, lifecycle, rejections, results
 from core.db import redacted
 
 TTL_S = 5
@@ -96,6 +96,11 @@ def repeats(group: str | None, job_ids: tuple[str, ...]) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def workers() -> pd.DataFrame:
     return pd.DataFrame.from_records(lifecycle.list_workers())
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def rejected_messages(limit: int = 50) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rejections.recent_rejections(limit))
 
 
 def clear() -> None:

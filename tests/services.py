@@ -120,6 +120,46 @@ def start_workers(tmp_path):
                 os.killpg(w.proc.pid, 9)
 
 
+class RedisServer:
+    """A redis-server of the test's own, with no persistence: a restart empties it."""
+
+    def __init__(self, data_dir):
+        self.port = free_port()
+        self.cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no", "--dir", str(data_dir)]  # fmt: skip
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL)
+        ping = ["redis-cli", "-p", str(self.port), "ping"]
+        wait_until(lambda: subprocess.run(ping, capture_output=True).stdout.strip() == b"PONG",
+                   20, "redis-server")  # fmt: skip
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self) -> None:
+        """Killed and started again: every message it held is gone."""
+        self.stop()
+        self.start()
+
+
+@contextlib.contextmanager
+def redis_server(data_dir):
+    server = RedisServer(data_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @contextlib.contextmanager
 def running_dashboard(log_dir):
     """`bnbench dashboard` on a free port with this process's environment; yields its URL."""

@@ -13,7 +13,6 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
-from core.limits import Limits
 from core.spec_io import SpecError, parse_override
 
 FINAL = ("succeeded", "failed", "cancelled")
@@ -82,13 +81,13 @@ def submit(
     **fields,
 ) -> None:
     """Queue SPEC_FILE (or a preset, flags, a grid) for the workers. Prints the job ids."""
-    from worker.submit import expand_grid
+    from worker.submit import check_submittable, expand_grid
     from worker.submit import submit as submit_one
 
     try:
         base = spec_from_input(spec_file, preset_name, overrides, fields)
         specs = expand_grid(base, parse_grid(grid), repeats) if grid or repeats > 1 else [base]
-        Limits.from_env().check(*specs)
+        check_submittable(specs, queue)
     except SpecError as e:
         fail(e.lines())
     except ValueError as e:  # a deployment setting, not the spec
@@ -236,6 +235,7 @@ def cancel(job_ids) -> None:
 @click.argument("job_ids", nargs=-1, required=True)
 def retry(job_ids) -> None:
     """Queue a new attempt of failed or cancelled jobs."""
+    from core.lifecycle import not_retryable
     from worker.submit import retry as retry_one
 
     bad = []
@@ -243,7 +243,7 @@ def retry(job_ids) -> None:
         if retry_one(job_id):
             click.echo(f"{job_id[:8]} queued again")
         else:
-            bad.append(f"{job_id[:8]} is not failed or cancelled; only those can be retried")
+            bad.append(not_retryable(job_id) or f"{job_id[:8]} could not be retried")
     if bad:
         fail(bad)
 
@@ -281,6 +281,21 @@ def workers(stale_after) -> None:
             (w["current_job_id"] or "-")[:8],
         )
     Console().print(t)
+    _print_refused()
+
+
+def _print_refused() -> None:
+    from core.rejections import recent_rejections, rejection_count
+
+    recent = rejection_count(24 * 3600)
+    if not recent:
+        return
+    newest = recent_rejections(1)[0]
+    Console().print(
+        f"[yellow]{recent} task messages refused in the last 24 h[/]; the newest, on "
+        f"{escape(str(newest['queue']))}: {escape(newest['reason'][:200])}\n"
+        "All of them: the Workers page, or SELECT * FROM rejected_messages."
+    )
 
 
 @click.command()

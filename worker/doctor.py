@@ -293,6 +293,24 @@ def check_workers(rows: list[dict], stale_after_s: float) -> Check:
     )
 
 
+REFUSED_WINDOW_S = 24 * 3600
+
+
+def check_refused(recent: int, newest: list[dict]) -> Check:
+    """Task messages refused in the last day (rejected_messages)."""
+    if not recent:
+        return Check("refused messages", OK, "none in the last 24 h")
+    lines = [f"{r['received_at']:%Y-%m-%d %H:%M} on {r['queue']}: {r['reason'][:160]}"
+             for r in newest]  # fmt: skip
+    return Check(
+        "refused messages",
+        WARN,
+        f"{recent} in the last 24 h; the newest:\n" + "\n".join(lines),
+        "A client sends messages bnbench cannot run: see each reason on the Workers page or in "
+        "the rejected_messages table, and fix that client.",
+    )
+
+
 def classify_gpus(
     torch_version: str,
     cuda_build: str | None,
@@ -376,6 +394,7 @@ def _secrets(*urls: str | None) -> set[str]:
 def run_checks() -> list[Check]:
     """Every check in order; a check whose prerequisite failed is reported as not checked."""
     from core.lifecycle import list_workers
+    from core.rejections import recent_rejections, rejection_count
 
     config, settings, url = check_configuration()
     checks = [config]
@@ -394,6 +413,12 @@ def run_checks() -> list[Check]:
         except Exception as e:
             fix = "Check that the user in BNBENCH_DATABASE_URL may read the workers table."
             checks.append(Check("workers", FAIL, f"cannot read them: {_reason(e)}", fix))
+        try:
+            recent = rejection_count(REFUSED_WINDOW_S, url)
+            checks.append(check_refused(recent, recent_rejections(3, url) if recent else []))
+        except Exception as e:
+            fix = "Check that the user in BNBENCH_DATABASE_URL may read rejected_messages."
+            checks.append(Check("refused messages", FAIL, f"cannot read them: {_reason(e)}", fix))
     checks.append(check_gpu())
     # Driver messages are not ours to trust with a password.
     hidden = _secrets(url, settings.broker_url if settings else None)

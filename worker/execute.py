@@ -4,18 +4,43 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
+import uuid
+
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from core.bench_errors import BenchError, Cancelled
 from core.formats import DataError
-from core.lifecycle import claim, create_rejected_job, heartbeat, release_worker
+from core.lifecycle import (
+    INVALID_KIND,
+    admit,
+    claim,
+    fail_queued,
+    heartbeat,
+    release_worker,
+    stored_spec,
+)
+from core.limits import Limits
 from core.logs import job_context
+from core.rejections import Rejection, file_refusal
 from core.spec import BenchSpec
-from core.store import create_job, mark_failed, save_result
-from worker.payload import PayloadError, parse, valid_job_id
+from core.store import mark_failed, save_result
+from worker.envelope import job_id_for
+from worker.memory_budget import worker_budget_mb
+from worker.payload import PayloadError, parse
 from worker.settings import Settings
 
 log = logging.getLogger("bnbench.worker")
+
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+FINAL_WRITE_RETRY_S = 600.0
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer before the job was on record: retry the message later,
+    never acknowledge it as done."""
 
 
 class Heartbeat(threading.Thread):
@@ -71,36 +96,99 @@ def describe_failure(exc: BaseException, spec: BenchSpec, settings: Settings) ->
     return name, f"{text[:1000]}{at}"
 
 
-def execute(args: tuple, kwargs: dict, worker: str, queue: str, settings: Settings) -> str:
+def execute(
+    args: tuple,
+    kwargs: dict,
+    worker: str,
+    queue: str,
+    settings: Settings,
+    task_id: str | None = None,
+    headers: dict | None = None,
+) -> str:
     """Run one delivery of a job. Returns the outcome; never raises for a job's own failure,
-    so the message is acknowledged and the worker goes on."""
-    try:
-        payload = parse(args, kwargs)
-    except PayloadError as e:
-        job_id = create_rejected_job(
-            {"args": list(args), "kwargs": kwargs},
-            "InvalidPayload",
-            str(e),
-            queue,
-            job_id=valid_job_id(args, kwargs),
-        )
-        log.warning("job %s rejected: %s", job_id, e, extra={"job_id": job_id})
-        return "rejected"
-    spec = payload.spec
-    job_id = payload.job_id or create_job(spec, queue=queue)
-    if payload.job_id is not None:
-        _ensure_row(job_id, spec, queue)
+    so the message is acknowledged and the worker goes on. Raises DatabaseUnavailable when
+    the database did not answer before the job's row existed and was claimed."""
+    task_id = task_id or str(uuid.uuid4())
+    job_id = job_id_for(kwargs, task_id)
+    where = {"queue": queue, "worker": worker, "job_id": job_id}
+    headers = headers if headers is not None else {"id": task_id}
     with job_context(job_id):
-        return _run(job_id, spec, worker, settings)
+        try:
+            admitted = _admit(args, kwargs, job_id, task_id, headers, where, settings)
+        except TRANSIENT_DB_ERRORS as e:
+            raise DatabaseUnavailable(f"{type(e).__name__}: {str(e)[:300]}") from e
+        if isinstance(admitted, str):
+            return admitted
+        return _run(job_id, admitted, worker, settings)
+
+
+def _admit(
+    args: tuple,
+    kwargs: dict,
+    job_id: str,
+    task_id: str,
+    headers: dict,
+    where: dict,
+    settings: Settings,
+) -> BenchSpec | str:
+    """The job row this delivery runs under, claimed: its spec, or the outcome when it
+    does not run (rejected, refused, duplicate)."""
+    try:
+        spec = parse(args, kwargs, Limits.from_env(default_model_mb=worker_budget_mb())).spec
+    except PayloadError as e:
+        return _refuse_payload(e, args, kwargs, headers, where)
+    held = admit(job_id, spec, where["queue"])
+    if held is not None:
+        return _refuse(
+            f"job {job_id} holds another spec (hash {held}, this message's {spec.spec_hash()}); "
+            "the job is left as it is; send a new job_id, or none, for a different spec",
+            args, kwargs, headers, where,
+        )  # fmt: skip
+    if not claim(job_id, where["worker"], settings.stale_after_s, task_id=task_id):
+        log.info("job %s already taken or finished; delivery ignored", job_id)
+        return "duplicate"
+    return spec
+
+
+def _refuse_payload(e: PayloadError, args, kwargs, headers: dict, where: dict) -> str:
+    job_id = where["job_id"]
+    if e.spec is not None:  # a valid spec, refused by a limit or for extra payload fields
+        if (held := admit(job_id, e.spec, where["queue"])) is None:
+            fail_queued(job_id, "InvalidPayload", str(e))
+            log.warning("job %s rejected: %s", job_id, e)
+            return "rejected"
+        return _refuse(f"{e} (and job {job_id} holds another spec, hash {held})",
+                       args, kwargs, headers, where)  # fmt: skip
+    stored = stored_spec(job_id)
+    if stored is not None and stored[0] != INVALID_KIND and stored[1] == kwargs.get("spec"):
+        # the job's own stored spec no longer validates (written by an older version)
+        fail_queued(job_id, "InvalidPayload", str(e))
+        return "rejected"
+    return _refuse(str(e), args, kwargs, headers, where)
+
+
+def _refuse(reason: str, args, kwargs, headers: dict, where: dict) -> str:
+    raw = {"args": list(args), "kwargs": kwargs}
+    filed = file_refusal(Rejection.of(reason, headers, raw, **where), error_type="InvalidPayload")
+    log.warning("delivery for job %s refused (%s): %s", where["job_id"], filed, reason)
+    return "rejected" if filed == "job" else "refused"
 
 
 def _run(job_id: str, spec: BenchSpec, worker: str, settings: Settings) -> str:
-    if not claim(job_id, worker, settings.stale_after_s):
-        log.info("job %s already taken or finished; delivery ignored", job_id)
-        return "duplicate"
     log.info("job %s started on %s", job_id, worker, extra={"worker": worker})
     beat = Heartbeat(job_id, worker, settings.heartbeat_s)
     beat.start()
+    try:
+        return _outcome(job_id, spec, beat, settings)
+    finally:
+        beat.stop.set()
+        try:
+            release_worker(worker)
+        except TRANSIENT_DB_ERRORS:
+            log.warning("could not clear %s's current job; its next job will", worker)
+
+
+def _outcome(job_id: str, spec: BenchSpec, beat: Heartbeat, settings: Settings) -> str:
     try:
         from core.bench import run
 
@@ -109,37 +197,33 @@ def _run(job_id: str, spec: BenchSpec, worker: str, settings: Settings) -> str:
         if beat.state == "lost":
             log.info("job %s was reclaimed elsewhere; this attempt stops", job_id)
             return "lost"
-        mark_failed(job_id, "Cancelled", "cancelled while running", status="cancelled")
+        _durably(mark_failed, job_id, "Cancelled", "cancelled while running", status="cancelled")
         log.info("job %s cancelled", job_id)
         return "cancelled"
     except BaseException as e:
         error_type, message = describe_failure(e, spec, settings)
-        mark_failed(job_id, error_type, message)
+        _durably(mark_failed, job_id, error_type, message)
         log.warning("job %s failed: %s: %s", job_id, error_type, message)
         if isinstance(e, KeyboardInterrupt | SystemExit):
             raise
         return "failed"
-    finally:
-        beat.stop.set()
-        release_worker(worker)
-    saved = save_result(job_id, result)
+    saved = _durably(save_result, job_id, result)
     log.info("job %s succeeded%s", job_id, "" if saved else " (result already recorded)")
     return "succeeded"
 
 
-def _ensure_row(job_id: str, spec: BenchSpec, queue: str) -> None:
-    """A raw client may pick its own job id; give it a row the first time it is seen."""
-    from sqlalchemy.exc import IntegrityError
-
-    from core.db import session_scope
-    from core.dbmodels import Job
-    from core.store import new_job
-
-    with session_scope() as s:
-        if s.get(Job, job_id) is not None:
-            return
-    try:
-        with session_scope() as s:
-            s.add(new_job(spec, queue=queue, job_id=job_id))
-    except IntegrityError:
-        pass  # a concurrent delivery created it
+def _durably(write, *args, **kwargs):
+    """A job's final write, retried through a database outage of up to FINAL_WRITE_RETRY_S
+    while the heartbeat keeps the claim; past that the error propagates, the job's row stays
+    running, and the reconciler runs the job again once its heartbeat is stale."""
+    deadline = time.monotonic() + FINAL_WRITE_RETRY_S
+    delay = 1.0
+    while True:
+        try:
+            return write(*args, **kwargs)
+        except TRANSIENT_DB_ERRORS:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unavailable; final write retried in %.0f s", delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)

@@ -7,21 +7,25 @@ PayloadError naming the field and the fix; the worker records it as a failed job
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from core.limits import Limits
 from core.spec import BenchSpec
 from core.spec_io import SpecError, validate_spec
+from worker.envelope import named_job_id
 
 ALLOWED = ("spec", "job_id")
 MAX_SPEC_BYTES = 65536  # a real spec is about 1.5 KB
 
 
 class PayloadError(ValueError):
-    def __init__(self, problems: list[tuple[str, str]]):
+    """What is wrong with a payload, field by field. `spec` is set when the spec itself was
+    valid and only the payload around it, or a deployment limit, was not."""
+
+    def __init__(self, problems: list[tuple[str, str]], spec: BenchSpec | None = None):
         self.problems = problems
+        self.spec = spec
         super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
 
 
@@ -31,18 +35,8 @@ class Payload:
     job_id: str | None
 
 
-def valid_job_id(args: tuple, kwargs: dict) -> str | None:
-    """The payload's job_id if it is a well-formed UUID, so a failure can be filed under it."""
-    job_id = kwargs.get("job_id") if isinstance(kwargs, dict) else None
-    if isinstance(job_id, str):
-        try:
-            return str(uuid.UUID(job_id))
-        except ValueError:
-            return None
-    return None
-
-
-def parse(args: tuple, kwargs: dict) -> Payload:
+def parse(args: tuple, kwargs: dict, limits: Limits | None = None) -> Payload:
+    """The payload's spec and job id; PayloadError naming every fault, limits included."""
     problems: list[tuple[str, str]] = []
     if args:
         problems.append(
@@ -56,7 +50,7 @@ def parse(args: tuple, kwargs: dict) -> Payload:
         if key not in ALLOWED:
             problems.append((str(key), "unknown payload field; the task takes spec and job_id"))
     job_id = kwargs.get("job_id")
-    if job_id is not None and valid_job_id((), {"job_id": job_id}) is None:
+    if job_id is not None and named_job_id(kwargs) is None:
         problems.append(("job_id", f"must be a UUID string or absent, got {job_id!r:.80}"))
     if "spec" not in kwargs:
         problems.append(("spec", "missing; send the BenchSpec fields as a JSON object"))
@@ -75,11 +69,12 @@ def parse(args: tuple, kwargs: dict) -> Payload:
             )
         )
         raise PayloadError(problems)
+    spec = None
     try:
         spec = validate_spec(raw)
-        problems.extend((f"spec.{f}", m) for f, m in Limits.from_env().problems(spec))
+        problems.extend((f"spec.{f}", m) for f, m in (limits or Limits.from_env()).problems(spec))
     except SpecError as e:
         problems.extend((f"spec.{f}", m) for f, m in e.problems)
     if problems:
-        raise PayloadError(problems)
-    return Payload(spec, str(uuid.UUID(job_id)) if job_id else None)
+        raise PayloadError(problems, spec)
+    return Payload(spec, named_job_id(kwargs))

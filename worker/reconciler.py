@@ -17,10 +17,20 @@ from core.lifecycle import (
     requeue_stale,
 )
 from core.store import mark_failed
+from worker.broker_contents import BrokerContents
+from worker.broker_contents import read as broker_contents_of
 from worker.settings import Settings
 from worker.submit import get_app, send
 
 log = logging.getLogger("bnbench.reconciler")
+
+
+def broker_contents(queues: list[str]) -> BrokerContents | None:
+    """What a Redis broker holds for these queues; None for another transport."""
+    with get_app().connection_for_write() as conn:
+        if conn.transport.driver_type != "redis":
+            return None
+        return broker_contents_of(conn.default_channel.client, queues)
 
 
 def broker_queue_length(queue: str) -> int:
@@ -29,6 +39,22 @@ def broker_queue_length(queue: str) -> int:
             return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
         except Exception:  # a queue nobody declared yet holds nothing
             return 0
+
+
+def missing_jobs(settings: Settings) -> list[str]:
+    """Queued jobs, sent more than requeue_after_s ago, whose message the broker no longer
+    holds: each job on its own age, whatever else is waiting in its queue."""
+    overdue = overdue_queued(settings.requeue_after_s)
+    if not overdue:
+        return []
+    held = broker_contents(list(overdue))
+    missing = []
+    for queue, jobs in overdue.items():
+        if held is None and broker_queue_length(queue) > 0:
+            continue  # not Redis: only an empty queue shows its messages are gone
+        fresh_s = settings.requeue_after_s
+        missing += [j for j, t in jobs if held is None or not held.holds(t, fresh_s)]
+    return missing
 
 
 def reconcile(settings: Settings) -> dict[str, int]:
@@ -42,26 +68,22 @@ def reconcile(settings: Settings) -> dict[str, int]:
         )
     done["requeued"], done["failed"] = len(resend), len(failed)
 
-    for queue, job_ids in overdue_queued(settings.requeue_after_s).items():
-        if broker_queue_length(queue) > 0:
-            continue  # messages are still flowing; the jobs are waiting their turn
-        for job_id in job_ids:
-            if (d := redispatch_if_still_overdue(job_id, settings.requeue_after_s)) is not None:
-                send(d)
-                done["resent"] += 1
-                log.warning(
-                    "job %s was queued but missing from %s; re-sent", job_id, queue,
-                    extra={"job_id": job_id},
-                )  # fmt: skip
+    for job_id in missing_jobs(settings):
+        if (d := redispatch_if_still_overdue(job_id, settings.requeue_after_s)) is not None:
+            send(d)
+            done["resent"] += 1
+            log.warning(
+                "job %s was queued but missing from %s; re-sent", job_id, d.queue,
+                extra={"job_id": job_id},
+            )  # fmt: skip
 
     for job_id, task_id in overdue_cancels(settings.cancel_grace_s):
         if task_id:
             get_app().control.revoke(task_id, terminate=True, signal="SIGKILL")
-        if mark_failed(
-            job_id,
-            "Cancelled",
-            f"terminated after a {settings.cancel_grace_s:.0f} s grace period",
-            status="cancelled",
-        ):
+            why = f"terminated after a {settings.cancel_grace_s:.0f} s grace period"
+        else:
+            why = (f"marked cancelled after a {settings.cancel_grace_s:.0f} s grace period; "
+                   "no task id was stored, so its process could not be signalled")  # fmt: skip
+        if mark_failed(job_id, "Cancelled", why, status="cancelled"):
             done["terminated"] += 1
     return done

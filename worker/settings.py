@@ -43,6 +43,12 @@ class Settings:
     broker_cert_file: str | None = None
     broker_key_file: str | None = None
 
+    @property
+    def hard_time_limit_s(self) -> float:
+        """The pool child is killed here: the soft limit plus a grace to record the failure,
+        60 s, or the soft limit itself when that is shorter."""
+        return self.job_time_limit_s + min(60.0, self.job_time_limit_s)
+
     def broker_ssl(self) -> dict | None:
         """kombu's TLS options for a rediss:// broker: certificates are always verified
         (kombu alone would accept any certificate, with a warning)."""

@@ -10,10 +10,17 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import session_scope
 from core.dbmodels import Job
-from core.lifecycle import Dispatch, mark_dispatched, prepare_retry, request_cancel
+from core.lifecycle import (
+    Dispatch,
+    mark_dispatched,
+    prepare_retry,
+    queue_memory_mb,
+    request_cancel,
+)
 from core.limits import Limits
 from core.migrate import ensure_schema
 from core.spec import BenchSpec
@@ -76,10 +83,10 @@ def submit(
     """
     if not isinstance(spec, BenchSpec):
         spec = validate_spec(spec)
-    Limits.from_env().check(spec)
     settings = Settings.from_env()
     q = queue_for(spec, queue, gpu_model, settings.default_queue)
     ensure_schema(url)
+    submission_limits(q, url).check(spec)
     if reuse and (existing := find_reusable(spec, q, url)):
         return existing
     job = new_job(spec, queue=q, priority=priority or 0, group_id=group, label=label)
@@ -87,6 +94,34 @@ def submit(
         s.add(job)
     send(mark_dispatched(job.id, url))
     return job.id
+
+
+def submission_limits(queue: str, url: str | None = None) -> Limits:
+    """The deployment's limits for a job on `queue`. Without BNBENCH_MAX_MODEL_MB, the memory
+    cap is the largest budget among the queue's live workers; with none known, the worker
+    that takes the job checks it."""
+    try:
+        fleet = queue_memory_mb(queue, Settings.from_env().stale_after_s, url)
+    except SQLAlchemyError:  # a database not created yet has no workers either
+        fleet = None
+    return Limits.from_env(default_model_mb=fleet)
+
+
+def check_submittable(
+    specs: list[BenchSpec],
+    queue: str | None = None,
+    gpu_model: str | None = None,
+    url: str | None = None,
+) -> None:
+    """Raise SpecError, naming the field, for the first spec over a limit of its queue:
+    a sweep or suite is checked whole before any of it is sent."""
+    default = Settings.from_env().default_queue
+    by_queue: dict[str, Limits] = {}
+    for spec in specs:
+        q = queue_for(spec, queue, gpu_model, default)
+        if q not in by_queue:
+            by_queue[q] = submission_limits(q, url)
+        by_queue[q].check(spec)
 
 
 def expand_grid(base: BenchSpec, grid: dict[str, list[Any]], repeats: int = 1) -> list[BenchSpec]:
@@ -112,7 +147,7 @@ def submit_grid(
 ) -> tuple[str, list[str]]:
     """Submit a sweep as one group. Every spec is validated before anything is sent."""
     specs = expand_grid(base, grid, repeats)
-    Limits.from_env().check(*specs)  # all or nothing: no half-submitted sweep
+    check_submittable(specs, kw.get("queue"), kw.get("gpu_model"), kw.get("url"))
     group = group or f"sweep-{uuid.uuid4().hex[:8]}"
     return group, [submit(s, group=group, **kw) for s in specs]
 
@@ -123,7 +158,8 @@ def cancel(job_id: str, url: str | None = None) -> str:
 
 
 def retry(job_id: str, url: str | None = None) -> bool:
-    """A new attempt of a failed or cancelled job; False if it is neither."""
+    """A new attempt of a failed or cancelled job; False if it is neither, or if its spec
+    never validated (core.lifecycle.not_retryable says which)."""
     d = prepare_retry(job_id, url)
     if d is None:
         return False

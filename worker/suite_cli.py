@@ -79,13 +79,12 @@ def run(name, profile, only, wait, local) -> None:
         if failed:
             raise SystemExit(1)
         return
-    from core.limits import Limits
     from core.spec_io import SpecError
     from worker.cli import wait_for
-    from worker.submit import submit
+    from worker.submit import check_submittable, submit
 
     try:
-        Limits.from_env().check(*(spec for _, spec in specs))  # all or nothing
+        check_submittable([spec for _, spec in specs])  # all or nothing
     except SpecError as e:
         fail([f"suite {name} ({profile}) is over this deployment's limits:", *e.lines()])
     except ValueError as e:

@@ -12,21 +12,59 @@ import threading
 import time
 
 from celery import signals
+from celery.exceptions import TimeLimitExceeded
 
 from core.lifecycle import register_worker, unregister_worker, worker_heartbeat
+from core.limits import Limits
 from core.migrate import ensure_schema
 from worker.app import TASK_NAME, app
-from worker.execute import execute
+from worker.consumer import spool_for
+from worker.envelope import job_id_for
+from worker.execute import DatabaseUnavailable, execute
+from worker.memory_budget import worker_budget_mb
 from worker.settings import Settings
+from worker.spool import Flusher
 
 log = logging.getLogger("bnbench.worker")
 
 
-@app.task(name=TASK_NAME, bind=True)
-def run_job(self, *args, **kwargs) -> str:
-    queue = (self.request.delivery_info or {}).get("routing_key") or "unknown"
-    return execute(
-        args, kwargs, worker=self.request.hostname, queue=queue, settings=Settings.from_env()
+RETRY_DELAYS_S = (1, 2, 5, 10, 30, 60)  # then every 60 s, for as long as the outage lasts
+
+
+# Not bound: a client's kwargs may use any name, `self` included, without a TypeError.
+@app.task(name=TASK_NAME, max_retries=None)
+def run_job(*args, **kwargs) -> str:
+    req = run_job.request
+    queue = (req.delivery_info or {}).get("routing_key") or "unknown"
+    headers = {"id": req.id, "retries": req.retries, "timelimit": req.timelimit,
+               "origin": getattr(req, "origin", None)}  # fmt: skip
+    try:
+        return execute(
+            args, kwargs, worker=req.hostname, queue=queue, settings=Settings.from_env(),
+            task_id=req.id, headers=headers,
+        )  # fmt: skip
+    except DatabaseUnavailable as e:
+        delay = RETRY_DELAYS_S[min(req.retries or 0, len(RETRY_DELAYS_S) - 1)]
+        log.warning("database unavailable (%s); message %s retried in %d s", e, req.id, delay)
+        raise run_job.retry(exc=e, countdown=delay) from None
+
+
+@signals.task_failure.connect
+def _hard_time_limit(sender=None, task_id=None, exception=None, kwargs=None, **_) -> None:
+    """The pool killed a job at the hard limit: its row says so, instead of running it again
+    as a lost worker's job. Runs in the main process, so it goes through the spool."""
+    if not isinstance(exception, TimeLimitExceeded) or _upkeep is None or task_id is None:
+        return
+    settings = Settings.from_env()
+    spool_for(_upkeep.worker_name).append(
+        "job_failed",
+        {
+            "job_id": job_id_for(kwargs or {}, task_id),
+            "error_type": "TimeLimit",
+            "message": f"killed at the hard time limit of {settings.hard_time_limit_s:.0f} s "
+            f"after ignoring the soft limit of {settings.job_time_limit_s:.0f} s; shorten the "
+            "spec (epochs, timed_steps, sizes) or raise BNBENCH_JOB_TIME_LIMIT_S",
+        },
     )
 
 
@@ -37,6 +75,7 @@ class Upkeep(threading.Thread):
         super().__init__(name="bnbench-upkeep", daemon=True)
         self.worker_name, self.settings = name, settings
         self.stop = threading.Event()
+        self.flusher = Flusher(spool_for(name), settings.heartbeat_s)
 
     def run(self) -> None:
         from worker.reconciler import reconcile
@@ -67,9 +106,13 @@ def _register(sender, **_) -> None:
     global _upkeep
     settings = Settings.from_env()
     queues = [q.name for q in sender.app.amqp.queues.consume_from.values()]
-    register_worker(sender.hostname, queues, os.environ.get("BNBENCH_WORKER_GPU") or None)
+    budget = Limits.from_env(default_model_mb=worker_budget_mb()).max_model_mb
+    register_worker(
+        sender.hostname, queues, os.environ.get("BNBENCH_WORKER_GPU") or None, memory_mb=budget
+    )
     _upkeep = Upkeep(sender.hostname, settings)
     _upkeep.start()
+    _upkeep.flusher.start()
     log.info("worker %s ready on %s", sender.hostname, ", ".join(queues))
 
 
@@ -77,6 +120,11 @@ def _register(sender, **_) -> None:
 def _unregister(sender, **_) -> None:
     if _upkeep is not None:
         _upkeep.stop.set()
+        _upkeep.flusher.stop.set()
+        try:
+            _upkeep.flusher.spool.flush()
+        except Exception:
+            log.warning("spooled records kept for the next start", exc_info=True)
     try:
         unregister_worker(sender.hostname)
     except Exception:

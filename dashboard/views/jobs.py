@@ -61,17 +61,15 @@ def live_table(status, group, label) -> None:
 
 
 def _act(action: str, job_id: str) -> None:
+    from core.lifecycle import not_retryable
     from worker.submit import cancel, retry
 
     if action == "cancel":
         st.session_state["job_action"] = f"{job_id[:8]}: {cancel(job_id)}"
+    elif retry(job_id):
+        st.session_state["job_action"] = f"{job_id[:8]}: queued again"
     else:
-        ok = retry(job_id)
-        st.session_state["job_action"] = (
-            f"{job_id[:8]}: queued again"
-            if ok
-            else f"{job_id[:8]}: only failed or cancelled jobs retry"
-        )
+        st.session_state["job_action"] = not_retryable(job_id) or f"{job_id[:8]}: not retried"
     data.clear()
 
 

@@ -6,7 +6,6 @@ import uuid
 
 import streamlit as st
 
-from core.limits import Limits
 from core.presets import PRESETS, preset
 from core.spec_io import SpecError, validate_spec
 from dashboard import data, spec_form
@@ -36,16 +35,19 @@ def _parse_grid(text: str) -> dict[str, list]:
 
 
 def _submit() -> None:
-    from worker.submit import expand_grid, submit
+    from worker.submit import check_submittable, expand_grid, submit
 
     st.session_state.pop("submitted", None)
     errors: dict[str, str] = {}
+    queue = st.session_state.get("queue")
+    queue = None if not queue or queue.startswith("by device") else queue
+    gpu_model = (st.session_state.get("gpu_model_route") or "").strip() or None
     try:
         base = validate_spec(spec_form.read_values())
         grid = _parse_grid(st.session_state.get("sweep", ""))
         repeats = int(st.session_state.get("sweep_repeats", 1))
         specs = expand_grid(base, grid, repeats) if grid or repeats > 1 else [base]
-        Limits.from_env().check(*specs)
+        check_submittable(specs, queue, gpu_model)
     except SpecError as e:
         for field, message in e.problems:
             errors[field.split(".")[0]] = message
@@ -55,9 +57,6 @@ def _submit() -> None:
         st.session_state["submit_failure"] = f"a setting of this deployment is invalid: {e}"
         return
     st.session_state[spec_form.ERRORS] = {}
-    queue = st.session_state.get("queue")
-    queue = None if not queue or queue.startswith("by device") else queue
-    gpu_model = (st.session_state.get("gpu_model_route") or "").strip() or None
     group = (st.session_state.get("group") or "").strip() or None
     if len(specs) > 1 and group is None:
         group = f"sweep-{uuid.uuid4().hex[:8]}"

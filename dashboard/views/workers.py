@@ -32,9 +32,35 @@ def fleet() -> None:
     st.dataframe(view, hide_index=True, width="stretch")
 
 
+@st.fragment(run_every=10)
+def refused() -> None:
+    df = data.guarded(data.rejected_messages, default=pd.DataFrame())
+    st.subheader("Refused messages")
+    if df.empty:
+        st.caption("No task message has been refused.")
+        return
+    st.caption(
+        "Messages a worker could not read as a job of their own: refused, not requeued, and "
+        "kept here (the newest 50; all of them in the rejected_messages table)."
+    )
+    view = pd.DataFrame(
+        {
+            "received": df["received_at"],
+            "queue": df["queue"],
+            "worker": df["worker"],
+            "reason": df["reason"],
+            "task id": df["task_id"],
+            "job named": df["job_id"].fillna("").str[:8],
+            "body (first 4 KB)": df["body"].str[:200],
+        }
+    )
+    st.dataframe(view, hide_index=True, width="stretch")
+
+
 def render() -> None:
     st.title("Workers")
     fleet()
+    refused()
 
 
 render()

@@ -140,6 +140,19 @@ def test_a_password_is_required_when_configured(dash_db, monkeypatch):
     assert at.title[0].value == "Jobs"
 
 
+def test_an_incomplete_oidc_section_leaves_the_password_login_in_charge(
+    dash_db, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[auth]\nclient_id = "x"\n')
+    monkeypatch.setenv("BNBENCH_DASHBOARD_PASSWORD", "s3cret")
+    at = app().run()
+    assert [t.value for t in at.title] == ["bnbench"]
+    assert at.text_input(key="login_password") is not None  # not an OIDC button that fails
+
+
 def test_compare_shows_throughput_cards_with_deltas(seeded):
     at = page("compare").run()
     at.selectbox(key="cmp_group").set_value("sweep").run()

@@ -79,7 +79,7 @@ def test_jobs_lists_the_queue_and_cancel_retry_work_by_prefix(cli):
     assert "cancelled" in invoke(cli, ["cancel", job_id[:8]]).stdout
     assert "queued again" in invoke(cli, ["retry", job_id[:8]]).stdout
     res = invoke(cli, ["retry", job_id[:8]], code=2)
-    assert "only those can be retried" in res.stderr
+    assert "only failed or cancelled jobs can be retried" in res.stderr
 
 
 def test_submit_reuse_returns_the_existing_result(cli, start_workers):

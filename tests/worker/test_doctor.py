@@ -83,13 +83,16 @@ def test_a_healthy_deployment_passes_every_check_but_the_gpu_here(db_url, monkey
     monkeypatch.setenv("BNBENCH_BROKER_URL", SHARED_REDIS)
     fresh_worker(db_url)
     rows = doctor(0)
-    assert list(rows) == ["configuration", "database", "migrations", "broker", "workers", "gpu"]
+    assert list(rows) == [
+        "configuration", "database", "migrations", "broker", "workers", "refused messages", "gpu",
+    ]  # fmt: skip
     assert {name: row["status"] for name, row in rows.items()} == {
         "configuration": OK,
         "database": OK,
         "migrations": OK,
         "broker": OK,
         "workers": OK,
+        "refused messages": OK,
         "gpu": gpu_status(),
     }
     assert SHARED_REDIS in rows["configuration"]["detail"]

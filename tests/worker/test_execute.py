@@ -66,14 +66,26 @@ def test_a_bad_payload_becomes_a_failed_job_naming_the_field(db_url):
     assert "spec.bachsize: unknown field; did you mean batch_size?" in r.error_message
 
 
-def test_out_of_memory_is_a_failed_job_that_suggests_a_smaller_size(db_url):
-    # 10M samples x 16384 features of float32 is 655 GB: a real MemoryError, not a mock.
+def test_out_of_memory_is_a_failed_job_that_suggests_a_smaller_size(db_url, monkeypatch):
+    # 10M samples x 16384 features of float32 is 655 GB: a real MemoryError, not a mock,
+    # once the estimate's check is lifted (a limit far above this machine's memory).
+    monkeypatch.setenv("BNBENCH_MAX_MODEL_MB", str(10**9))
     spec = dict(TINY, synthetic_samples=10_000_000, synthetic_features=16384, batch_size=512)
     assert run({"spec": spec}) == "failed"
     with session_scope() as s:
         [job] = s.query(Job).all()
     assert job.error_type == "OutOfMemory"
     assert "batch_size=512" in job.error_message and "try batch_size=256" in job.error_message
+
+
+def test_a_spec_over_the_workers_memory_is_refused_before_it_allocates(db_url):
+    spec = dict(TINY, synthetic_samples=10_000_000, synthetic_features=16384, batch_size=512)
+    assert run({"spec": spec}) == "rejected"
+    with session_scope() as s:
+        [job] = s.query(Job).all()
+    assert (job.status, job.error_type, job.attempt) == ("failed", "InvalidPayload", 0)
+    assert "spec.synthetic_samples: the spec needs about 1,250,002 MiB" in job.error_message
+    assert "BNBENCH_MAX_MODEL_MB" in job.error_message
 
 
 def test_missing_data_files_fail_with_the_fix(db_url, tmp_path):

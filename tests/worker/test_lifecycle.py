@@ -2,6 +2,7 @@
 
 import threading
 import time
+import uuid
 
 from core.db import session_scope
 from core.dbmodels import Job
@@ -112,7 +113,7 @@ def test_stale_running_jobs_are_requeued_then_failed_after_max_attempts(db_url):
 def test_overdue_queued_jobs_are_taken_for_resend_once(db_url):
     job_id = job(db_url)
     time.sleep(0.05)
-    assert overdue_queued(0.01) == {"local": [job_id]}
+    assert overdue_queued(0.01) == {"local": [(job_id, None)]}
     assert redispatch_if_still_overdue(job_id, 0.01) is not None
     assert redispatch_if_still_overdue(job_id, 5) is None  # just re-sent
 
@@ -127,12 +128,27 @@ def test_cancels_past_their_grace_period_are_listed(db_url):
 
 
 def test_a_rejected_payload_becomes_a_failed_job_with_its_reason(db_url):
-    job_id = create_rejected_job(
-        {"kwargs": {"spec": "x" * 20000}}, "InvalidPayload", "spec: must be a JSON object", "cpu"
-    )
+    job_id = str(uuid.uuid4())
+    raw = '{"kwargs": {"spec": "' + "x" * 20000 + '"}}'
+    assert create_rejected_job(job_id, raw, "InvalidPayload", "spec: must be a JSON object", "cpu")
     row = status(db_url, job_id)
     assert (row.status, row.error_type, row.kind) == ("failed", "InvalidPayload", "invalid")
     assert row.spec_json["truncated"] is True
+
+
+def test_a_rejected_payload_never_touches_a_job_that_exists(db_url):
+    job_id = job(db_url)
+    assert not create_rejected_job(job_id, "{}", "InvalidPayload", "bad", "cpu")
+    assert status(db_url, job_id).status == "queued"
+
+
+def test_text_no_database_can_store_is_escaped_in_a_rejected_job(db_url):
+    job_id = str(uuid.uuid4())
+    assert create_rejected_job(
+        job_id, 'nul \x00 "\x00" \udc80', "InvalidPayload", "a\x00b\udc80", "cpu"
+    )
+    row = status(db_url, job_id)
+    assert row.error_message == "a\\x00b\\udc80"
 
 
 def test_claim_sets_the_workers_current_job(db_url):

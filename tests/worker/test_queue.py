@@ -2,41 +2,16 @@
 
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 from celery import Celery
-from sqlalchemy import func, select
 
-from core.db import session_scope
-from core.dbmodels import Job, Result
 from core.spec import BenchSpec
-from tests.services import LONG, MEDIUM, TINY, free_port, wait_until
+from tests.services import LONG, MEDIUM, TINY, redis_server, wait_until
 from tests.worker.bad_payloads import BAD_PAYLOADS
+from tests.worker.job_rows import all_final, jobs, result_count, status_of
 from worker.submit import cancel, retry, submit
-
-
-def jobs():
-    with session_scope() as s:
-        return {j.id: j for j in s.scalars(select(Job)).all()}
-
-
-def result_count(job_id=None) -> int:
-    with session_scope() as s:
-        q = select(func.count()).select_from(Result)
-        if job_id:
-            q = q.where(Result.job_id == job_id)
-        return s.scalar(q)
-
-
-def status_of(job_id):
-    return jobs()[job_id].status
-
-
-def all_final(ids):
-    js = jobs()
-    return all(js[i].status in ("succeeded", "failed", "cancelled") for i in ids)
 
 
 def test_fifty_jobs_over_two_workers_each_complete_exactly_once(queue_env, start_workers):
@@ -63,45 +38,14 @@ def test_a_killed_worker_loses_nothing(queue_env, start_workers):
 
 
 def test_a_broker_restart_loses_no_queued_job(queue_env, start_workers, monkeypatch, tmp_path):
-    port = free_port()
-    cmd = [
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-    ]
-    broker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    monkeypatch.setenv("BNBENCH_BROKER_URL", url)
-    try:
-        wait_until(
-            lambda: (
-                subprocess.run(
-                    ["redis-cli", "-p", str(port), "ping"], capture_output=True
-                ).returncode
-                == 0
-            ),
-            20,
-            "redis",
-        )
+    with redis_server(tmp_path) as broker:
+        monkeypatch.setenv("BNBENCH_BROKER_URL", broker.url)
         ids = [submit(BenchSpec(**TINY, seed=i)) for i in range(5)]
-        broker.kill()  # the queued messages die with it: no persistence
-        broker.wait()
-        broker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        broker.restart()  # the queued messages die with it: no persistence
         start_workers(1)
         wait_until(lambda: all_final(ids), 120, "jobs re-sent after the restart")
         assert {jobs()[i].status for i in ids} == {"succeeded"}
         assert result_count() == 5
-    finally:
-        broker.kill()
-        broker.wait()
 
 
 def test_bad_payloads_from_a_raw_client_fail_clearly_and_the_worker_goes_on(
