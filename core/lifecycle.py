@@ -103,22 +103,6 @@ def stored_spec(job_id: str, url: str | None = None) -> tuple[str, dict] | None:
     return None if row is None else (row[0], row[1])
 
 
-def fail_queued(job_id: str, error_type: str, message: str, url: str | None = None) -> bool:
-    """queued -> failed with the reason; a running or finished job is left alone."""
-    with session_scope(url) as s:
-        res = s.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == "queued")
-            .values(
-                status="failed",
-                finished_at=utcnow(),
-                error_type=error_type[:100],
-                error_message=storable(message)[:4000],
-            )
-        )
-        return res.rowcount == 1
-
-
 def heartbeat(
     job_id: str, worker: str, epoch: int | None, fraction: float | None, url: str | None = None
 ) -> str:

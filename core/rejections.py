@@ -33,7 +33,7 @@ def _text(value: Any) -> str:
             text = json.dumps(value, sort_keys=True, default=repr)
         except (TypeError, ValueError):
             text = repr(value)
-    return storable(text[:KEPT_BYTES])
+    return storable(text[:KEPT_BYTES])[:KEPT_BYTES]
 
 
 @dataclass(frozen=True)

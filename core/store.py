@@ -27,6 +27,7 @@ from core.dbmodels import (
 from core.result import BenchResult, Provenance
 from core.result_rows import detail_rows, result_row, row_values
 from core.spec import BenchSpec
+from core.storable import storable
 
 ERROR_MESSAGE_MAX = 4000
 
@@ -90,17 +91,20 @@ def mark_failed(
     message: str,
     url: str | None = None,
     status: str = "failed",
+    unless_running: bool = False,
 ) -> bool:
-    """Move an unfinished job to failed (or cancelled) with its error; False if already final."""
+    """Move an unfinished job to failed (or cancelled) with its error; False if already final.
+    With unless_running, only a queued job: one refused before it ran."""
+    moves_from = ("queued",) if unless_running else ("queued", "running")
     with session_scope(url) as s:
         res = s.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.in_(("queued", "running")))
+            .where(Job.id == job_id, Job.status.in_(moves_from))
             .values(
                 status=status,
                 finished_at=utcnow(),
                 error_type=error_type[:100],
-                error_message=message[:ERROR_MESSAGE_MAX],
+                error_message=storable(message)[:ERROR_MESSAGE_MAX],
             )
         )
         return res.rowcount == 1

@@ -17,7 +17,6 @@ from core.lifecycle import (
     INVALID_KIND,
     admit,
     claim,
-    fail_queued,
     heartbeat,
     release_worker,
     stored_spec,
@@ -96,6 +95,17 @@ def describe_failure(exc: BaseException, spec: BenchSpec, settings: Settings) ->
     return name, f"{text[:1000]}{at}"
 
 
+def hard_limit_failure(task_id: str, kwargs: dict, settings: Settings) -> dict:
+    """The failure to record for a delivery the pool killed at the hard time limit."""
+    return {
+        "job_id": job_id_for(kwargs, task_id),
+        "error_type": "TimeLimit",
+        "message": f"killed at the hard time limit of {settings.hard_time_limit_s:.0f} s after "
+        f"ignoring the soft limit of {settings.job_time_limit_s:.0f} s; shorten the spec "
+        "(epochs, timed_steps, sizes) or raise BNBENCH_JOB_TIME_LIMIT_S",
+    }
+
+
 def execute(
     args: tuple,
     kwargs: dict,
@@ -154,7 +164,7 @@ def _refuse_payload(e: PayloadError, args, kwargs, headers: dict, where: dict) -
     job_id = where["job_id"]
     if e.spec is not None:  # a valid spec, refused by a limit or for extra payload fields
         if (held := admit(job_id, e.spec, where["queue"])) is None:
-            fail_queued(job_id, "InvalidPayload", str(e))
+            mark_failed(job_id, "InvalidPayload", str(e), unless_running=True)
             log.warning("job %s rejected: %s", job_id, e)
             return "rejected"
         return _refuse(f"{e} (and job {job_id} holds another spec, hash {held})",
@@ -162,7 +172,7 @@ def _refuse_payload(e: PayloadError, args, kwargs, headers: dict, where: dict) -
     stored = stored_spec(job_id)
     if stored is not None and stored[0] != INVALID_KIND and stored[1] == kwargs.get("spec"):
         # the job's own stored spec no longer validates (written by an older version)
-        fail_queued(job_id, "InvalidPayload", str(e))
+        mark_failed(job_id, "InvalidPayload", str(e), unless_running=True)
         return "rejected"
     return _refuse(str(e), args, kwargs, headers, where)
 

@@ -19,8 +19,7 @@ from core.limits import Limits
 from core.migrate import ensure_schema
 from worker.app import TASK_NAME, app
 from worker.consumer import spool_for
-from worker.envelope import job_id_for
-from worker.execute import DatabaseUnavailable, execute
+from worker.execute import DatabaseUnavailable, execute, hard_limit_failure
 from worker.memory_budget import worker_budget_mb
 from worker.settings import Settings
 from worker.spool import Flusher
@@ -53,19 +52,11 @@ def run_job(*args, **kwargs) -> str:
 def _hard_time_limit(sender=None, task_id=None, exception=None, kwargs=None, **_) -> None:
     """The pool killed a job at the hard limit: its row says so, instead of running it again
     as a lost worker's job. Runs in the main process, so it goes through the spool."""
-    if not isinstance(exception, TimeLimitExceeded) or _upkeep is None or task_id is None:
+    ours = getattr(sender, "name", None) == TASK_NAME
+    if not ours or not isinstance(exception, TimeLimitExceeded) or _upkeep is None or not task_id:
         return
-    settings = Settings.from_env()
-    spool_for(_upkeep.worker_name).append(
-        "job_failed",
-        {
-            "job_id": job_id_for(kwargs or {}, task_id),
-            "error_type": "TimeLimit",
-            "message": f"killed at the hard time limit of {settings.hard_time_limit_s:.0f} s "
-            f"after ignoring the soft limit of {settings.job_time_limit_s:.0f} s; shorten the "
-            "spec (epochs, timed_steps, sizes) or raise BNBENCH_JOB_TIME_LIMIT_S",
-        },
-    )
+    record = hard_limit_failure(task_id, kwargs or {}, Settings.from_env())
+    spool_for(_upkeep.worker_name).append("job_failed", record)
 
 
 class Upkeep(threading.Thread):

@@ -113,6 +113,21 @@ def test_workers_page_lists_the_fleet(dash_db):
     assert list(table["worker"]) == ["cpu0@host"] and list(table["state"]) == ["live"]
 
 
+def test_workers_page_lists_refused_messages_with_their_reasons(dash_db):
+    import streamlit as st
+
+    from core.rejections import Rejection, file_refusal
+
+    at = page("workers").run()
+    assert "No task message has been refused." in [c.value for c in at.caption]
+    file_refusal(Rejection.of("body must be a triple", {"id": "t-1"}, b"null", queue="cpu"))
+    st.cache_data.clear()  # the page caches reads for 5 s
+    at = page("workers").run()
+    refused = at.dataframe[-1].value
+    assert list(refused["reason"]) == ["body must be a triple"]
+    assert list(refused["queue"]) == ["cpu"] and list(refused["task id"]) == ["t-1"]
+
+
 def test_the_app_navigates_to_jobs_by_default(dash_db):
     at = app().run()
     assert not at.exception

@@ -119,3 +119,30 @@ def test_a_queue_name_with_rich_markup_prints_as_itself(cli):
     invoke(cli, ["submit", *TINY_FLAGS, "--queue", "[/]"])
     out = invoke(cli, ["jobs"]).stdout
     assert "[/]" in out
+
+
+def test_a_spec_too_big_for_every_live_worker_of_its_queue_is_refused_at_submission(cli):
+    from core.lifecycle import register_worker
+
+    register_worker("cpu0@small", ["cpu"], None, memory_mb=256)
+    res = invoke(cli, ["submit", *TINY_FLAGS, "--width", "8192", "--depth", "8"], code=2)
+    assert "width: the spec needs about" in res.stderr
+    assert "over this deployment's limit of 256 MiB (BNBENCH_MAX_MODEL_MB)" in res.stderr
+    sweep = ["submit", *TINY_FLAGS, "--grid", "width=8,8192", "--depth", "8"]
+    invoke(cli, sweep, code=2)  # one spec over the budget: none of the sweep is sent
+    assert query_records(ResultFilter()) == []
+    invoke(cli, ["submit", *TINY_FLAGS, "--width", "8192", "--depth", "8", "--queue", "big"])
+
+
+def test_retrying_a_job_whose_spec_never_validated_says_why_and_queues_nothing(cli):
+    import uuid
+
+    from core.lifecycle import create_rejected_job
+
+    job_id = str(uuid.uuid4())
+    create_rejected_job(job_id, '{"spec": {"bachsize": 3}}', "InvalidPayload", "bad", "cpu")
+    res = invoke(cli, ["retry", job_id[:8]], code=2)
+    assert "spec never validated (InvalidPayload)" in res.stderr
+    assert "queued again" not in res.stdout
+    [rec] = query_records(ResultFilter(job_ids=(job_id,)), spec=False)
+    assert rec["status"] == "failed"

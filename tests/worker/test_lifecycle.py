@@ -7,12 +7,15 @@ import uuid
 from core.db import session_scope
 from core.dbmodels import Job
 from core.lifecycle import (
+    admit,
     claim,
     create_rejected_job,
     heartbeat,
+    not_retryable,
     overdue_cancels,
     overdue_queued,
     prepare_retry,
+    queue_memory_mb,
     redispatch_if_still_overdue,
     register_worker,
     request_cancel,
@@ -160,3 +163,41 @@ def test_claim_sets_the_workers_current_job(db_url):
     assert list_workers()[0]["current_job_id"] == job_id
     release_worker("w@h")
     assert list_workers()[0]["current_job_id"] is None
+
+
+def test_a_delivery_gets_its_row_once_and_a_different_spec_is_told_what_the_row_holds(db_url):
+    job_id = str(uuid.uuid4())
+    assert admit(job_id, SPEC, "cpu") is None  # created, queued
+    assert admit(job_id, SPEC, "cpu") is None  # the same spec again: its own row
+    other = SPEC.with_overrides(seed=SPEC.seed + 1)
+    assert admit(job_id, other, "cpu") == SPEC.spec_hash()
+    assert status(db_url, job_id).spec_hash == SPEC.spec_hash()
+
+
+def test_a_claim_stores_the_task_id_of_the_delivery_that_runs_it(db_url):
+    job_id = job(db_url)
+    assert claim(job_id, "w", 60, task_id="task-42")
+    assert status(db_url, job_id).task_id == "task-42"
+
+
+def test_a_job_whose_spec_never_validated_is_not_retried_and_says_why(db_url):
+    job_id = str(uuid.uuid4())
+    create_rejected_job(job_id, '{"spec": {"bachsize": 1}}', "InvalidPayload", "bad", "cpu")
+    assert prepare_retry(job_id) is None
+    why = not_retryable(job_id)
+    assert "spec never validated (InvalidPayload)" in why and "submit it as a new job" in why
+    queued = job(db_url)
+    assert "is queued; only failed or cancelled" in not_retryable(queued)
+    assert not_retryable(str(uuid.uuid4())).endswith("no such job")
+
+
+def test_a_queues_memory_budget_is_the_largest_among_its_live_workers(db_url):
+    register_worker("small", ["cpu"], None, memory_mb=1000)
+    register_worker("big", ["cpu"], None, memory_mb=8000)
+    register_worker("gpu", ["gpu"], "H100", memory_mb=64000)
+    register_worker("unknown", ["cpu"], None)
+    assert queue_memory_mb("cpu", stale_after_s=60) == 8000
+    assert queue_memory_mb("gpu", stale_after_s=60) == 64000
+    assert queue_memory_mb("gpu.h100", stale_after_s=60) is None
+    time.sleep(0.05)
+    assert queue_memory_mb("cpu", stale_after_s=0.01) is None  # all stale now
