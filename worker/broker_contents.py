@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from worker.envelope import parse_eta
+
 PRIORITY_STEPS = range(10)  # as in worker.app's broker_transport_options
 SEP = ":"
 UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
@@ -47,16 +49,6 @@ def _headers(raw: bytes | str) -> dict[str, Any]:
     return headers if isinstance(headers, dict) else {}
 
 
-def _eta(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        eta = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return eta if eta.tzinfo else eta.replace(tzinfo=UTC)
-
-
 def read(client, queues: list[str]) -> BrokerContents:
     """Everything the broker holds for `queues`, from a redis-py client."""
     out = BrokerContents()
@@ -78,5 +70,5 @@ def read(client, queues: list[str]) -> BrokerContents:
         headers = payload.get("headers") if isinstance(payload.get("headers"), dict) else {}
         if isinstance(task_id := headers.get("id"), str):
             age = now - delivered_at.get(tag, now)
-            out.delivered[task_id] = (age, _eta(headers.get("eta")))
+            out.delivered[task_id] = (age, parse_eta(headers.get("eta")))
     return out

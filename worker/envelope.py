@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from core.storable import unstorable
@@ -53,9 +54,48 @@ def recover_job_id(body: Any) -> str | None:
     return None
 
 
+# The headers Celery's main process reads, with the types it assumes; a wrong type raised
+# after the worker had taken its only pool slot, and no later message ran.
+HEADER_TYPES: dict[str, tuple[type, ...]] = {
+    "lang": (str,),
+    "shadow": (str,),
+    "group": (str,),
+    "group_index": (int,),
+    "root_id": (str,),
+    "parent_id": (str,),
+    "argsrepr": (str,),
+    "kwargsrepr": (str,),
+    "origin": (str,),
+    "ignore_result": (bool,),
+    "replaced_task_nesting": (int,),
+    "stamped_headers": (list,),
+    "stamps": (dict,),
+    "eta": (str,),
+    "expires": (str,),
+}
+MAX_ETA_AHEAD_S = 3600  # a retry waits at most a minute; a far ETA would sit in a worker
+
+
 def check_headers(headers: Any) -> None:
     if not isinstance(headers, dict):
         raise EnvelopeError(f"headers must be a mapping, got {type(headers).__name__}")
+    for name, types in HEADER_TYPES.items():
+        value = headers.get(name)
+        if value is not None and (type(value) not in types):
+            want = " or ".join(t.__name__ for t in types)
+            raise EnvelopeError(
+                f"header {name} must be {want} or null, got {type(value).__name__}; send with "
+                "Celery's send_task, which sets it"
+            )
+    stamped = headers.get("stamped_headers") or []
+    if any(not isinstance(h, str) for h in stamped):
+        raise EnvelopeError("header stamped_headers must be a list of header names")
+    eta = parse_eta(headers.get("eta"))
+    if eta is not None and (eta - datetime.now(UTC)).total_seconds() > MAX_ETA_AHEAD_S:
+        raise EnvelopeError(
+            f"header eta {headers['eta']!r:.40} is over {MAX_ETA_AHEAD_S // 60} minutes ahead; "
+            "bnbench runs a job when a worker is free, so send it then"
+        )
     task_id = headers.get("id")
     if not isinstance(task_id, str) or not 0 < len(task_id) <= MAX_TASK_ID:
         raise EnvelopeError(
@@ -75,6 +115,16 @@ def check_headers(headers: Any) -> None:
                 "header timelimit must be [hard, soft] seconds (numbers or null), got "
                 f"{limits!r:.80}"
             )
+
+
+def parse_eta(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        eta = datetime.fromisoformat(value)
+    except ValueError:
+        return None  # Celery itself refuses a malformed one, naming the value
+    return eta if eta.tzinfo else eta.replace(tzinfo=UTC)
 
 
 def _number_or_none(v: Any) -> bool:

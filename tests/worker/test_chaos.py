@@ -75,6 +75,22 @@ POISON = [
     ("timelimit text", [[], {"spec": TINY}, {}], {"timelimit": "abc"}, None, "timelimit"),
     ("retries text", [[], {"spec": TINY}, {}], {"retries": "x"}, None, "retries"),
     ("eta garbage", [[], {"spec": TINY}, {}], {"eta": "not a date"}, None, "ETA"),
+    (
+        "eta in 2999",
+        [[], {"spec": TINY}, {}],
+        {"eta": "2999-01-01T00:00:00"},
+        None,
+        "minutes ahead",
+    ),
+    # it raised only after the worker took its one pool slot, which then never came back
+    (
+        "stamped headers a number",
+        [[], {"spec": TINY}, {}],
+        {"stamped_headers": 5},
+        None,
+        "stamped_headers",
+    ),
+    ("shadow a number", [[], {"spec": TINY}, {}], {"shadow": 5}, None, "header shadow"),
     ("expires garbage", [[], {"spec": TINY}, {}], {"expires": "soon"}, None, "expires"),
     ("no task header", [[], {"spec": TINY}, {}], {"task": None}, None, "no task header"),
     (
