@@ -4,6 +4,7 @@ Loaded into a test's worker with BNBENCH_WORKER_INCLUDE=tests.worker.stubborn_ta
 counts its seconds alive in a file the test reads.
 """
 
+import os
 import time
 from pathlib import Path
 
@@ -21,4 +22,6 @@ def stubborn(path: str, seconds: float) -> None:
         except SoftTimeLimitExceeded:
             continue
         beats += 1
-        Path(path).write_text(str(beats))
+        tmp = Path(f"{path}.tmp")
+        tmp.write_text(str(beats))
+        os.replace(tmp, path)  # a kill mid-write must not leave the file empty

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 
@@ -435,3 +437,60 @@ def test_soak_200_jobs_through_kills_and_a_broker_restart(queue_env, tmp_path, m
     assert {js[i].status for i in ids} == {"succeeded"}, done
     assert result_count() == 200
     assert {"broker", "main", "child"} <= set(done) and len(done) >= 5, done
+
+
+# ------------------------------------------------------------------ what a raw job leaves behind
+
+
+def test_a_raw_clients_rejected_payload_is_not_retried(queue_env, start_workers):
+    from core.lifecycle import not_retryable
+    from worker.submit import retry
+
+    start_workers(1)
+    task = raw_client(queue_env["BNBENCH_BROKER_URL"]).send_task(
+        "bnbench.run", kwargs={"spec": {"bachsize": 3}}, queue="cpu"
+    )
+    job_id = derived(task.id)
+    wait_until(lambda: status_of(job_id) == "failed", 60, "the rejection")
+    assert retry(job_id) is False
+    assert "spec never validated (InvalidPayload)" in not_retryable(job_id)
+    assert redis.Redis.from_url(queue_env["BNBENCH_BROKER_URL"]).llen("cpu") == 0
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses (hex, as /proc/net/tcp writes them) listening on `port`."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if int(hex_port, 16) == port and state == "0A":  # LISTEN
+                    found.add(address)
+    return found
+
+
+def test_a_commented_out_auth_section_keeps_a_real_dashboard_on_localhost(tmp_path, dash_env):
+    from tests.services import dashboard_healthy, free_port
+
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text("# [auth]\n# client_id = 'x'\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from core.cli import main; main()", "dashboard", "--port",
+         str(port)],
+        cwd=tmp_path, env={**dash_env, "HOME": str(tmp_path)}, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: dashboard_healthy(f"http://127.0.0.1:{port}"), 60, "the dashboard")
+        assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, not 0.0.0.0
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+@pytest.fixture
+def dash_env(queue_env, monkeypatch):
+    monkeypatch.delenv("BNBENCH_DASHBOARD_PASSWORD", raising=False)
+    return {**os.environ, "PYTHONPATH": os.getcwd()}
