@@ -249,7 +249,7 @@ STUBBORN = "tests.worker.stubborn_task"
 def test_a_raw_client_cannot_lengthen_the_hard_time_limit(queue_env, start_workers, tmp_path):
     """A task that swallows the soft limit is killed at the hard one (soft 3 s + 3 s)."""
     beats = tmp_path / "beats"
-    start_workers(
+    [w] = start_workers(
         1,
         env={
             "BNBENCH_JOB_TIME_LIMIT_S": "3",
@@ -262,10 +262,14 @@ def test_a_raw_client_cannot_lengthen_the_hard_time_limit(queue_env, start_worke
     )  # fmt: skip
     wait_until(lambda: beats.exists(), 60, "the stubborn task to start")
     time.sleep(15)
-    count = int(beats.read_text() or 0)
-    assert 3 <= count <= 9, f"it beat {count} times; the hard limit should stop it at about 6"
+    count = int(beats.read_text())
+    # the pool starts the clock when it hands the task over, which under load can be a
+    # second or two before the task's own first beat: at most 6, and far from 660
+    assert count <= 6, f"it beat {count} times; the hard limit should have stopped it at 6 s"
     time.sleep(3)
-    assert int(beats.read_text() or 0) == count  # it is dead, not slow
+    assert int(beats.read_text()) == count  # it is dead, not slow
+    log = (tmp_path / "logs" / f"{w.name}.log").read_text()
+    assert "Hard time limit (6.0s) exceeded" in log
 
 
 # ------------------------------------------------------------------ exactly once
