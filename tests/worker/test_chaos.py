@@ -418,7 +418,8 @@ def test_soak_200_jobs_through_kills_and_a_broker_restart(queue_env, tmp_path, m
         monkeypatch.setenv("BNBENCH_BROKER_URL", broker.url)
         with supervised_workers(tmp_path / "logs", cpu_workers=2) as sup:
             ids = [submit(BenchSpec(**dict(SOAK_JOB, seed=i))) for i in range(200)]
-            deadline = time.monotonic() + 600
+            t0 = time.monotonic()
+            deadline = t0 + 600
             faults = iter(SOAK_FAULTS)
             while not all_final(ids) and time.monotonic() < deadline:
                 time.sleep(10)
@@ -436,6 +437,7 @@ def test_soak_200_jobs_through_kills_and_a_broker_restart(queue_env, tmp_path, m
             js = jobs()
             left = sum(js[i].status != "succeeded" for i in ids if i in js)
             assert all_final(ids), f"{left} jobs unfinished after {done}"
+            print(f"soak: 200 jobs in {time.monotonic() - t0:.0f} s through faults {done}")
     js = jobs()
     assert sorted(js) == sorted(ids), "a job was created twice or lost"
     assert {js[i].status for i in ids} == {"succeeded"}, done
