@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from core.suites.claims import tested_arms
+
 
 def curves(df: pd.DataFrame, y: str, x: str, y_title: str, x_title: str) -> alt.Chart:
     """Learning curves, one line per job (labelled by job and label)."""
@@ -48,12 +50,37 @@ def experiment_charts(exp, df: pd.DataFrame | None, curves) -> list:
     out = []
     if exp.evidence and exp.evidence in df.columns:
         out.append(evidence(df, exp.evidence))
+    test = getattr(exp, "test", None)
+    if test is not None and getattr(test, "paired", True):
+        arms = list(tested_arms(test))
+        if len(arms) >= 2 and {"spec.seed", getattr(test, "metric", "")} <= set(df.columns):
+            out.append(per_seed(df, arms, test.metric))
     if exp.epoch_evidence == "last_hidden_inputs" and "job_id" in df.columns:
         epochs = curves(tuple(df["job_id"]))
         if not epochs.empty:
             epochs = epochs.merge(df[["job_id", "arm"]], on="job_id")
             out.append(input_bands(epochs, by="arm"))
     return [c for c in out if c is not None]
+
+
+def per_seed(df: pd.DataFrame, arms: list[str], metric: str) -> alt.Chart | None:
+    """The paired evidence: one line per seed across the tested arms, so a reader sees
+    whether the arms move together (a seed effect) or apart (the arm effect)."""
+    rows = df[df["arm"].isin(arms)][["arm", "spec.seed", metric]].dropna()
+    if rows.empty:
+        return None
+    rows = rows.rename(columns={"spec.seed": "seed"})
+    return (
+        alt.Chart(rows)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("arm:N", title=None, sort=arms),
+            y=alt.Y(f"{metric}:Q", title=f"{metric}, per seed", scale=alt.Scale(zero=False)),
+            detail="seed:N",
+            color=alt.Color("seed:N", title="seed"),
+            tooltip=["seed", "arm", metric],
+        )
+    )
 
 
 def bars_with_iqr(

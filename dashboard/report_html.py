@@ -7,6 +7,7 @@ import html
 import pandas as pd
 
 from core.suites.model import Suite
+from core.suites.report import method_line
 from core.suites.verdicts import Verdict
 from dashboard import charts
 
@@ -15,6 +16,8 @@ COLORS = {
     "not supported": "#cf222e",
     "inconclusive": "#9a6700",
     "corrected": "#0969da",
+    "equivalent": "#8250df",
+    "invalid design": "#57606a",
 }
 HEAD = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <script src="https://cdn.jsdelivr.net/npm/vega@5"></script>
@@ -53,7 +56,8 @@ def render(
     out = [
         HEAD.format(title=e(f"bnbench suite {suite.name}")),
         f"<h1>Suite <code>{e(suite.name)}</code></h1><p>{e(suite.description)}</p>",
-        f"<p>Results of group <code>{e(group)}</code>.</p>",
+        f"<p>Results of group <code>{e(group)}</code>. Each claim is tested on its own at the "
+        "5% level (95% intervals), with no correction across claims.</p>",
         "<table><tr><th>experiment</th><th>verdict</th><th>effect [95% CI]</th></tr>",
     ]
     for v in verdicts:
@@ -66,7 +70,8 @@ def render(
     for i, (v, exp) in enumerate(zip(verdicts, suite.experiments, strict=True)):
         out += [
             f"<h2>{e(v.claim)} {_badge(v.verdict)}</h2>",
-            f"<p><b>Effect:</b> {e(v.effect_name)}.</p><p>{e(v.explanation)}</p>",
+            f"<p><b>Effect:</b> {e(v.effect_name)}.</p><p><b>Test:</b> {e(method_line(v))}.</p>"
+            f"<p>{e(v.explanation)}</p>",
             f"<p><b>Rule:</b> {e(exp.rule)}</p>",
         ]
         df = by_experiment.get(exp.runs_key)

@@ -16,6 +16,8 @@ STYLE = {
     "not supported": "red",
     "inconclusive": "yellow",
     "corrected": "cyan",
+    "equivalent": "magenta",
+    "invalid design": "bright_black",
 }
 
 

@@ -1,7 +1,8 @@
 """Suite `article`: the claims of the seed article, each measured and judged.
 
-Every rule is written here and in docs/suites.md. Effects are differences of arm means with
-Welch's 95% CI over seeds; `decide` reads the CI against the claimed direction.
+Each experiment declares its claim type, metric, margin and guards (core.suites.claims,
+core.suites.guards); the rule printed in reports is generated from that declaration, and
+docs/suites.md explains them. Arms are compared seed by seed.
 """
 
 from __future__ import annotations
@@ -18,18 +19,15 @@ from core.suites.article_design import (
     MOMENTUM,
     P_BY_SIZE,
 )
+from core.suites.claims import Superiority, by_seed, compare
+from core.suites.guards import Learned, Overfits, Reaches
 from core.suites.model import Experiment, Profile, Suite
-from core.suites.verdicts import (
-    Verdict,
-    arm_values,
-    decide,
-    difference,
-    epochs_to_target,
-    fmt_effect,
-    from_effect,
-)
+from core.suites.stats import fmt
+from core.suites.verdicts import Verdict
 
 TARGET = 0.6  # validation accuracy that "trained" means in the time-to-accuracy claim
+ACC = "final_val_accuracy"  # the last epoch's, in eval mode: no selection over epochs
+MARGIN = 0.02  # accuracy points below which two arms count as the same
 
 
 # --- 1. BN speeds up training ------------------------------------------------------------
@@ -45,28 +43,15 @@ def _bn_speed_arms(p: Profile) -> dict:
     }
 
 
-def _bn_speed_analyze(df: pd.DataFrame) -> Verdict:
-    e = BN_SPEED
-    same = difference(epochs_to_target(df, "no_bn"), epochs_to_target(df, "bn"))
-    high = difference(epochs_to_target(df, "no_bn_lr4"), epochs_to_target(df, "bn_lr4"))
-    verdict = decide(same, "positive")
-    if verdict == "inconclusive" and decide(high, "positive") == "supported":
-        verdict = "supported"
-    times = {
-        a: arm_values(df, a, "time_to_target_s") for a in ("bn", "no_bn", "bn_lr4", "no_bn_lr4")
-    }
+def _bn_speed_explain(df: pd.DataFrame) -> str:
+    high = compare(df, "no_bn_lr4", "bn_lr4", "epochs_to_target")
+    times = {a: by_seed(df, a, "time_to_target_s") for a in ("bn", "no_bn", "bn_lr4", "no_bn_lr4")}
     wall = ", ".join(
         f"{a} {np.median(v):.2f} s ({len(v)} reached)" for a, v in times.items() if len(v)
     )
-    return from_effect(
-        e,
-        verdict,
-        f"epochs saved by BN (no-BN minus BN) to reach {TARGET:.0%} val accuracy",
-        same,
-        f"At the same learning rate BN saves {fmt_effect(same)} epochs to reach "
-        f"{TARGET:.0%} validation accuracy; at 4x the learning rate it saves "
-        f"{fmt_effect(high)}. Runs that never reach the target count as epochs + 1. Median "
-        f"training time to the target: {wall or 'never reached'}.",
+    return (
+        f"At 4x the learning rate BN saves {fmt(high)} epochs (reported, not judged). Median "
+        f"training time to the target: {wall or 'never reached'}."
     )
 
 
@@ -74,11 +59,12 @@ BN_SPEED = Experiment(
     key="bn_speeds_training",
     evidence="epochs_to_target",
     claim="Batch normalization speeds up training.",
-    rule="Supported if no-BN minus BN epochs-to-target has a 95% CI above 0 at the same "
-    "learning rate (or, failing that, at 4x the learning rate); not supported if the "
-    "same-rate CI is below 0.",
+    test=Superiority("no_bn", "bn", "epochs_to_target"),
+    guards=(Learned(), Reaches(("bn", "no_bn"))),
+    note=f"The target is {TARGET:.0%} validation accuracy; epochs to it are a restricted mean "
+    "(a run that never reaches it counts as the horizon + 1).",
     arms=_bn_speed_arms,
-    analyze=_bn_speed_analyze,
+    explain=_bn_speed_explain,
 )
 
 
@@ -96,23 +82,12 @@ def _dropout_arms(p: Profile) -> dict:
     }
 
 
-def _dropout_analyze(df: pd.DataFrame) -> Verdict:
-    e = DROPOUT_OVERFIT
-    gap = "generalization_gap"
-    small = difference(arm_values(df, "p0_small", gap), arm_values(df, "p05_small", gap))
-    full = difference(arm_values(df, "p0_full", gap), arm_values(df, "p05_full", gap))
-    acc = difference(
-        arm_values(df, "p05_small", "final_val_accuracy"),
-        arm_values(df, "p0_small", "final_val_accuracy"),
-    )
-    return from_effect(
-        e,
-        decide(small, "positive"),
-        "generalization gap removed by dropout (p=0 minus p=0.5), small training set",
-        small,
-        f"On the small training set dropout p=0.5 lowers the train-minus-val "
-        f"accuracy gap by {fmt_effect(small)} and changes val accuracy by {fmt_effect(acc)}; "
-        f"on the full set it lowers the gap by {fmt_effect(full)}.",
+def _dropout_explain(df: pd.DataFrame) -> str:
+    full = compare(df, "p0_full", "p05_full", "generalization_gap")
+    acc = compare(df, "p05_small", "p0_small", ACC)
+    return (
+        f"Dropout p=0.5 changes val accuracy on the small set by {fmt(acc)}; on the full set "
+        f"it lowers the gap by {fmt(full)}."
     )
 
 
@@ -120,10 +95,11 @@ DROPOUT_OVERFIT = Experiment(
     key="dropout_prevents_overfitting",
     evidence="generalization_gap",
     claim="Dropout prevents overfitting.",
-    rule="Supported if the generalization gap without dropout minus with p=0.5, on the small "
-    "training set, has a 95% CI above 0; not supported if below 0.",
+    test=Superiority("p0_small", "p05_small", "generalization_gap"),
+    guards=(Learned(), Overfits("p0_small")),
+    note="The gap is train minus val accuracy, both in eval mode, on the small training set.",
     arms=_dropout_arms,
-    analyze=_dropout_analyze,
+    explain=_dropout_explain,
 )
 
 
@@ -138,28 +114,13 @@ def _bn_position_arms(p: Profile) -> dict:
     }
 
 
-def _bn_position_analyze(df: pd.DataFrame) -> Verdict:
-    e = BN_POSITION
-    m = "best_val_accuracy"
-    d = difference(arm_values(df, "before", m), arm_values(df, "after", m))
-    return from_effect(
-        e,
-        decide(d, "positive"),
-        "val accuracy, BN before minus after the activation",
-        d,
-        f"BN before the activation reaches {fmt_effect(d)} accuracy points more than "
-        "after it. A CI that straddles 0 means the placement did not matter here.",
-    )
-
-
 BN_POSITION = Experiment(
     key="bn_before_activation",
-    evidence="best_val_accuracy",
+    evidence=ACC,
     claim="Put BN after the linear or conv layer and before the activation.",
-    rule="Supported if best val accuracy with BN before minus after the activation has a "
-    "95% CI above 0; not supported if below 0; inconclusive otherwise.",
+    test=Superiority("before", "after", ACC, margin=MARGIN),
+    guards=(Learned(),),
     arms=_bn_position_arms,
-    analyze=_bn_position_analyze,
 )
 
 
@@ -170,29 +131,15 @@ def _eval_arms(p: Profile) -> dict:
     return {"bn_dropout": {**p.base(), "norm": "batchnorm", "dropout_p": 0.5}}
 
 
-def _eval_analyze(df: pd.DataFrame) -> Verdict:
-    e = EVAL_MODE
-    gaps = arm_values(df, "bn_dropout", "mode_accuracy_gap")
-    d = difference(gaps, np.zeros_like(gaps)) if len(gaps) >= 2 else None
-    return from_effect(
-        e,
-        decide(d, "positive"),
-        "val accuracy, eval mode minus train mode",
-        d,
-        f"On the same validation data, eval mode scores {fmt_effect(d)} accuracy points "
-        "above train mode (BN on running statistics, dropout off): model.eval() is what "
-        "makes inference deterministic, and here better.",
-    )
-
-
 EVAL_MODE = Experiment(
     key="eval_mode_handles_differences",
     evidence="mode_accuracy_gap",
     claim="model.eval() takes care of the train/inference differences.",
-    rule="Supported if eval-mode minus train-mode val accuracy has a 95% CI above 0; not "
-    "supported if below 0.",
+    test=Superiority("bn_dropout", None, "mode_accuracy_gap"),
+    guards=(Learned(),),
+    note="The gap is eval-mode minus train-mode accuracy on the same validation data (BN on "
+    "running statistics and dropout off, against batch statistics and dropout on).",
     arms=_eval_arms,
-    analyze=_eval_analyze,
 )
 
 
@@ -236,10 +183,10 @@ def _scaling_analyze(_df: pd.DataFrame, p: float = 0.5) -> Verdict:
 TEST_TIME_SCALING = Experiment(
     key="dropout_test_time_scaling",
     claim="At test time the dropout layer's output is scaled by (1 - p).",
-    rule="Measured on 10^6 units at p = 0.5: corrected if train-mode dropout keeps the mean "
+    note="Measured on 10^6 units at p = 0.5: corrected if train-mode dropout keeps the mean "
     "(ratio 1 within 0.01) and eval is the identity; supported if the ratio is 1 - p.",
     arms=lambda p: {},
-    analyze=_scaling_analyze,
+    custom=_scaling_analyze,
 )
 
 
@@ -266,9 +213,7 @@ def _examples_arms(p: Profile) -> dict:
 def _examples_analyze(df: pd.DataFrame) -> Verdict:
     e = EXAMPLES
     ran = sorted(
-        a
-        for a in ("simplenet", "dropoutnet", "net")
-        if len(arm_values(df, a, "final_val_loss")) > 0
+        a for a in ("simplenet", "dropoutnet", "net") if len(by_seed(df, a, "final_val_loss")) > 0
     )
     parts = []
     for arm in ran:
@@ -296,9 +241,9 @@ EXAMPLES = Experiment(
     key="example_networks_run",
     evidence="final_val_loss",
     claim="The article's SimpleNet, DropoutNet and Net run as written.",
-    rule="Supported when all three train and benchmark inference with finite losses.",
+    note="Supported when all three train and benchmark inference with finite losses.",
     arms=_examples_arms,
-    analyze=_examples_analyze,
+    custom=_examples_analyze,
     seeds=lambda p: 1,
 )
 

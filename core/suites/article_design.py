@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.suites.claims import Equivalence, NonInferiority, Superiority, by_seed, compare
+from core.suites.guards import Learned
 from core.suites.model import Experiment, Profile
-from core.suites.verdicts import (
-    Verdict,
-    arm_values,
-    decide,
-    difference,
-    equivalent,
-    fmt_effect,
-    from_effect,
-)
+from core.suites.stats import fmt
 
-ACC = "best_val_accuracy"
-EQUIVALENCE = 0.02  # accuracy points below which two arms count as the same
+ACC = "final_val_accuracy"  # the last epoch's, in eval mode: no selection over epochs
+MARGIN = 0.02  # accuracy points below which two arms count as the same
 
 
 # --- 4. Dropout after the activation ---------------------------------------------------------
@@ -31,27 +25,23 @@ def _dropout_position_arms(p: Profile) -> dict:
     }
 
 
-def _dropout_position_analyze(df: pd.DataFrame) -> Verdict:
-    e = DROPOUT_POSITION
-    d = difference(arm_values(df, "after_activation", ACC), arm_values(df, "before_norm", ACC))
-    shift = {a: arm_values(df, a, "bn_variance_ratio") for a in ("after_activation", "before_norm")}
+def _dropout_position_explain(df: pd.DataFrame) -> str:
+    shift = {a: by_seed(df, a, "bn_variance_ratio") for a in ("after_activation", "before_norm")}
     ratios = ", ".join(f"{a} {v.mean():.3f}" for a, v in shift.items() if len(v))
-    return from_effect(
-        e, decide(d, "positive"), "val accuracy, dropout after the activation minus before BN",
-        d, f"Dropout after the activation reaches {fmt_effect(d)} accuracy points more than "
-        f"dropout right before BN. Mean BN variance ratio (population / running; below 1 is "
-        f"the variance shift of Li et al.): {ratios or 'n/a'}.",
-    )  # fmt: skip
+    return (
+        "Mean BN variance ratio (population / running; below 1 is the variance shift of Li "
+        f"et al.): {ratios or 'n/a'}."
+    )
 
 
 DROPOUT_POSITION = Experiment(
     key="dropout_after_activation",
     evidence="bn_variance_ratio",
     claim="Apply dropout after the activation function.",
-    rule="Supported if best val accuracy with dropout after the activation minus dropout right "
-    "before BN has a 95% CI above 0; not supported if below 0.",
+    test=Superiority("after_activation", "before_norm", ACC, margin=MARGIN),
+    guards=(Learned(),),
     arms=_dropout_position_arms,
-    analyze=_dropout_position_analyze,
+    explain=_dropout_position_explain,
 )
 
 
@@ -65,39 +55,23 @@ def _momentum_arms(p: Profile) -> dict:
     return {arm: {**base, "bn_momentum": m} for arm, m in MOMENTA.items()}
 
 
-def _momentum_analyze(df: pd.DataFrame) -> Verdict:
-    e = MOMENTUM
-    acc = "final_val_accuracy"
-    default = arm_values(df, "m0.1", acc)
-    others = {a: arm_values(df, a, acc) for a in MOMENTA if a != "m0.1"}
-    beats = {a: difference(v, default) for a, v in others.items()}
-    known = {a: d for a, d in beats.items() if d is not None}
-    if not known or len(default) < 2:
-        verdict, best, d = "inconclusive", None, None
-    else:
-        best, d = max(known.items(), key=lambda kv: kv[1].value)
-        verdict = "not supported" if d.ci_low > 0 else "supported"
+def _momentum_explain(df: pd.DataFrame) -> str:
     gaps = ", ".join(
-        f"{a} {arm_values(df, a, 'bn_mean_gap').mean():.3f}"
+        f"{a} {by_seed(df, a, 'bn_mean_gap').mean():.3f}"
         for a in MOMENTA
-        if len(arm_values(df, a, "bn_mean_gap"))
+        if len(by_seed(df, a, "bn_mean_gap"))
     )
-    return from_effect(
-        e, verdict, f"val accuracy, best other momentum ({best}) minus 0.1", d,
-        f"The best alternative to momentum 0.1 scores {fmt_effect(d)} accuracy points more "
-        f"(eval mode). Running-mean gap to the population, in running std units: "
-        f"{gaps or 'n/a'}.",
-    )  # fmt: skip
+    return f"Running-mean gap to the population, in running std units: {gaps or 'n/a'}."
 
 
 MOMENTUM = Experiment(
     key="momentum_0_1_default",
-    evidence="final_val_accuracy",
+    evidence=ACC,
     claim="BN momentum 0.1 is a good default.",
-    rule="Not supported if some momentum in {0.01, 0.3, 0.9, cumulative} beats 0.1 in eval-mode "
-    "val accuracy with a 95% CI above 0; supported otherwise (given results for all arms).",
+    test=NonInferiority("m0.1", tuple(a for a in MOMENTA if a != "m0.1"), ACC, MARGIN),
+    guards=(Learned(),),
     arms=_momentum_arms,
-    analyze=_momentum_analyze,
+    explain=_momentum_explain,
 )
 
 
@@ -114,26 +88,19 @@ def _p_arms(pr: Profile) -> dict:
     return arms
 
 
-def _p_analyze(df: pd.DataFrame) -> Verdict:
-    e = P_BY_SIZE
-    acc = "final_val_accuracy"
-    small = difference(arm_values(df, "p0.1_small", acc), arm_values(df, "p0.5_small", acc))
-    full = difference(arm_values(df, "p0.5_full", acc), arm_values(df, "p0.1_full", acc))
-    return from_effect(
-        e, decide(small, "positive"), "val accuracy on the small set, p=0.1 minus p=0.5", small,
-        f"On the small training set p=0.1 scores {fmt_effect(small)} accuracy points more "
-        f"than p=0.5; on the full set p=0.5 scores {fmt_effect(full)} more than p=0.1.",
-    )  # fmt: skip
+def _p_explain(df: pd.DataFrame) -> str:
+    full = compare(df, "p0.5_full", "p0.1_full", ACC)
+    return f"On the full training set p=0.5 scores {fmt(full)} more than p=0.1."
 
 
 P_BY_SIZE = Experiment(
     key="lower_p_for_small_data",
-    evidence="final_val_accuracy",
+    evidence=ACC,
     claim="p = 0.5 is a starting point; very small datasets want a lower p.",
-    rule="Supported if, on the small training set, val accuracy at p=0.1 minus p=0.5 has a 95% "
-    "CI above 0; not supported if below 0.",
+    test=Superiority("p0.1_small", "p0.5_small", ACC, margin=MARGIN),
+    guards=(Learned(),),
     arms=_p_arms,
-    analyze=_p_analyze,
+    explain=_p_explain,
 )
 
 
@@ -156,29 +123,23 @@ def _fc_conv_arms(p: Profile) -> dict:
     }
 
 
-def _fc_conv_analyze(df: pd.DataFrame) -> Verdict:
-    e = FC_VS_CONV
-    fc = arm_values(df, "fc_only", ACC)
-    d = difference(fc, arm_values(df, "conv_element", ACC))
-    ch = difference(fc, arm_values(df, "conv_channel", ACC))
-    wd = difference(arm_values(df, "weight_decay", ACC), arm_values(df, "conv_element", ACC))
-    return from_effect(
-        e, decide(d, "positive"), "val accuracy, FC-only dropout minus element-wise conv "
-        "dropout", d, f"FC-only dropout scores {fmt_effect(d)} accuracy points more than "
-        f"element-wise conv dropout and {fmt_effect(ch)} more than channel dropout; weight "
-        f"decay alone scores {fmt_effect(wd)} more than element-wise conv dropout.",
-    )  # fmt: skip
+def _fc_conv_explain(df: pd.DataFrame) -> str:
+    ch = compare(df, "fc_only", "conv_channel", ACC)
+    wd = compare(df, "weight_decay", "conv_element", ACC)
+    return (
+        f"FC-only dropout against channel dropout: {fmt(ch)}; weight decay alone against "
+        f"element-wise conv dropout: {fmt(wd)}."
+    )
 
 
 FC_VS_CONV = Experiment(
     key="dropout_fc_not_conv",
-    evidence="best_val_accuracy",
+    evidence=ACC,
     claim="Dropout works better in fully connected layers; conv layers may suit weight decay.",
-    rule="Supported if best val accuracy with FC-only dropout minus element-wise conv dropout "
-    "has a 95% CI above 0; not supported if below 0. The explanation adds channel dropout and "
-    "weight decay.",
+    test=Superiority("fc_only", "conv_element", ACC, margin=MARGIN),
+    guards=(Learned(),),
     arms=_fc_conv_arms,
-    analyze=_fc_conv_analyze,
+    explain=_fc_conv_explain,
 )
 
 
@@ -194,26 +155,17 @@ def _bn_layers_arms(p: Profile) -> dict:
     }
 
 
-def _bn_layers_analyze(df: pd.DataFrame) -> Verdict:
-    e = BN_EVERY_LAYER
-    last = difference(arm_values(df, "bn_all", ACC), arm_values(df, "bn_not_last", ACC))
-    every = difference(arm_values(df, "bn_all", ACC), arm_values(df, "no_bn", ACC))
-    return from_effect(
-        e, equivalent(last, EQUIVALENCE), "val accuracy, BN in every layer minus none before "
-        "the output layer", last, f"Dropping BN from the block before the output layer "
-        f"changes accuracy by {fmt_effect(last)} (BN everywhere minus not last); BN everywhere "
-        f"against no BN at all: {fmt_effect(every)}. Equivalence margin: "
-        f"{EQUIVALENCE:.2f} accuracy points.",
-    )  # fmt: skip
+def _bn_layers_explain(df: pd.DataFrame) -> str:
+    every = compare(df, "bn_all", "no_bn", ACC)
+    return f"BN everywhere against no BN at all: {fmt(every)}."
 
 
 BN_EVERY_LAYER = Experiment(
     key="bn_last_layer_optional",
-    evidence="best_val_accuracy",
+    evidence=ACC,
     claim="BN can go in all layers, but BN before the last layer may not be necessary.",
-    rule=f"Supported if BN-everywhere minus BN-not-last val accuracy has a 95% CI inside "
-    f"+-{EQUIVALENCE} (no difference that matters); not supported if above +{EQUIVALENCE} "
-    "(the last BN helps); inconclusive otherwise.",
+    test=Equivalence("bn_all", "bn_not_last", ACC, MARGIN),
+    guards=(Learned(),),
     arms=_bn_layers_arms,
-    analyze=_bn_layers_analyze,
+    explain=_bn_layers_explain,
 )

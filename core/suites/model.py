@@ -10,6 +10,8 @@ import pandas as pd
 
 from core.spec import BenchSpec
 from core.spec_io import validate_spec
+from core.suites.claims import ClaimTest, tested_arms
+from core.suites.guards import Guard
 from core.suites.verdicts import Verdict
 
 
@@ -47,14 +49,21 @@ PROFILES = {
 
 @dataclass(frozen=True)
 class Experiment:
-    """One claim. `arms` maps an arm name to spec fields (seeds are added per repeat);
-    `analyze` turns the arms' result rows (column `arm`) into a Verdict."""
+    """One claim. `arms` maps an arm name to spec fields (seeds are added per repeat).
+
+    The runs (column `arm`) are judged by `test`, a declared claim type, once every guard
+    holds; `explain` adds the secondary figures. An experiment that is not a comparison
+    (a direct measurement, a smoke run) gives its own Verdict through `custom`, with its
+    rule in `note`."""
 
     key: str
     claim: str
-    rule: str
     arms: Callable[[Profile], dict[str, dict[str, Any]]]
-    analyze: Callable[[pd.DataFrame], Verdict]
+    test: ClaimTest | None = None
+    guards: tuple[Guard, ...] = ()
+    explain: Callable[[pd.DataFrame], str] | None = None
+    custom: Callable[[pd.DataFrame], Verdict] | None = None
+    note: str = ""  # added to the rule; the whole rule of a custom experiment
     seeds: Callable[[Profile], int] = field(default=lambda p: p.seeds)
     evidence: str | None = None  # the result column to chart by arm on the Claims page
     runs_of: str | None = None  # another experiment's key whose runs this one reads again
@@ -64,6 +73,44 @@ class Experiment:
     def runs_key(self) -> str:
         """The label prefix of the runs this experiment judges."""
         return self.runs_of or self.key
+
+    @property
+    def rule(self) -> str:
+        parts = [self.test.describe()] if self.test else []
+        if self.guards:
+            checks = "; ".join(g.describe() for g in self.guards)
+            parts.append(f"Checked first, else the design is invalid: {checks}.")
+        if self.note:
+            parts.append(self.note)
+        return " ".join(parts)
+
+    def analyze(self, df: pd.DataFrame) -> Verdict:
+        """The verdict on these runs: guards first, then the claim's test."""
+        if self.custom is not None:
+            return self.custom(df)
+        assert self.test is not None, f"{self.key} has neither a test nor a custom analysis"
+        base = dict(
+            experiment=self.key, claim=self.claim, claim_type=self.test.kind,
+            margin=getattr(self.test, "margin", None), effect_name=self.test.what(),
+        )  # fmt: skip
+        has_runs = "arm" in df.columns and len(df) > 0
+        if has_runs:
+            for guard in self.guards:
+                if (why := guard.check(df, tested_arms(self.test))) is not None:
+                    seeds = int(df.groupby("arm").size().min())
+                    return Verdict(**base, verdict="invalid design", effect=None, ci_low=None,
+                                   ci_high=None, n=seeds, failed_check=why,
+                                   explanation=f"Invalid design: {why}. No verdict is drawn "
+                                   "from these runs.")  # fmt: skip
+        verdict, c, why = self.test.judge(df)
+        extra = self.explain(df) if (self.explain and has_runs) else ""
+        return Verdict(
+            **base, verdict=verdict, effect=None if c is None else c.value,
+            ci_low=None if c is None else c.ci_low, ci_high=None if c is None else c.ci_high,
+            n=0 if c is None else c.n, method=None if c is None else c.method,
+            mde=None if c is None else c.mde,
+            explanation=f"{why}." + (f" {extra}" if extra else ""),
+        )  # fmt: skip
 
     def specs(self, profile: Profile) -> list[tuple[str, BenchSpec]]:
         """(label, spec) for every arm and seed; the label is `<experiment>:<arm>`."""

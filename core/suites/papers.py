@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from core.suites.claims import Superiority, by_seed, compare
+from core.suites.guards import Learned, Reaches
 from core.suites.model import Experiment, Profile, Suite
-from core.suites.verdicts import (
-    Verdict,
-    arm_values,
-    decide,
-    difference,
-    epochs_to_target,
-    fmt_effect,
-    from_effect,
-)
+from core.suites.stats import fmt
+
+ACC = "final_val_accuracy"
+MARGIN = 0.02
 
 MNIST_ROOT = "data"
 
@@ -39,60 +35,48 @@ def _ioffe_arms(p: Profile) -> dict:
     return {"bn": {**base, "norm": "batchnorm"}, "no_bn": {**base, "norm": "none"}}
 
 
-def _ioffe_analyze(df: pd.DataFrame) -> Verdict:
-    e = IOFFE
-
-    d = difference(epochs_to_target(df, "no_bn"), epochs_to_target(df, "bn"))
-    acc = difference(
-        arm_values(df, "bn", "final_val_accuracy"), arm_values(df, "no_bn", "final_val_accuracy")
-    )
-    return from_effect(
-        e, decide(d, "positive"), "epochs saved by BN to 90% val accuracy", d,
-        f"3 x 100 sigmoid units: BN saves {fmt_effect(d)} epochs to 90% validation accuracy "
-        f"and ends {fmt_effect(acc)} accuracy points higher.",
-    )  # fmt: skip
+def _ioffe_explain(df: pd.DataFrame) -> str:
+    acc = compare(df, "bn", "no_bn", ACC)
+    return f"3 x 100 sigmoid units; BN ends {fmt(acc)} accuracy points higher."
 
 
 IOFFE = Experiment(
     key="ioffe_szegedy_mnist",
     claim="Ioffe & Szegedy 2015: BN lets a 3x100 sigmoid MLP reach a given accuracy faster.",
-    rule="Supported if no-BN minus BN epochs to 90% val accuracy has a 95% CI above 0 (runs "
-    "that never get there count as epochs + 1); not supported if below 0. MNIST where present "
-    "under data/, else digits.",
+    test=Superiority("no_bn", "bn", "epochs_to_target"),
+    guards=(Learned(), Reaches(("bn", "no_bn"))),
+    note="The target is 90% val accuracy; epochs to it are a restricted mean (a run that "
+    "never reaches it counts as the horizon + 1). MNIST where present under data/, else "
+    "digits.",
     arms=_ioffe_arms,
-    analyze=_ioffe_analyze,
+    explain=_ioffe_explain,
     evidence="epochs_to_target",
 )
 
 
-def _ioffe_stability_analyze(df: pd.DataFrame) -> Verdict:
-    e = IOFFE_STABILITY
-    bn, no_bn = (
-        arm_values(df, "bn", "last_hidden_shift"),
-        arm_values(df, "no_bn", "last_hidden_shift"),
-    )
-    d = difference(no_bn, bn)
+def _ioffe_stability_explain(df: pd.DataFrame) -> str:
+    bn, no_bn = by_seed(df, "bn", "last_hidden_shift"), by_seed(df, "no_bn", "last_hidden_shift")
     means = f"BN {bn.mean():.3f}, no BN {no_bn.mean():.3f}" if len(bn) and len(no_bn) else "no runs"
-    return from_effect(
-        e, decide(d, "positive"), "no-BN minus BN shift of last-hidden-layer inputs", d,
-        f"By the end of training, the median input to each sigmoid of the last hidden layer "
-        f"has moved, on average, by this many initial 15-85th percentile spreads: {means}. "
-        f"The difference is {fmt_effect(d)}. Ioffe & Szegedy's figure 1 shows the same "
-        f"measure as percentile bands per step; the Jobs page charts the bands per epoch.",
-    )  # fmt: skip
+    return (
+        "By the end of training, the median input to each sigmoid of the last hidden layer has "
+        f"moved, on average, by this many initial 15-85th percentile spreads: {means}. Ioffe "
+        "& Szegedy's figure 1 shows the same measure as percentile bands per step; the Jobs "
+        "page charts the bands per epoch."
+    )
 
 
 IOFFE_STABILITY = Experiment(
     key="ioffe_szegedy_stability",
     claim="Ioffe & Szegedy 2015: with BN, the inputs to the last hidden layer's sigmoids stay "
     "more stable over training.",
-    rule="Reads the runs of ioffe_szegedy_mnist. The shift of a run is the mean over the last "
+    test=Superiority("no_bn", "bn", "last_hidden_shift"),
+    guards=(Learned(),),
+    note="Reads the runs of ioffe_szegedy_mnist. The shift of a run is the mean over the last "
     "hidden layer's units of |median input now - median input at initialization|, in units of "
     "the mean initial 15-85th percentile spread, measured on 1024 validation samples with "
-    "batch statistics and dropout off. Supported if no-BN minus BN final shift has a 95% CI "
-    "above 0; not supported if below 0.",
+    "batch statistics and dropout off.",
     arms=_ioffe_arms,
-    analyze=_ioffe_stability_analyze,
+    explain=_ioffe_stability_explain,
     evidence="last_hidden_shift",
     runs_of="ioffe_szegedy_mnist",
     epoch_evidence="last_hidden_inputs",
@@ -112,34 +96,27 @@ def _srivastava_arms(p: Profile) -> dict:
     return arms
 
 
-def _srivastava_analyze(df: pd.DataFrame) -> Verdict:
-    e = SRIVASTAVA
-    acc = "final_val_accuracy"
-    d = difference(arm_values(df, "drop0.5", acc), arm_values(df, "drop0.8", acc))
-    low = difference(arm_values(df, "drop0.5", acc), arm_values(df, "drop0.2", acc))
-    gain_full = difference(arm_values(df, "drop0.5", acc), arm_values(df, "drop0.0", acc))
-    gain_small = difference(
-        arm_values(df, "drop0.5_small", acc), arm_values(df, "drop0.0_small", acc)
+def _srivastava_explain(df: pd.DataFrame) -> str:
+    low = compare(df, "drop0.5", "drop0.2", ACC)
+    gain_full = compare(df, "drop0.5", "drop0.0", ACC)
+    gain_small = compare(df, "drop0.5_small", "drop0.0_small", ACC)
+    return (
+        f"Drop 0.5 against drop 0.2: {fmt(low)}. Dataset size: dropout 0.5 against none gains "
+        f"{fmt(gain_full)} on the full training set and {fmt(gain_small)} on a small one. The "
+        "paper's p is the retain probability: its p = 0.5 is PyTorch's p = 0.5, its p = 0.8 "
+        "is 0.2."
     )
-    return from_effect(
-        e, decide(d, "positive"), "val accuracy, drop 0.5 (retain 0.5) minus drop 0.8 "
-        "(retain 0.2)", d, f"Dropping half the units scores {fmt_effect(d)} accuracy points "
-        f"more than dropping 80%, and {fmt_effect(low)} against dropping 20%. Dataset size: "
-        f"dropout 0.5 against none gains {fmt_effect(gain_full)} on the full training set and "
-        f"{fmt_effect(gain_small)} on a small one. The paper's p is the retain probability: "
-        "its p = 0.5 is PyTorch's p = 0.5, its p = 0.8 is 0.2.",
-    )  # fmt: skip
 
 
 SRIVASTAVA = Experiment(
     key="srivastava_retain_probability",
     claim="Srivastava et al. 2014: retaining about half the hidden units works well; retaining "
     "very few (0.2) hurts.",
-    rule="Supported if val accuracy at drop 0.5 minus drop 0.8 has a 95% CI above 0; not "
-    "supported if below 0.",
+    test=Superiority("drop0.5", "drop0.8", ACC, margin=MARGIN),
+    guards=(Learned(),),
     arms=_srivastava_arms,
-    analyze=_srivastava_analyze,
-    evidence="final_val_accuracy",
+    explain=_srivastava_explain,
+    evidence=ACC,
 )
 
 
@@ -156,32 +133,20 @@ def _li_arms(p: Profile) -> dict:
     }
 
 
-def _li_analyze(df: pd.DataFrame) -> Verdict:
-    e = LI
+def _li_explain(df: pd.DataFrame) -> str:
     ratio = "bn_variance_ratio"
-    shifted = arm_values(df, "dropout_before_bn", ratio)
-    d = difference(np.ones_like(shifted), shifted) if len(shifted) >= 2 else None
-    fixed = arm_values(df, "dropout_after_last_bn", ratio)
-    recal = arm_values(df, "recalibrated", ratio)
-    acc = difference(
-        arm_values(df, "dropout_after_last_bn", "best_val_accuracy"),
-        arm_values(df, "dropout_before_bn", "best_val_accuracy"),
+    fixed = by_seed(df, "dropout_after_last_bn", ratio)
+    recal = by_seed(df, "recalibrated", ratio)
+    acc = compare(df, "dropout_after_last_bn", "dropout_before_bn", ACC)
+    acc_recal = compare(df, "recalibrated", "dropout_before_bn", ACC)
+    return (
+        f"Fix 1, dropout only after the last BN: ratio {_mean(fixed):.3f}, accuracy "
+        f"{fmt(acc)}. Fix 2, BN statistics re-estimated with dropout off: ratio "
+        f"{_mean(recal):.3f}, accuracy {fmt(acc_recal)}."
     )
-    acc_recal = difference(
-        arm_values(df, "recalibrated", "final_val_accuracy"),
-        arm_values(df, "dropout_before_bn", "final_val_accuracy"),
-    )
-    return from_effect(
-        e, decide(d, "positive"), "1 minus BN variance ratio (population / running) with "
-        "dropout(0.5) feeding BN", d, f"With dropout feeding the next conv's BN, the BN "
-        f"layers' population variance falls short of their running variance by {fmt_effect(d)}"
-        f" (the variance shift). Fix 1, dropout only after the last BN: ratio "
-        f"{_mean(fixed):.3f}, accuracy {fmt_effect(acc)}. Fix 2, BN statistics re-estimated "
-        f"with dropout off: ratio {_mean(recal):.3f}, final accuracy {fmt_effect(acc_recal)}.",
-    )  # fmt: skip
 
 
-def _mean(values: np.ndarray) -> float:
+def _mean(values: pd.Series) -> float:
     return float(values.mean()) if len(values) else float("nan")
 
 
@@ -189,10 +154,12 @@ LI = Experiment(
     key="li_variance_shift",
     claim="Li et al. 2019: dropout before BN shifts the variance between train and eval; "
     "dropout only after the last BN, or re-estimated BN statistics, avoid it.",
-    rule="Supported if 1 minus the mean BN variance ratio with dropout feeding BN has a 95% CI "
-    "above 0; not supported if below 0. Both fixes' ratios and accuracies are reported.",
+    test=Superiority("dropout_before_bn", None, "bn_variance_ratio", "negative", reference=1.0),
+    guards=(Learned(),),
+    note="The ratio is population over running variance, averaged over the BN layers; below 1 "
+    "is the shift. Both fixes' ratios and accuracies are reported.",
     arms=_li_arms,
-    analyze=_li_analyze,
+    explain=_li_explain,
     evidence="bn_variance_ratio",
 )
 
@@ -207,30 +174,22 @@ def _wu_arms(p: Profile) -> dict:
     return arms
 
 
-def _wu_analyze(df: pd.DataFrame) -> Verdict:
-    e = WU_JOHNSON
-    m = "mode_output_rel_diff"
-    d = difference(arm_values(df, "batch4", m), arm_values(df, "batch128", m))
-    precise = difference(
-        arm_values(df, "batch4_precise", "final_val_accuracy"),
-        arm_values(df, "batch4", "final_val_accuracy"),
+def _wu_explain(df: pd.DataFrame) -> str:
+    precise = compare(df, "batch4_precise", "batch4", ACC)
+    return (
+        "The difference is the mean relative difference of train-mode (batch statistics) and "
+        "eval-mode (running statistics) outputs. At batch 4, precise (re-estimated) statistics "
+        f"instead of the EMA change val accuracy by {fmt(precise)}."
     )
-    return from_effect(
-        e, decide(d, "positive"), "train/eval output difference, batch 4 minus batch 128", d,
-        f"Training outputs on batch statistics differ from eval outputs on running statistics "
-        f"by {fmt_effect(d)} more (mean relative difference) at batch 4 than at batch 128. "
-        f"At batch 4, precise (re-estimated) statistics instead of the EMA change val "
-        f"accuracy by {fmt_effect(precise)}.",
-    )  # fmt: skip
 
 
 WU_JOHNSON = Experiment(
     key="wu_johnson_small_batch",
     claim="Wu & Johnson 2021: at small batch sizes BN's train and test behaviour diverge.",
-    rule="Supported if the train/eval relative output difference at batch 4 minus batch 128 "
-    "has a 95% CI above 0; not supported if below 0.",
+    test=Superiority("batch4", "batch128", "mode_output_rel_diff"),
+    guards=(Learned(),),
     arms=_wu_arms,
-    analyze=_wu_analyze,
+    explain=_wu_explain,
     evidence="mode_output_rel_diff",
 )
 

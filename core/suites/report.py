@@ -77,32 +77,48 @@ def evaluate(
     ]
 
 
+def method_line(v: Verdict) -> str:
+    """Claim type, margin, method and minimum detectable effect, in one line."""
+    parts = [v.claim_type + (f", margin {v.margin:g}" if v.margin is not None else "")]
+    if v.method:
+        parts.append(v.method)
+    if v.mde is not None:
+        parts.append(f"minimum detectable effect {v.mde:.3g} (80% power)")
+    if v.failed_check:
+        parts.append(f"failed check: {v.failed_check}")
+    return "; ".join(parts)
+
+
+def _ci(v: Verdict) -> str:
+    return "-" if v.ci_low is None else f"[{v.ci_low:+.3f}, {v.ci_high:+.3f}]"
+
+
 def markdown(suite: Suite, group_id: str, verdicts: list[Verdict]) -> str:
     lines = [
         f"# Suite `{suite.name}`",
         "",
         suite.description,
         "",
-        f"Results of group `{group_id}`.",
+        f"Results of group `{group_id}`. Each claim is tested on its own at the 5% level "
+        f"(95% intervals); there is no correction across the suite's claims.",
         "",
-        "| experiment | verdict | effect | 95% CI | n |",
-        "|---|---|---|---|---|",
+        "| experiment | type | margin | verdict | effect | 95% CI | n | MDE |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
-        ci = "-" if v.ci_low is None else f"[{v.ci_low:+.3f}, {v.ci_high:+.3f}]"
         effect = "-" if v.effect is None else f"{v.effect:+.3f}"
-        lines.append(f"| {v.experiment} | **{v.verdict}** | {effect} | {ci} | {v.n} |")
+        margin = "-" if v.margin is None else f"{v.margin:g}"
+        mde = "-" if v.mde is None else f"{v.mde:.3g}"
+        lines.append(
+            f"| {v.experiment} | {v.claim_type} | {margin} | **{v.verdict}** | {effect} | "
+            f"{_ci(v)} | {v.n} | {mde} |"
+        )
     for v, e in zip(verdicts, suite.experiments, strict=True):
-        lines += [
-            "",
-            f"## {v.experiment}: {v.verdict}",
-            "",
-            f"*Claim:* {v.claim}",
-            "",
-            f"*Rule:* {e.rule}",
-            "",
-            f"*Effect:* {v.effect_name}.",
-            "",
-            v.explanation,
-        ]
+        lines += ["", f"## {v.experiment}: {v.verdict}", "", f"*Claim:* {v.claim}", "",
+                  f"*Rule:* {e.rule}", "", f"*Effect:* {v.effect_name}."]  # fmt: skip
+        if v.method:
+            lines += ["", f"*Method:* {v.method}."]
+        if v.failed_check:
+            lines += ["", f"*Failed check:* {v.failed_check}."]
+        lines += ["", v.explanation]
     return "\n".join(lines) + "\n"

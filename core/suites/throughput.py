@@ -2,7 +2,8 @@
 
 Time effects are compared on a log scale: the effect is log(time of the slower-claimed arm /
 time of the faster-claimed arm), so a CI above 0 means the claimed speedup is there; the
-explanation gives the speedup factor and the roofline fractions.
+explanation gives the speedup factor and the roofline fractions. Timing arms share no seeds
+(a seed does not pair two timings), so they are compared with Welch's interval.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from core.suites.claims import Superiority, by_seed, compare
 from core.suites.model import Experiment, Profile, Suite
-from core.suites.verdicts import Verdict, arm_values, decide, difference, from_effect
+from core.suites.verdicts import Verdict
 
 H100_PITFALL = (
     "On an H100, bf16 BatchNorm2d training in NCHW ran at 218 GB/s against 790 GB/s in fp32, "
@@ -30,8 +32,8 @@ def _layer(p: Profile, **fields) -> dict:
                 timed_steps=10 if p.name != "full" else 100, repeats=5, **fields)  # fmt: skip
 
 
-def _log_times(df: pd.DataFrame, arm: str) -> np.ndarray:
-    return np.log(arm_values(df, arm, "median_ms"))
+def arm_values(df: pd.DataFrame, arm: str, metric: str) -> np.ndarray:
+    return by_seed(df, arm, metric).to_numpy()
 
 
 def _roofline(df: pd.DataFrame, arm: str) -> str:
@@ -42,14 +44,20 @@ def _roofline(df: pd.DataFrame, arm: str) -> str:
     return f"{arm}: {gbps.mean():.1f} GB/s, {100 * vals.mean():.0f}% of copy bandwidth"
 
 
-def _speed_verdict(e: Experiment, df: pd.DataFrame, slow: str, fast: str, what: str) -> Verdict:
-    d = difference(_log_times(df, slow), _log_times(df, fast))
-    factor = "n/a" if d is None else f"{math.exp(d.value):.2f}x"
-    return from_effect(
-        e, decide(d, "positive"), f"log(time {slow} / time {fast})", d,
-        f"{what}: {fast} runs {factor} as fast as {slow}. {_roofline(df, slow)}; "
-        f"{_roofline(df, fast)}.",
-    )  # fmt: skip
+def _timing(slow: str, fast: str) -> Superiority:
+    return Superiority(slow, fast, "median_ms", paired=False, log=True)
+
+
+def _speed_explain(slow: str, fast: str, what: str):
+    def explain(df: pd.DataFrame) -> str:
+        d = compare(df, slow, fast, "median_ms", is_paired=False, log=True)
+        factor = "n/a" if d is None else f"{math.exp(d.value):.2f}x"
+        return (
+            f"{what}: {fast} runs {factor} as fast as {slow}. {_roofline(df, slow)}; "
+            f"{_roofline(df, fast)}."
+        )
+
+    return explain
 
 
 def _bf16_arms(p: Profile) -> dict:
@@ -61,10 +69,10 @@ BF16_BN = Experiment(
     key="bf16_batchnorm2d_nchw",
     evidence="median_ms",
     claim="bf16 halves the bytes, so BatchNorm2d training in NCHW runs faster than in fp32.",
-    rule="Supported if log(fp32 time / bf16 time) has a 95% CI above 0; not supported if below "
-    f"0, the known pitfall. {H100_PITFALL}",
+    test=_timing("fp32", "bf16"),
+    note=f"Not supported is the known pitfall. {H100_PITFALL}",
     arms=_bf16_arms,
-    analyze=lambda df: _speed_verdict(BF16_BN, df, "fp32", "bf16", "BatchNorm2d fwd+bwd, NCHW"),
+    explain=_speed_explain("fp32", "bf16", "BatchNorm2d fwd+bwd, NCHW"),
 )
 
 
@@ -78,12 +86,9 @@ CHANNELS_LAST = Experiment(
     key="channels_last_batchnorm2d",
     evidence="median_ms",
     claim="channels_last makes bf16 BatchNorm2d training faster than NCHW.",
-    rule="Supported if log(NCHW time / channels_last time) has a 95% CI above 0; not supported "
-    "if below 0.",
+    test=_timing("nchw", "channels_last"),
     arms=_cl_arms,
-    analyze=lambda df: _speed_verdict(
-        CHANNELS_LAST, df, "nchw", "channels_last", "bf16 BatchNorm2d fwd+bwd"
-    ),
+    explain=_speed_explain("nchw", "channels_last", "bf16 BatchNorm2d fwd+bwd"),
 )
 
 
@@ -96,12 +101,9 @@ COMPILE_CHAIN = Experiment(
     key="compile_bn_relu_dropout",
     evidence="median_ms",
     claim="torch.compile fuses BN -> ReLU -> Dropout and trains it faster than eager.",
-    rule="Supported if log(eager time / compiled time) has a 95% CI above 0; not supported if "
-    "below 0.",
+    test=_timing("eager", "compiled"),
     arms=_compile_arms,
-    analyze=lambda df: _speed_verdict(
-        COMPILE_CHAIN, df, "eager", "compiled", "BN -> ReLU -> Dropout fwd+bwd"
-    ),
+    explain=_speed_explain("eager", "compiled", "BN -> ReLU -> Dropout fwd+bwd"),
 )
 
 
@@ -119,26 +121,24 @@ def _fold_arms(p: Profile) -> dict:
     }
 
 
-def _fold_analyze(df: pd.DataFrame) -> Verdict:
-    e = FOLDING
-    logs = np.log(arm_values(df, "mlp_bn", "fold_speedup"))
-    d = difference(logs, np.zeros_like(logs)) if len(logs) >= 2 else None
+def _fold_explain(df: pd.DataFrame) -> str:
+    d = compare(df, "mlp_bn", None, "fold_speedup", log=True)
     factor = "n/a" if d is None else f"{math.exp(d.value):.2f}x"
-    return from_effect(
-        e, decide(d, "positive"), "log(folded / unfolded samples/s) at batch 256", d,
+    return (
         f"Folding BN into the preceding Linear layer changes eval-mode inference throughput "
-        f"by {factor} at batch 256 (outputs checked equal within tolerance in every job).",
-    )  # fmt: skip
+        f"by {factor} at batch 256 (outputs checked equal within tolerance in every job)."
+    )
 
 
 FOLDING = Experiment(
     key="bn_folding_inference",
     evidence="fold_speedup",
     claim="Folding BN into the preceding layer speeds up inference.",
-    rule="Supported if log(folded / unfolded throughput) at the largest inference batch has a "
-    "95% CI above 0; not supported if below 0.",
+    test=Superiority("mlp_bn", None, "fold_speedup", log=True),
+    note="fold_speedup is folded over unfolded samples/s at the largest inference batch, "
+    "measured in the same job.",
     arms=_fold_arms,
-    analyze=_fold_analyze,
+    explain=_fold_explain,
 )
 
 
@@ -191,11 +191,11 @@ ROOFLINE = Experiment(
     key="layers_near_roofline",
     claim="BatchNorm1d/2d/3d, Dropout and Dropout2d are memory-bound and run near the "
     "device's copy bandwidth.",
-    rule=f"Supported if every layer's mean fraction of the copy bandwidth measured in the same "
+    note=f"Supported if every layer's mean fraction of the copy bandwidth measured in the same "
     f"job is at least {ROOFLINE_BAR:.0%}; not supported if any is below; inconclusive without "
     "results for all five.",
     arms=_roofline_arms,
-    analyze=_roofline_analyze,
+    custom=_roofline_analyze,
     evidence="roofline_fraction",
 )
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.suites.report import method_line
+from core.suites.verdicts import Verdict
 from dashboard import charts, data
 
 BADGE = {
     "supported": "green",
     "not supported": "red",
+    "equivalent": "violet",
     "inconclusive": "orange",
     "corrected": "blue",
+    "invalid design": "gray",
 }
 
 
@@ -32,8 +36,10 @@ def render() -> None:
 
     st.title("Claims")
     st.caption(
-        "Each suite turns advice into measurements: a verdict, the effect with its 95% "
-        "CI over seeds, and the evidence by arm."
+        "Each suite turns advice into measurements: a verdict from the claim's own test "
+        "(superiority, equivalence or non-inferiority, arms paired by seed), the effect with "
+        "its 95% CI, the checks the design had to pass, and the evidence by arm and seed. "
+        "Each claim is tested at the 5% level, with no correction across claims."
     )
     groups = data.guarded(data.groups, default=[])
     registry = suites()
@@ -49,7 +55,7 @@ def render() -> None:
     verdicts, by_exp = data.guarded(judged, name, group, default=([], {}))
     suite = registry[name]
     counts = pd.Series([v["verdict"] for v in verdicts]).value_counts()
-    cols = st.columns(4)
+    cols = st.columns(len(BADGE))
     for col, verdict in zip(cols, BADGE, strict=True):
         col.metric(verdict, int(counts.get(verdict, 0)))
     from core.suites.report import is_measurement
@@ -73,6 +79,7 @@ def render() -> None:
                     else f" (95% CI {v['ci_low']:+.3f} to {v['ci_high']:+.3f}, n={v['n']})"
                 )
                 st.caption(f"{v['effect_name']}: {v['effect']:+.3f}{ci}")
+            st.caption(method_line(Verdict(**v)))
             st.write(v["explanation"])
             curves = lambda ids: data.guarded(data.curves, ids, default=pd.DataFrame())  # noqa: E731
             for chart in charts.experiment_charts(exp, by_exp.get(exp.runs_key), curves):

@@ -193,7 +193,7 @@ def test_claims_shows_each_verdict_with_its_evidence(dash_db, sample_result):
             seed(
                 dash_db,
                 spec,
-                variant(result, spec, best_val_accuracy=acc),
+                variant(result, spec, final_val_accuracy=acc),
                 group_id="suite-article-ci-20260101-000000",
                 label=f"bn_before_activation:{arm}",
             )
@@ -202,8 +202,12 @@ def test_claims_shows_each_verdict_with_its_evidence(dash_db, sample_result):
     text = " ".join(m.value for m in at.markdown)
     assert "Put BN after the linear or conv layer and before the activation." in text
     assert "supported-badge" in text or "supported" in text
-    assert len(at.get("vega_lite_chart")) == 1  # the only experiment with results
+    # the only experiment with results: its arms' means, and one line per seed across them
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert len(specs) == 2 and any('"seed"' in s and "per seed" in s for s in specs)
     assert at.metric[0].label == "supported" and at.metric[0].value == "1"
+    captions = " ".join(c.value for c in at.caption)
+    assert "superiority, margin 0.02; paired t over 3 seeds (scipy.stats.ttest_rel)" in captions
 
 
 def test_claims_charts_ioffe_stability_as_percentile_bands_per_arm(dash_db, sample_result):

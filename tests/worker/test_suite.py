@@ -37,7 +37,11 @@ def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers, tmp_p
     assert group.startswith("suite-article-ci-")
     verdicts = {v.experiment: v for v in evaluate(suites()["article"], group)}
     assert verdicts["example_networks_run"].verdict == "supported"
-    assert verdicts["bn_before_activation"].n == 2  # both seeds of both arms finished
+    position = verdicts["bn_before_activation"]
+    assert position.n == 2  # both seeds of both arms finished
+    # the ci profile (2 epochs) only checks the plumbing: its networks are near chance,
+    # which the design check must say rather than judge
+    assert position.verdict == "invalid design" and "did not learn" in position.failed_check
     assert verdicts["bn_speeds_training"].verdict == "inconclusive"  # not run
     report = cli.invoke(main, ["suite", "report", "article"])
     assert report.exit_code == 0 and "example_networks_run" in report.stdout
@@ -48,7 +52,7 @@ def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers, tmp_p
     assert 'class="badge"' in text and "vegaEmbed" in text  # verdicts with evidence charts
     md = tmp_path / "article.md"
     assert cli.invoke(main, ["suite", "report", "article", "--out", str(md)]).exit_code == 0
-    assert "| example_networks_run | **supported** |" in md.read_text()
+    assert "| example_networks_run | measurement | - | **supported** |" in md.read_text()
 
 
 def test_an_unknown_suite_or_experiment_is_named(cli):
@@ -123,7 +127,6 @@ def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice
     assert {r["label"] for r in rows} == {"ioffe_szegedy_mnist:bn", "ioffe_szegedy_mnist:no_bn"}
     verdicts = {v.experiment: v for v in evaluate(suites()["papers"], group)}
     assert verdicts["ioffe_szegedy_stability"].n == 2
-    assert verdicts["ioffe_szegedy_stability"].effect is not None
     assert verdicts["ioffe_szegedy_mnist"].n == 2
     out = tmp_path / "papers.html"
     res = CliRunner().invoke(
@@ -131,8 +134,9 @@ def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice
     )
     assert res.exit_code == 0, res.output
     page = out.read_text()
-    stability = page.split('id="chart1-1"')[1].split("</script>")[0]  # the second experiment
-    assert "last_hidden_p85" in stability and '"arm"' in stability
+    second = [c.split("</script>")[0] for c in page.split('id="chart1-')[1:]]  # its charts
+    assert any("last_hidden_p85" in c and '"arm"' in c for c in second)
+    assert any("per seed" in c for c in second)
 
 
 def test_a_suite_over_the_deployments_limits_submits_nothing(cli, monkeypatch):

@@ -5,36 +5,29 @@ import pytest
 
 from core.suites import PROFILES
 from core.suites.papers import IOFFE, IOFFE_STABILITY, LI, PAPERS, SRIVASTAVA, WU_JOHNSON
+from tests.core.suites.rows import rows
 
 HIGH, LOW = [0.80, 0.81, 0.82], [0.70, 0.71, 0.72]
-
-
-def rows(metric: str, **arms) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "arm": a,
-                metric: v,
-                "spec.epochs": 12,
-                "final_val_accuracy": 0.5,
-                "best_val_accuracy": 0.5,
-            }
-            | {metric: v}
-            for a, vals in arms.items()
-            for v in vals
-        ]
-    )
+DIGITS = {"spec.dataset": "digits", "spec.epochs": 12}
 
 
 @pytest.mark.parametrize(
     ("bn", "no_bn", "verdict"),
     [
-        ([3, 4, 3], [9, None, 10], "supported"),  # None: never reached -> 13
+        ([3, 4, 3], [9, None, 10], "supported"),  # None: never reached -> the horizon, 13
         ([9, 10, 9], [3, 4, 3], "not supported"),
     ],
 )
 def test_ioffe_paths(bn, no_bn, verdict):
-    assert IOFFE.analyze(rows("epochs_to_target", bn=bn, no_bn=no_bn)).verdict == verdict
+    v = IOFFE.analyze(rows("epochs_to_target", DIGITS, bn=bn, no_bn=no_bn))
+    assert v.verdict == verdict and "paired t over 3 seeds" in v.method
+
+
+def test_ioffe_on_digits_judges_learning_against_ten_classes():
+    df = rows("epochs_to_target", {**DIGITS, "final_val_accuracy": 0.15}, bn=[3, 4, 3],
+              no_bn=[9, 8, 10])  # fmt: skip
+    v = IOFFE.analyze(df)
+    assert v.verdict == "invalid design" and "against chance 0.100" in v.failed_check
 
 
 @pytest.mark.parametrize(
@@ -83,6 +76,7 @@ def test_li_variance_shift_paths(ratios, verdict):
     )
     v = LI.analyze(df)
     assert v.verdict == verdict and "ratio 1.000" in v.explanation
+    assert v.effect_name == "bn_variance_ratio, dropout_before_bn minus 1"
 
 
 @pytest.mark.parametrize(

@@ -32,9 +32,10 @@ def test_bf16_batchnorm_paths(fp32, bf16, verdict):
     assert v.verdict == verdict and "copy bandwidth" in v.explanation
 
 
-def test_speedup_effect_is_a_log_ratio():
+def test_speedup_effect_is_a_log_ratio_of_unpaired_timings():
     v = CHANNELS_LAST.analyze(layer_rows(nchw=[2.0, 2.0, 2.0], channels_last=[1.0, 1.0, 1.0]))
     assert v.effect == pytest.approx(math.log(2.0)) and "2.00x" in v.explanation
+    assert v.method.startswith("Welch t, 3 and 3 runs")
 
 
 def test_compile_without_results_is_inconclusive():

@@ -1,0 +1,216 @@
+"""Three kinds of claim, each with its own test, declared per experiment and printed in reports.
+
+- Superiority ("BN speeds up training"): the 95% CI of the difference excludes 0 in the
+  claimed direction. Excluding 0 the other way is "not supported"; with a margin declared,
+  two one-sided tests showing the effect inside it give "equivalent".
+- Equivalence ("BN before the last layer is not necessary"): two one-sided tests (TOST)
+  against the margin. A 95% CI entirely beyond the margin is "not supported".
+- Non-inferiority ("0.1 is a good default"): no alternative beats the default by more than
+  the margin, each alternative tested one-sided and the family corrected with Holm. An
+  alternative that beats the default by more than the margin, also Holm-corrected, makes it
+  "not supported".
+
+Anything else is "inconclusive", with the minimum detectable effect of the design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from core.suites.stats import ALPHA, POWER, Comparison, fmt, holm, paired, versus, welch
+
+Outcome = tuple[str, Comparison | None, str]  # verdict, the comparison it rests on, why
+
+
+def by_seed(df: pd.DataFrame, arm: str, metric: str, log: bool = False) -> pd.Series:
+    """The arm's finite values of `metric`, indexed by seed. Time to target is a restricted
+    mean: a run that never reaches the target counts as the horizon (epochs) + 1."""
+    if metric not in df.columns or "arm" not in df.columns:
+        return pd.Series(dtype=float)
+    rows = df[df["arm"] == arm]
+    values = pd.to_numeric(rows[metric], errors="coerce")
+    if metric == "epochs_to_target" and "spec.epochs" in rows.columns:
+        values = values.fillna(rows["spec.epochs"] + 1)
+    if log:
+        values = np.log(values.where(values > 0))
+    index = rows["spec.seed"] if "spec.seed" in rows.columns else pd.RangeIndex(len(rows))
+    out = pd.Series(values.to_numpy(dtype=float), index=list(index)).dropna()
+    return out[~out.index.duplicated()]
+
+
+def _inconclusive(c: Comparison | None) -> str:
+    if c is None:
+        return "not enough finished runs to compare"
+    if c.mde is None:
+        return f"the CI straddles the deciding value ({c.method})"
+    return (
+        f"the CI straddles the deciding value; with {c.n} seeds this design detects an effect "
+        f"of {c.mde:.3g} or more with {POWER:.0%} power ({c.method})"
+    )
+
+
+def compare(df: pd.DataFrame, a: str, b: str | None, metric: str, reference: float = 0.0,
+            is_paired: bool = True, log: bool = False) -> Comparison | None:  # fmt: skip
+    """a - b (paired by seed, or Welch), or a - reference when b is None."""
+    va = by_seed(df, a, metric, log)
+    if b is None:
+        return versus(va, reference)
+    vb = by_seed(df, b, metric, log)
+    return paired(va, vb) if is_paired else welch(va, vb)
+
+
+@dataclass(frozen=True)
+class Superiority:
+    """a - b (or a - reference) differs from 0 in the claimed direction."""
+
+    a: str
+    b: str | None
+    metric: str
+    direction: Literal["positive", "negative"] = "positive"
+    margin: float | None = None  # declared: an effect shown inside +-margin is "equivalent"
+    reference: float = 0.0
+    paired: bool = True
+    log: bool = False
+    kind: str = "superiority"
+
+    def what(self) -> str:
+        metric = f"log {self.metric}" if self.log else self.metric
+        other = self.b if self.b is not None else f"{self.reference:g}"
+        return f"{metric}, {self.a} minus {other}"
+
+    def describe(self) -> str:
+        side = "above" if self.direction == "positive" else "below"
+        if self.b is None:
+            pairing = "one-sample over seeds"
+        else:
+            pairing = "paired by seed" if self.paired else "unpaired (Welch)"
+        text = (
+            f"Superiority, {pairing}: {self.what()}. Supported if the 95% CI lies {side} 0; "
+            f"not supported if it lies on the other side"
+        )
+        if self.margin is not None:
+            text += f"; equivalent if two one-sided tests place it within +-{self.margin:g}"
+        return text + "; inconclusive otherwise, with the minimum detectable effect."
+
+    def judge(self, df: pd.DataFrame) -> Outcome:
+        c = compare(df, self.a, self.b, self.metric, self.reference, self.paired, self.log)
+        if c is None:
+            return "inconclusive", None, _inconclusive(None)
+        sign = 1 if self.direction == "positive" else -1
+        low, high = sorted((sign * c.ci_low, sign * c.ci_high))
+        if low > 0:
+            return "supported", c, f"{fmt(c)}: the CI excludes 0 in the claimed direction"
+        if high < 0:
+            return "not supported", c, f"{fmt(c)}: the CI excludes 0 against the claim"
+        if self.margin is not None and (p := c.equivalence_p(self.margin)) < ALPHA:
+            return (
+                "equivalent",
+                c,
+                (
+                    f"{fmt(c)}: within +-{self.margin:g} by two one-sided tests (p = {p:.3g}); "
+                    "the difference does not matter at this margin"
+                ),
+            )
+        return "inconclusive", c, f"{fmt(c)}: {_inconclusive(c)}"
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """|a - b| < margin: the choice does not matter."""
+
+    a: str
+    b: str
+    metric: str
+    margin: float
+    paired: bool = True
+    kind: str = "equivalence"
+
+    def what(self) -> str:
+        return f"{self.metric}, {self.a} minus {self.b}"
+
+    def describe(self) -> str:
+        return (
+            f"Equivalence, paired by seed: {self.what()}. Supported if two one-sided tests "
+            f"(statsmodels.stats.weightstats.ttost_paired) place it within +-{self.margin:g} "
+            f"at {ALPHA:g}; not supported if the 95% CI lies entirely beyond the margin; "
+            "inconclusive otherwise."
+        )
+
+    def judge(self, df: pd.DataFrame) -> Outcome:
+        c = compare(df, self.a, self.b, self.metric, 0.0, self.paired)
+        if c is None:
+            return "inconclusive", None, _inconclusive(None)
+        p = c.equivalence_p(self.margin)
+        if p < ALPHA:
+            return "supported", c, f"{fmt(c)}: within +-{self.margin:g} by TOST (p = {p:.3g})"
+        if c.ci_low > self.margin or c.ci_high < -self.margin:
+            return "not supported", c, f"{fmt(c)}: the CI lies beyond +-{self.margin:g}"
+        return "inconclusive", c, f"{fmt(c)}: TOST p = {p:.3g}; {_inconclusive(c)}"
+
+
+@dataclass(frozen=True)
+class NonInferiority:
+    """No alternative beats the default by more than the margin (higher is better)."""
+
+    default: str
+    alternatives: tuple[str, ...]
+    metric: str
+    margin: float
+    kind: str = "non-inferiority"
+
+    def what(self) -> str:
+        return f"{self.metric}, best alternative minus {self.default}"
+
+    def describe(self) -> str:
+        return (
+            f"Non-inferiority, paired by seed: each of {', '.join(self.alternatives)} minus "
+            f"{self.default} in {self.metric}. Supported if every alternative is shown to gain "
+            f"less than {self.margin:g} (one-sided paired t tests, Holm-corrected with "
+            "statsmodels' multipletests); not supported if any is shown to gain more than "
+            f"{self.margin:g} (Holm-corrected likewise); inconclusive otherwise."
+        )
+
+    def judge(self, df: pd.DataFrame) -> Outcome:
+        base = by_seed(df, self.default, self.metric)
+        comps = {a: paired(by_seed(df, a, self.metric), base) for a in self.alternatives}
+        if any(c is None for c in comps.values()):
+            return "inconclusive", None, _inconclusive(None)
+        names = list(comps)
+        below = holm([comps[a].one_sided_p(self.margin, "less") for a in names])
+        above = holm([comps[a].one_sided_p(self.margin, "greater") for a in names])
+        best = max(names, key=lambda a: comps[a].value)
+        gains = "; ".join(f"{a} {fmt(comps[a])}" for a in names)
+        if any(above):
+            winner = names[above.index(True)]
+            return (
+                "not supported",
+                comps[winner],
+                (
+                    f"{winner} beats {self.default} by more than {self.margin:g} "
+                    f"(Holm-corrected): {gains}"
+                ),
+            )
+        if all(below):
+            return (
+                "supported",
+                comps[best],
+                (
+                    f"no alternative gains {self.margin:g} or more over {self.default} "
+                    f"(Holm-corrected): {gains}"
+                ),
+            )
+        return "inconclusive", comps[best], f"{gains}; {_inconclusive(comps[best])}"
+
+
+ClaimTest = Superiority | Equivalence | NonInferiority
+
+
+def tested_arms(test: ClaimTest) -> tuple[str, ...]:
+    """The arms a claim's test compares (the ones its verdict rests on)."""
+    if isinstance(test, NonInferiority):
+        return (test.default, *test.alternatives)
+    return tuple(a for a in (test.a, test.b) if a is not None)

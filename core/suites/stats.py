@@ -1,0 +1,142 @@
+"""The statistics behind verdicts, from scipy and statsmodels: nothing hand-rolled.
+
+Arms of a model experiment share seeds (the same split, initialization and dropout masks for
+the same seed), so they are compared seed by seed: the per-seed differences get a one-sample
+t interval (scipy.stats.ttest_rel's, computed on the differences), a BCa bootstrap interval
+where there are enough of them (scipy.stats.bootstrap), and a minimum detectable effect
+(statsmodels' TTestPower). Arms that do not share seeds (timings) use Welch's interval
+(scipy.stats.ttest_ind with equal_var=False). Equivalence is two one-sided tests
+(statsmodels' ttost_paired / ttost_ind) against a stated margin; families of one-sided tests
+are corrected with Holm (statsmodels' multipletests).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestIndPower, TTestPower
+from statsmodels.stats.weightstats import ttost_ind, ttost_paired
+
+ALPHA = 0.05  # per claim; the report says so
+POWER = 0.8  # for the minimum detectable effect
+BOOTSTRAP_MIN_N = 8  # below this a bootstrap interval is not worth printing
+
+
+def _flat(d: np.ndarray) -> bool:
+    """No spread worth a t test (constant up to rounding, as 0.81 - 0.71 and 0.80 - 0.70)."""
+    return float(np.ptp(d)) <= 1e-9 * max(1.0, float(np.abs(d).max()))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """a - b (or a - reference): the mean difference, its 95% CI and how it was computed."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    method: str
+    mde: float | None  # smallest |effect| the design detects with POWER at ALPHA
+    differences: tuple[float, ...] = ()  # per seed, when paired or against a reference
+    a: tuple[float, ...] = ()  # the arms' values, when unpaired
+    b: tuple[float, ...] = ()
+    bootstrap: tuple[float, float] | None = None
+
+    @property
+    def paired(self) -> bool:
+        return bool(self.differences)
+
+    def one_sided_p(self, threshold: float, alternative: str) -> float:
+        """p of H1: mean difference `alternative` ("less" or "greater") than threshold."""
+        if self.paired:
+            d = np.asarray(self.differences) - threshold
+            if _flat(d):  # no spread: the sign of the constant decides
+                hit = d[0] < 0 if alternative == "less" else d[0] > 0
+                return 0.0 if hit else 1.0
+            return float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
+        a = np.asarray(self.a) - threshold
+        return float(stats.ttest_ind(a, self.b, equal_var=False, alternative=alternative).pvalue)
+
+    def equivalence_p(self, margin: float) -> float:
+        """TOST p-value for |mean difference| < margin."""
+        if self.paired:
+            d = np.asarray(self.differences)
+            if _flat(d):
+                return 0.0 if abs(d[0]) < margin else 1.0
+            return float(ttost_paired(d, np.zeros_like(d), -margin, margin)[0])
+        return float(ttost_ind(np.asarray(self.a), np.asarray(self.b), -margin, margin,
+                               usevar="unequal")[0])  # fmt: skip
+
+
+def _from_differences(d: np.ndarray, method: str) -> Comparison:
+    n, mean = len(d), float(d.mean())
+    sd = 0.0 if _flat(d) else float(d.std(ddof=1))
+    if sd == 0:
+        low = high = mean
+        mde = 0.0
+    else:
+        low, high = stats.ttest_1samp(d, 0.0).confidence_interval(1 - ALPHA)
+        mde = TTestPower().solve_power(nobs=n, alpha=ALPHA, power=POWER) * sd
+    boot = None
+    if n >= BOOTSTRAP_MIN_N and sd > 0:
+        ci = stats.bootstrap((d,), np.mean, method="BCa", n_resamples=4999, random_state=0)
+        boot = (float(ci.confidence_interval.low), float(ci.confidence_interval.high))
+    return Comparison(mean, float(low), float(high), n, method, mde,
+                      differences=tuple(float(x) for x in d), bootstrap=boot)  # fmt: skip
+
+
+def paired(a: pd.Series, b: pd.Series) -> Comparison | None:
+    """a - b over the seeds both arms have (Series indexed by seed); None under two seeds."""
+    seeds = a.index.intersection(b.index).sort_values()
+    if len(seeds) < 2:
+        return None
+    d = (a[seeds] - b[seeds]).to_numpy(dtype=float)
+    return _from_differences(d, f"paired t over {len(seeds)} seeds (scipy.stats.ttest_rel)")
+
+
+def versus(a: pd.Series, reference: float) -> Comparison | None:
+    """a - reference, seed by seed; None under two seeds."""
+    if len(a) < 2:
+        return None
+    d = a.to_numpy(dtype=float) - reference
+    return _from_differences(
+        d, f"one-sample t against {reference:g} over {len(a)} seeds (scipy.stats.ttest_1samp)"
+    )
+
+
+def welch(a: pd.Series, b: pd.Series) -> Comparison | None:
+    """a - b for arms that do not share seeds; None with fewer than two values in an arm."""
+    x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+    if len(x) < 2 or len(y) < 2:
+        return None
+    value = float(x.mean() - y.mean())
+    method = f"Welch t, {len(x)} and {len(y)} runs (scipy.stats.ttest_ind, equal_var=False)"
+    if _flat(x) and _flat(y):
+        return Comparison(value, value, value, min(len(x), len(y)), method, 0.0,
+                          a=tuple(x), b=tuple(y))  # fmt: skip
+    low, high = stats.ttest_ind(x, y, equal_var=False).confidence_interval(1 - ALPHA)
+    pooled = math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
+    size = TTestIndPower().solve_power(
+        nobs1=len(x), ratio=len(y) / len(x), alpha=ALPHA, power=POWER
+    )
+    return Comparison(value, float(low), float(high), min(len(x), len(y)), method,
+                      size * pooled, a=tuple(x), b=tuple(y))  # fmt: skip
+
+
+def holm(pvalues: list[float]) -> list[bool]:
+    """Which of the one-sided tests reject at ALPHA, Holm-corrected as one family."""
+    if not pvalues:
+        return []
+    return [bool(r) for r in multipletests(pvalues, alpha=ALPHA, method="holm")[0]]
+
+
+def fmt(c: Comparison | None) -> str:
+    """`+0.123 [95% CI +0.050, +0.196]`, or why there is no number."""
+    if c is None:
+        return "not enough finished runs"
+    return f"{c.value:+.3f} [95% CI {c.ci_low:+.3f}, {c.ci_high:+.3f}]"
