@@ -407,15 +407,18 @@ def list_workers(url: str | None = None) -> list[dict[str, Any]]:
         ]
 
 
+def is_live(worker: dict[str, Any], stale_after_s: float) -> bool:
+    """A row of list_workers() that heartbeat within stale_after_s (BNBENCH_STALE_AFTER_S)."""
+    return worker["heartbeat_age_s"] <= stale_after_s
+
+
 def queue_memory_mb(queue: str, stale_after_s: float, url: str | None = None) -> int | None:
     """The largest memory budget among the live workers that consume `queue`; None when no
     live worker of it states one."""
     budgets = [
         w["memory_mb"]
         for w in list_workers(url)
-        if queue in (w["queues"] or [])
-        and w["heartbeat_age_s"] <= stale_after_s
-        and w["memory_mb"] is not None
+        if queue in (w["queues"] or []) and is_live(w, stale_after_s) and w["memory_mb"] is not None
     ]
     return max(budgets, default=None)
 

@@ -258,7 +258,7 @@ def retry(job_ids) -> None:
 )
 def workers(stale_after) -> None:
     """The fleet: host, GPU, queues, heartbeat age and current job of every worker."""
-    from core.lifecycle import list_workers
+    from core.lifecycle import is_live, list_workers
     from worker.settings import Settings
 
     limit = stale_after or Settings.from_env().stale_after_s
@@ -270,7 +270,7 @@ def workers(stale_after) -> None:
     for c in ("name", "state", "host", "gpu", "queues", "heartbeat", "current job"):
         t.add_column(c, no_wrap=True)
     for w in rows:
-        live = w["heartbeat_age_s"] <= limit
+        live = is_live(w, limit)
         t.add_row(
             w["name"],
             "[green]live[/]" if live else "[red]stale[/]",

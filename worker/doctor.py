@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import click
 
 from core.config import masked, url_password
+from core.lifecycle import is_live
 from worker.summary import other_setting_problems
 
 if TYPE_CHECKING:
@@ -273,10 +274,10 @@ def check_workers(rows: list[dict], stale_after_s: float) -> Check:
             "no workers registered",
             "Start workers with `bnbench worker` on each machine (or `bnbench up` on one).",
         )
-    stale = [w for w in rows if w["heartbeat_age_s"] > stale_after_s]
+    stale = [w for w in rows if not is_live(w, stale_after_s)]
     lines = [
         f"{w['name']} on {w['host']} ({w['gpu_model'] or 'cpu'}; {','.join(w['queues'])}): "
-        f"{'stale' if w['heartbeat_age_s'] > stale_after_s else 'live'}, "
+        f"{'live' if is_live(w, stale_after_s) else 'stale'}, "
         f"heartbeat {w['heartbeat_age_s']:.0f}s ago"
         for w in rows
     ]

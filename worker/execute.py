@@ -21,13 +21,12 @@ from core.lifecycle import (
     release_worker,
     stored_spec,
 )
-from core.limits import Limits
 from core.logs import job_context
 from core.rejections import Rejection, file_refusal
 from core.spec import BenchSpec
 from core.store import mark_failed, save_result
 from worker.envelope import job_id_for
-from worker.memory_budget import worker_budget_mb
+from worker.memory_budget import worker_limits
 from worker.payload import PayloadError, parse
 from worker.settings import Settings
 
@@ -144,7 +143,7 @@ def _admit(
     """The job row this delivery runs under, claimed: its spec, or the outcome when it
     does not run (rejected, refused, duplicate)."""
     try:
-        spec = parse(args, kwargs, Limits.from_env(default_model_mb=worker_budget_mb())).spec
+        spec = parse(args, kwargs, worker_limits()).spec
     except PayloadError as e:
         return _refuse_payload(e, args, kwargs, headers, where)
     held = admit(job_id, spec, where["queue"])

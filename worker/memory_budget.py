@@ -8,6 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from core.limits import Limits
+
 SHARE = 0.8  # the rest is the CUDA context, the allocator's slack and the worker itself
 CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
 
@@ -48,6 +50,12 @@ def host_memory_mb() -> int | None:
         if raw.isdigit() and int(raw) < 1 << 60:  # "max" or a huge number means none
             found.append(int(raw) >> 20)
     return min(found) if found else None
+
+
+def worker_limits() -> Limits:
+    """The deployment's limits as this worker applies them: BNBENCH_MAX_MODEL_MB, or its own
+    budget when that is unset."""
+    return Limits.from_env(default_model_mb=worker_budget_mb())
 
 
 @functools.cache

@@ -48,11 +48,10 @@ def missing_jobs(settings: Settings) -> list[str]:
     if not overdue:
         return []
     held = broker_contents(list(overdue))
-    missing = []
+    missing, fresh_s = [], settings.requeue_after_s
     for queue, jobs in overdue.items():
         if held is None and broker_queue_length(queue) > 0:
             continue  # not Redis: only an empty queue shows its messages are gone
-        fresh_s = settings.requeue_after_s
         missing += [j for j, t in jobs if held is None or not held.holds(t, fresh_s)]
     return missing
 

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +57,7 @@ class Spool:
         if kind not in WRITERS:
             raise ValueError(f"unknown spool record kind {kind!r}")
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"{uuid.uuid1().hex}.{kind}.json"  # uuid1 sorts by time on one host
+        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.{kind}.json"  # sorts by time
         tmp = self.directory / f".{name}.tmp"
         with open(tmp, "w") as f:
             json.dump(record, f)

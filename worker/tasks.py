@@ -15,12 +15,11 @@ from celery import signals
 from celery.exceptions import TimeLimitExceeded
 
 from core.lifecycle import register_worker, unregister_worker, worker_heartbeat
-from core.limits import Limits
 from core.migrate import ensure_schema
 from worker.app import TASK_NAME, app
 from worker.consumer import spool_for
 from worker.execute import DatabaseUnavailable, execute, hard_limit_failure
-from worker.memory_budget import worker_budget_mb
+from worker.memory_budget import worker_limits
 from worker.settings import Settings
 from worker.spool import Flusher
 
@@ -97,7 +96,7 @@ def _register(sender, **_) -> None:
     global _upkeep
     settings = Settings.from_env()
     queues = [q.name for q in sender.app.amqp.queues.consume_from.values()]
-    budget = Limits.from_env(default_model_mb=worker_budget_mb()).max_model_mb
+    budget = worker_limits().max_model_mb
     register_worker(
         sender.hostname, queues, os.environ.get("BNBENCH_WORKER_GPU") or None, memory_mb=budget
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.lifecycle import is_live
 from dashboard import data
 from worker.settings import Settings
 
@@ -21,7 +22,7 @@ def fleet() -> None:
     view = pd.DataFrame(
         {
             "worker": df["name"],
-            "state": df["heartbeat_age_s"].map(lambda a: "live" if a <= stale else "stale"),
+            "state": df.apply(lambda w: "live" if is_live(w, stale) else "stale", axis=1),
             "host": df["host"],
             "gpu": df["gpu_model"].fillna("cpu"),
             "queues": df["queues"].map(", ".join),
