@@ -359,3 +359,36 @@ class RejectedMessage(Base):
     headers: Mapped[str] = col(Text, doc="Its headers as JSON text (ASCII, escaped).")
     body: Mapped[str] = col(Text, doc="The first 4 KB of its body, escaped where not text.")
     reason: Mapped[str] = col(Text, doc="Why it was refused, and what the sender should fix.")
+
+
+class SuiteRun(Base):
+    """A suite submitted as one group, run in rounds of seeds until each claim is decided."""
+
+    __tablename__ = "suite_runs"
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'done')", name="state"),
+        Index("ix_suite_runs_state", "state"),
+        {"comment": "Suite runs: their round, their state and why each experiment stopped."},
+    )
+
+    id: Mapped[str] = col(String(64), primary_key=True, doc="The group id of its jobs.")
+    suite: Mapped[str] = col(String(64), doc="Suite name: article, papers, throughput, ...")
+    profile: Mapped[str] = col(String(16), doc="Profile: ci, quick or full.")
+    experiments: Mapped[list] = col(JSONType, doc="Experiment keys chosen; empty: all.")
+    round: Mapped[int] = col(Integer, doc="Rounds of seeds submitted so far, from 1.")
+    looks: Mapped[int] = col(Integer, doc="Looks the profile plans; each tests at 0.05 / looks.")
+    state: Mapped[str] = col(String(16), doc="running, or done once every experiment stopped.")
+    mode: Mapped[str] = col(
+        String(16), doc="queue: workers run it and submit its rounds; local: one CLI process."
+    )
+    queue: Mapped[str | None] = col(String(64), doc="Queue given at submission, if any.")
+    gpu_model: Mapped[str | None] = col(String(200), doc="GPU model given at submission, if any.")
+    stops: Mapped[dict] = col(
+        JSONType, doc="Per experiment key: the look, seeds and verdict it stopped at, and why."
+    )
+    created_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="When it was submitted (UTC)."
+    )
+    updated_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="When its last round was decided (UTC)."
+    )

@@ -263,6 +263,7 @@ def overdue_queued(
         rows = s.execute(
             select(Job.queue, Job.id, Job.task_id).where(
                 Job.status == "queued",
+                Job.queue != "local",  # a CLI process runs these itself
                 or_(Job.dispatched_at.is_(None), Job.dispatched_at < cutoff),
             )
         ).all()

@@ -35,6 +35,24 @@ def run_recorded(
         label=label,
         group_id=group_id,
     )
+    return job_id, _record(job_id, spec, progress, url)
+
+
+def run_queued(job_id: str, progress: ProgressFn | None = None, url: str | None = None):
+    """Run a queued job row here (a local suite run's next round), recorded the same way.
+    Returns its result, or None when another process had already taken it."""
+    from core.lifecycle import claim, stored_spec
+    from core.spec_io import validate_spec
+
+    stored = stored_spec(job_id, url)
+    if stored is None or not claim(job_id, socket.gethostname(), 1e9, url):
+        return None
+    return _record(job_id, validate_spec(stored[1]), progress, url)
+
+
+def _record(
+    job_id: str, spec: BenchSpec, progress: ProgressFn | None, url: str | None
+) -> BenchResult:
     last_write = time.monotonic()
 
     def on_progress(epoch: int, step: int, fraction: float) -> None:
@@ -54,4 +72,4 @@ def run_recorded(
         mark_failed(job_id, type(e).__name__, str(e) or repr(e), url)
         raise
     save_result(job_id, result, url)
-    return job_id, result
+    return result

@@ -188,13 +188,27 @@ def _run(job_id: str, spec: BenchSpec, worker: str, settings: Settings) -> str:
     beat = Heartbeat(job_id, worker, settings.heartbeat_s)
     beat.start()
     try:
-        return _outcome(job_id, spec, beat, settings)
+        outcome = _outcome(job_id, spec, beat, settings)
     finally:
         beat.stop.set()
         try:
             release_worker(worker)
         except TRANSIENT_DB_ERRORS:
             log.warning("could not clear %s's current job; its next job will", worker)
+    if outcome != "lost":
+        _next_round(job_id)
+    return outcome
+
+
+def _next_round(job_id: str) -> None:
+    """The job may have ended its suite run's round: judging it never fails the job."""
+    from worker.suite_rounds import after_job
+
+    try:
+        after_job(job_id)
+    except Exception:
+        log.warning("could not advance the suite run of job %s; the reconciler will", job_id,
+                    exc_info=True)  # fmt: skip
 
 
 def _outcome(job_id: str, spec: BenchSpec, beat: Heartbeat, settings: Settings) -> str:

@@ -21,6 +21,7 @@ from worker.broker_contents import BrokerContents
 from worker.broker_contents import read as broker_contents_of
 from worker.settings import Settings
 from worker.submit import get_app, send
+from worker.suite_rounds import advance_stalled
 
 log = logging.getLogger("bnbench.reconciler")
 
@@ -58,7 +59,7 @@ def missing_jobs(settings: Settings) -> list[str]:
 
 def reconcile(settings: Settings) -> dict[str, int]:
     """One pass; returns counts of what it did."""
-    done = {"requeued": 0, "failed": 0, "resent": 0, "terminated": 0}
+    done = {"requeued": 0, "failed": 0, "resent": 0, "terminated": 0, "next_round": 0}
     resend, failed = requeue_stale(settings.stale_after_s, settings.max_attempts)
     for d in resend:
         send(d)
@@ -85,4 +86,6 @@ def reconcile(settings: Settings) -> dict[str, int]:
                    "no task id was stored, so its process could not be signalled")  # fmt: skip
         if mark_failed(job_id, "Cancelled", why, status="cancelled"):
             done["terminated"] += 1
+
+    done["next_round"] = advance_stalled(settings.stale_after_s)
     return done

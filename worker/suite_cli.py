@@ -22,12 +22,24 @@ STYLE = {
 
 
 def _suite(name: str):
-    from core.suites import suites
+    from core.suites import SuiteImportError, suites
 
-    registry = suites()
+    try:
+        registry = suites()
+    except SuiteImportError as e:
+        fail([str(e)])
     if name not in registry:
         fail([f"unknown suite {name!r}; choose one of {', '.join(sorted(registry))}"])
     return registry[name]
+
+
+def _registry_names() -> list[str]:
+    from core.suites import SuiteImportError, suites
+
+    try:
+        return list(suites())
+    except SuiteImportError as e:
+        fail([str(e)])
 
 
 @click.group()
@@ -38,9 +50,8 @@ def suite() -> None:
 @suite.command("list")
 def list_suites() -> None:
     """The suites and their experiments."""
-    from core.suites import suites
-
-    for s in suites().values():
+    for name in _registry_names():
+        s = _suite(name)
         Console().print(f"[bold]{s.name}[/]: {s.description}")
         for e in s.experiments:
             Console().print(f"  {e.key}: {e.claim}")
@@ -56,68 +67,136 @@ def list_suites() -> None:
     help="quick: a 2-core CPU; full: GPUs; ci: the smallest.",
 )
 @click.option("--experiment", "only", multiple=True, help="Run only these experiments.")
-@click.option("--wait", is_flag=True, help="Show progress until every job has finished.")
+@click.option("--queue", help="Send every job to this queue [default: by device].")
+@click.option("--gpu-model", help="Send every job to this GPU model's queue, e.g. H100.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Watch the run until every experiment has stopped. Only watches: the workers send "
+    "each next round, so a run goes on when this is interrupted.",
+)
 @click.option(
     "--local",
     is_flag=True,
-    help="Run every job here, one after another, with no broker or worker; results are "
+    help="Run every round here, one job after another, with no broker or worker; results are "
     "recorded in the database like queued ones.",
 )
-def run(name, profile, only, wait, local) -> None:
-    """Submit every experiment of suite NAME as one group (or run it here with --local)."""
+def run(name, profile, only, queue, gpu_model, wait, local) -> None:
+    """Run suite NAME in rounds of seeds: the first round for every experiment, then more
+    seeds only for the experiments still undecided, up to the profile's last round (see
+    docs/suites.md). Prints the run's group id."""
     from core.suites import PROFILES
-    from core.suites.report import group_prefix
 
     s = _suite(name)
-    experiments = [e for e in s.experiments if not only or e.key in only]
-    if only and len(experiments) != len(set(only)):
-        fail([f"--experiment: unknown name; choose from {', '.join(e.key for e in s.experiments)}"])
-    group = group_prefix(name, profile) + time.strftime("%Y%m%d-%H%M%S")
-    specs = s.specs([e.key for e in experiments], PROFILES[profile])
+    unknown = [k for k in only if k not in {e.key for e in s.experiments}]
+    if unknown:
+        fail([f"--experiment {unknown[0]}: unknown; choose from "
+              f"{', '.join(e.key for e in s.experiments)}"])  # fmt: skip
+    keys = list(dict.fromkeys(only))
     err = Console(stderr=True)
+    rounds = PROFILES[profile].seed_rounds
+    err.print(f"seeds by round: {', '.join(map(str, rounds))} (more only while undecided)")
     if local:
-        failed = _run_here(specs, group, err)
-        click.echo(group)
+        run_id, failed = _run_here(s, profile, keys, err)
+        click.echo(run_id)
         if failed:
             raise SystemExit(1)
         return
     from core.spec_io import SpecError
-    from worker.cli import wait_for
-    from worker.submit import check_submittable, submit
+    from worker.suite_rounds import submit_suite
 
     try:
-        check_submittable([spec for _, spec in specs])  # all or nothing
+        run_id, ids = submit_suite(s, profile, keys, queue, gpu_model)
     except SpecError as e:
         fail([f"suite {name} ({profile}) is over this deployment's limits:", *e.lines()])
     except ValueError as e:
         fail([str(e)])
-    ids = [submit(spec, group=group, label=label) for label, spec in specs]
-    err.print(f"group [bold]{group}[/]: {len(ids)} jobs")
-    click.echo(group)
+    err.print(f"group [bold]{run_id}[/]: round 1, {len(ids)} jobs")
+    click.echo(run_id)
     if wait:
-        wait_for(ids, err)
+        watch(run_id, err)
 
 
-def _run_here(specs, group: str, err: Console) -> int:
-    """Run (label, spec) pairs in this process; returns how many failed (each is recorded)."""
+def watch(run_id: str, console: Console, poll_s: float = 1.0) -> None:
+    """A progress display of a suite run until it is done: its jobs, round and undecided."""
+    from rich import progress as p
+
+    from core.results import ResultFilter, query_records
+    from core.suite_runs import get_run
+
+    columns = (p.TextColumn("[bold]{task.description}"), p.BarColumn(), p.MofNCompleteColumn(),
+               p.TextColumn("{task.fields[detail]}"), p.TimeElapsedColumn())  # fmt: skip
+    final = ("succeeded", "failed", "cancelled")
+    with p.Progress(*columns, console=console) as bar:
+        task = bar.add_task("round 1", total=None, detail="")
+        while True:
+            run = get_run(run_id)
+            recs = query_records(ResultFilter(group_id=run_id), spec=False)
+            done = sum(r["status"] in final for r in recs)
+            fraction = sum(1.0 if r["status"] in final else (r["progress"] or 0) for r in recs)
+            failed = sum(r["status"] == "failed" for r in recs)
+            undecided = run.undecided()
+            detail = f"{len(undecided)} undecided" + (f", {failed} failed" if failed else "")
+            bar.update(task, total=len(recs), completed=fraction, detail=detail,
+                       description=f"round {run.round} of at most {run.looks}")  # fmt: skip
+            if run.state == "done" and done == len(recs):
+                break
+            time.sleep(poll_s)
+    console.print(
+        f"group [bold]{run_id}[/]: done after round {run.round}; "
+        f"`bnbench suite report {run.suite} --group {run_id}` for the verdicts"
+    )
+
+
+def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]:
+    """Every round of the run in this process, the same rounds the workers would run;
+    returns (run id, jobs failed). Each job is recorded, failed ones included."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from core.local_run import run_recorded
+    from core.local_run import run_queued
+    from core.migrate import ensure_schema
+    from core.suite_runs import advance, start
 
-    failed = 0
+    ensure_schema()
+
+    def here(spec, queue, gpu_model) -> str:
+        return "local"
+
+    run_id, ids = start(s, profile, keys, here, mode="local")
+    failed, round_no = 0, 1
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as bar:
-        task = bar.add_task(f"group {group}", total=len(specs))
-        for label, spec in specs:
-            bar.update(task, description=label)
-            try:
-                run_recorded(spec, label=label, group_id=group)
-            except Exception as e:  # recorded as a failed job; the suite goes on
-                failed += 1
-                err.print(f"[red]{escape(label)} failed[/]: {escape(f'{type(e).__name__}: {e}')}")
-            bar.advance(task)
-    err.print(f"group [bold]{group}[/]: {len(specs)} jobs, {failed} failed")
-    return failed
+        while ids:
+            task = bar.add_task(f"round {round_no}", total=len(ids))
+            for job_id in ids:
+                try:
+                    run_queued(job_id)
+                except Exception as e:  # recorded as a failed job; the suite goes on
+                    failed += 1
+                    err.print(f"[red]job {job_id[:8]} failed[/]: "
+                              f"{escape(f'{type(e).__name__}: {e}')}")  # fmt: skip
+                bar.advance(task)
+            ids = advance(run_id, here)
+            round_no += 1
+    err.print(f"group [bold]{run_id}[/]: {round_no - 1} rounds, {failed} jobs failed")
+    return run_id, failed
+
+
+@suite.command("runs")
+@click.option("--limit", default=10, show_default=True, help="How many runs, newest first.")
+def list_runs(limit) -> None:
+    """Suite runs: their round, state, and the experiments still undecided."""
+    from core.migrate import ensure_schema
+    from core.suite_runs import recent_runs
+
+    ensure_schema()
+    t = Table(title="Suite runs", title_justify="left")
+    for c in ("group", "suite", "profile", "round", "state", "undecided"):
+        t.add_column(c, overflow="fold")
+    for r in recent_runs(limit):
+        round_ = f"{r.round} of at most {r.looks}"
+        t.add_row(r.id, r.suite, r.profile, round_, r.state, ", ".join(r.undecided()) or "-")
+    Console().print(t)
 
 
 @suite.command()
@@ -130,7 +209,13 @@ def _run_here(specs, group: str, err: Console) -> int:
 )
 def report(name, group_id, out) -> None:
     """Verdicts of suite NAME's latest run (or --group): effect, 95% CI, explanation."""
-    from core.suites.report import evaluate, latest_group, markdown, results_by_experiment
+    from core.suites.report import (
+        confidence_note,
+        evaluate,
+        latest_group,
+        markdown,
+        results_by_experiment,
+    )
 
     s = _suite(name)
     group_id = group_id or latest_group(name)
@@ -147,10 +232,15 @@ def report(name, group_id, out) -> None:
         with open(out, "w") as f:
             f.write(markdown(s, group_id, verdicts))
     t = Table(title=f"Suite {name}, group {group_id}", title_justify="left", show_lines=True)
-    for c in ("experiment", "verdict", "effect [95% CI]", "why"):
+    for c in ("experiment", "verdict", "effect [CI]", "seeds", "why"):
         t.add_column(c, overflow="fold")
     for v in verdicts:
         ci = "" if v.ci_low is None else f" [{v.ci_low:+.3f}, {v.ci_high:+.3f}]"
         effect = "-" if v.effect is None else f"{v.effect:+.3f}{ci}"
-        t.add_row(v.experiment, f"[{STYLE[v.verdict]}]{v.verdict}[/]", effect, v.explanation)
+        seeds = "-" if v.seeds is None else str(v.seeds)
+        if v.stopped:
+            seeds += f" ({v.stopped})"
+        t.add_row(v.experiment, f"[{STYLE[v.verdict]}]{v.verdict}[/]", effect, seeds,
+                  escape(v.explanation))  # fmt: skip
     Console().print(t)
+    Console(stderr=True).print(confidence_note(verdicts))

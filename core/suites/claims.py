@@ -1,16 +1,19 @@
 """Three kinds of claim, each with its own test, declared per experiment and printed in reports.
 
-- Superiority ("BN speeds up training"): the 95% CI of the difference excludes 0 in the
+- Superiority ("BN speeds up training"): the CI of the difference excludes 0 in the
   claimed direction. Excluding 0 the other way is "not supported"; with a margin declared,
   two one-sided tests showing the effect inside it give "equivalent".
 - Equivalence ("BN before the last layer is not necessary"): two one-sided tests (TOST)
-  against the margin. A 95% CI entirely beyond the margin is "not supported".
+  against the margin. A CI entirely beyond the margin is "not supported".
 - Non-inferiority ("0.1 is a good default"): no alternative beats the default by more than
   the margin, each alternative tested one-sided and the family corrected with Holm. An
   alternative that beats the default by more than the margin, also Holm-corrected, makes it
   "not supported".
 
 Anything else is "inconclusive", with the minimum detectable effect of the design.
+
+Every test runs at a level alpha: 0.05 for a claim judged once, and 0.05 split over the
+looks of a sequential run (core.suites.sequential); a CI is then the (1 - alpha) interval.
 """
 
 from __future__ import annotations
@@ -49,18 +52,19 @@ def _inconclusive(c: Comparison | None) -> str:
         return f"the CI straddles the deciding value ({c.method})"
     return (
         f"the CI straddles the deciding value; with {c.n} seeds this design detects an effect "
-        f"of {c.mde:.3g} or more with {POWER:.0%} power ({c.method})"
+        f"of {c.mde:.3g} or more with {POWER:.0%} power at alpha {c.alpha:.3g} ({c.method})"
     )
 
 
 def compare(df: pd.DataFrame, a: str, b: str | None, metric: str, reference: float = 0.0,
-            is_paired: bool = True, log: bool = False) -> Comparison | None:  # fmt: skip
+            is_paired: bool = True, log: bool = False,
+            alpha: float = ALPHA) -> Comparison | None:  # fmt: skip
     """a - b (paired by seed, or Welch), or a - reference when b is None."""
     va = by_seed(df, a, metric, log)
     if b is None:
-        return versus(va, reference)
+        return versus(va, reference, alpha)
     vb = by_seed(df, b, metric, log)
-    return paired(va, vb) if is_paired else welch(va, vb)
+    return paired(va, vb, alpha) if is_paired else welch(va, vb, alpha)
 
 
 @dataclass(frozen=True)
@@ -89,15 +93,15 @@ class Superiority:
         else:
             pairing = "paired by seed" if self.paired else "unpaired (Welch)"
         text = (
-            f"Superiority, {pairing}: {self.what()}. Supported if the 95% CI lies {side} 0; "
+            f"Superiority, {pairing}: {self.what()}. Supported if the CI lies {side} 0; "
             f"not supported if it lies on the other side"
         )
         if self.margin is not None:
             text += f"; equivalent if two one-sided tests place it within +-{self.margin:g}"
         return text + "; inconclusive otherwise, with the minimum detectable effect."
 
-    def judge(self, df: pd.DataFrame) -> Outcome:
-        c = compare(df, self.a, self.b, self.metric, self.reference, self.paired, self.log)
+    def judge(self, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
+        c = compare(df, self.a, self.b, self.metric, self.reference, self.paired, self.log, alpha)
         if c is None:
             return "inconclusive", None, _inconclusive(None)
         sign = 1 if self.direction == "positive" else -1
@@ -106,7 +110,7 @@ class Superiority:
             return "supported", c, f"{fmt(c)}: the CI excludes 0 in the claimed direction"
         if high < 0:
             return "not supported", c, f"{fmt(c)}: the CI excludes 0 against the claim"
-        if self.margin is not None and (p := c.equivalence_p(self.margin)) < ALPHA:
+        if self.margin is not None and (p := c.equivalence_p(self.margin)) < alpha:
             return (
                 "equivalent",
                 c,
@@ -135,17 +139,16 @@ class Equivalence:
     def describe(self) -> str:
         return (
             f"Equivalence, paired by seed: {self.what()}. Supported if two one-sided tests "
-            f"(statsmodels.stats.weightstats.ttost_paired) place it within +-{self.margin:g} "
-            f"at {ALPHA:g}; not supported if the 95% CI lies entirely beyond the margin; "
-            "inconclusive otherwise."
+            f"(statsmodels.stats.weightstats.ttost_paired) place it within +-{self.margin:g}; "
+            "not supported if the CI lies entirely beyond the margin; inconclusive otherwise."
         )
 
-    def judge(self, df: pd.DataFrame) -> Outcome:
-        c = compare(df, self.a, self.b, self.metric, 0.0, self.paired)
+    def judge(self, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
+        c = compare(df, self.a, self.b, self.metric, 0.0, self.paired, alpha=alpha)
         if c is None:
             return "inconclusive", None, _inconclusive(None)
         p = c.equivalence_p(self.margin)
-        if p < ALPHA:
+        if p < alpha:
             return "supported", c, f"{fmt(c)}: within +-{self.margin:g} by TOST (p = {p:.3g})"
         if c.ci_low > self.margin or c.ci_high < -self.margin:
             return "not supported", c, f"{fmt(c)}: the CI lies beyond +-{self.margin:g}"
@@ -174,14 +177,14 @@ class NonInferiority:
             f"{self.margin:g} (Holm-corrected likewise); inconclusive otherwise."
         )
 
-    def judge(self, df: pd.DataFrame) -> Outcome:
+    def judge(self, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
         base = by_seed(df, self.default, self.metric)
-        comps = {a: paired(by_seed(df, a, self.metric), base) for a in self.alternatives}
+        comps = {a: paired(by_seed(df, a, self.metric), base, alpha) for a in self.alternatives}
         if any(c is None for c in comps.values()):
             return "inconclusive", None, _inconclusive(None)
         names = list(comps)
-        below = holm([comps[a].one_sided_p(self.margin, "less") for a in names])
-        above = holm([comps[a].one_sided_p(self.margin, "greater") for a in names])
+        below = holm([comps[a].one_sided_p(self.margin, "less") for a in names], alpha)
+        above = holm([comps[a].one_sided_p(self.margin, "greater") for a in names], alpha)
         best = max(names, key=lambda a: comps[a].value)
         gains = "; ".join(f"{a} {fmt(comps[a])}" for a in names)
         if any(above):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -12,20 +12,32 @@ from core.spec import BenchSpec
 from core.spec_io import validate_spec
 from core.suites.claims import ClaimTest, tested_arms
 from core.suites.guards import Guard
+from core.suites.stats import ALPHA
 from core.suites.verdicts import Verdict
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Sizes for a suite run: quick for a 2-core CPU, full for GPUs."""
+    """Sizes for a suite run: quick for a 2-core CPU, full for GPUs. `seed_rounds` are the
+    seeds an experiment has at each look (cumulative): the first round runs them all, the
+    later ones only for experiments still undecided (core.suites.sequential)."""
 
     name: str
-    seeds: int
+    seed_rounds: tuple[int, ...]
     epochs: int
     samples: int
     width: int
     device: str
     batch_size: int = 64
+
+    @property
+    def seeds(self) -> int:
+        """Seeds in the first round."""
+        return self.seed_rounds[0]
+
+    @property
+    def looks(self) -> int:
+        return len(self.seed_rounds)
 
     def base(self) -> dict[str, Any]:
         """Spec fields every model experiment starts from."""
@@ -38,11 +50,19 @@ class Profile:
 
 
 PROFILES = {
-    "ci": Profile("ci", seeds=2, epochs=2, samples=512, width=16, device="cpu"),
-    "quick": Profile("quick", seeds=3, epochs=6, samples=2048, width=64, device="cpu"),
+    "ci": Profile("ci", seed_rounds=(2, 4), epochs=2, samples=512, width=16, device="cpu"),
+    "quick": Profile(
+        "quick", seed_rounds=(4, 8, 12), epochs=6, samples=2048, width=64, device="cpu"
+    ),
     # Sized for one GPU in about five minutes per suite: larger batches, not fewer seeds.
     "full": Profile(
-        "full", seeds=5, epochs=15, samples=16384, width=512, device="cuda", batch_size=256
+        "full",
+        seed_rounds=(5, 10, 20),
+        epochs=15,
+        samples=16384,
+        width=512,
+        device="cuda",
+        batch_size=256,
     ),
 }
 
@@ -64,7 +84,7 @@ class Experiment:
     explain: Callable[[pd.DataFrame], str] | None = None
     custom: Callable[[pd.DataFrame], Verdict] | None = None
     note: str = ""  # added to the rule; the whole rule of a custom experiment
-    seeds: Callable[[Profile], int] = field(default=lambda p: p.seeds)
+    seeds: Callable[[Profile], int] | None = None  # a fixed design's seeds; None: sequential
     evidence: str | None = None  # the result column to chart by arm on the Claims page
     runs_of: str | None = None  # another experiment's key whose runs this one reads again
     epoch_evidence: str | None = None  # an epoch-level chart: "last_hidden_inputs"
@@ -73,6 +93,17 @@ class Experiment:
     def runs_key(self) -> str:
         """The label prefix of the runs this experiment judges."""
         return self.runs_of or self.key
+
+    @property
+    def sequential(self) -> bool:
+        """Run in rounds of seeds until decided: a declared test, not a fixed number of runs."""
+        return self.test is not None and self.seeds is None
+
+    def seed_rounds(self, profile: Profile) -> tuple[int, ...]:
+        """Seeds this experiment's runs have at each look (one look unless sequential)."""
+        if self.sequential:
+            return profile.seed_rounds
+        return (self.seeds(profile) if self.seeds else profile.seeds,)
 
     @property
     def rule(self) -> str:
@@ -84,14 +115,14 @@ class Experiment:
             parts.append(self.note)
         return " ".join(parts)
 
-    def analyze(self, df: pd.DataFrame) -> Verdict:
-        """The verdict on these runs: guards first, then the claim's test."""
+    def analyze(self, df: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
+        """The verdict on these runs: guards first, then the claim's test at level alpha."""
         if self.custom is not None:
             return self.custom(df)
         assert self.test is not None, f"{self.key} has neither a test nor a custom analysis"
         base = dict(
             experiment=self.key, claim=self.claim, claim_type=self.test.kind,
-            margin=getattr(self.test, "margin", None), effect_name=self.test.what(),
+            margin=getattr(self.test, "margin", None), effect_name=self.test.what(), alpha=alpha,
         )  # fmt: skip
         has_runs = "arm" in df.columns and len(df) > 0
         if has_runs:
@@ -102,7 +133,7 @@ class Experiment:
                                    ci_high=None, n=seeds, failed_check=why,
                                    explanation=f"Invalid design: {why}. No verdict is drawn "
                                    "from these runs.")  # fmt: skip
-        verdict, c, why = self.test.judge(df)
+        verdict, c, why = self.test.judge(df, alpha)
         extra = self.explain(df) if (self.explain and has_runs) else ""
         return Verdict(
             **base, verdict=verdict, effect=None if c is None else c.value,
@@ -112,11 +143,13 @@ class Experiment:
             explanation=f"{why}." + (f" {extra}" if extra else ""),
         )  # fmt: skip
 
-    def specs(self, profile: Profile) -> list[tuple[str, BenchSpec]]:
-        """(label, spec) for every arm and seed; the label is `<experiment>:<arm>`."""
+    def specs(self, profile: Profile, seeds: range | None = None) -> list[tuple[str, BenchSpec]]:
+        """(label, spec) for every arm and seed (the first round's unless given); the label is
+        `<experiment>:<arm>`."""
+        seeds = seeds if seeds is not None else range(self.seed_rounds(profile)[0])
         out = []
         for arm, fields in self.arms(profile).items():
-            for seed in range(self.seeds(profile)):
+            for seed in seeds:
                 out.append((f"{self.runs_key}:{arm}", validate_spec({**fields, "seed": seed})))
         return out
 

@@ -67,14 +67,52 @@ def evaluate(
     """A verdict for every experiment; one without results is inconclusive, saying why.
     measurements=False leaves out direct measurements, for processes without torch; `data`
     is results_by_experiment(group_id), for callers that also chart it."""
+    from core.suite_runs import get_run
+
     if data is None:
         data = results_by_experiment(group_id, url)
-    empty = pd.DataFrame(columns=["arm"])
+    run = get_run(group_id, url)
     return [
-        e.analyze(data.get(e.runs_key, empty))
-        for e in suite.experiments
-        if measurements or not is_measurement(e)
+        _judged(e, data, run) for e in suite.experiments if measurements or not is_measurement(e)
     ]
+
+
+def _judged(e: Experiment, data: dict[str, pd.DataFrame], run) -> Verdict:
+    """The verdict a report shows: at the look the experiment stopped at, with its seeds and
+    why it stopped; a run still going is judged on what has finished so far."""
+    from core.suites.model import PROFILES
+    from core.suites.sequential import judge
+
+    if run is not None and run.experiments and e.key not in run.experiments:
+        run = None  # not part of this run: judged on whatever runs the group has
+    stop = run.stops.get(e.key) if run is not None else None
+    looks = len(e.seed_rounds(PROFILES[run.profile])) if run is not None else None
+    df, alpha = judge(e, data.get(e.runs_key, pd.DataFrame(columns=["arm"])), stop, looks)
+    v = e.analyze(df, alpha)
+    if stop is not None:
+        return v.model_copy(update={"seeds": stop.seeds, "stopped": stop.why})
+    seeds = int(df["spec.seed"].nunique()) if "spec.seed" in df.columns else None
+    if run is None:
+        return v.model_copy(update={"seeds": seeds})
+    going = f"still running: round {run.round} of at most {run.looks}"
+    return v.model_copy(update={"seeds": seeds, "stopped": going})
+
+
+def confidence_note(verdicts: list[Verdict]) -> str:
+    """How the report's claims were tested, for its header."""
+    split = sorted({round(v.alpha, 6) for v in verdicts if v.alpha < 0.05}, reverse=True)
+    text = (
+        "Each claim is tested on its own at the 5% level; there is no correction across the "
+        "suite's claims."
+    )
+    if split:
+        levels = ", ".join(f"{a:.3g} ({100 * (1 - a):.3g}% intervals)" for a in split)
+        text += (
+            " Seeds are sequential: a claim is looked at after each round of seeds, and its 5% "
+            f"is split evenly over the planned looks (Bonferroni across looks): each look tests "
+            f"at {levels}."
+        )
+    return text
 
 
 def method_line(v: Verdict) -> str:
@@ -82,8 +120,12 @@ def method_line(v: Verdict) -> str:
     parts = [v.claim_type + (f", margin {v.margin:g}" if v.margin is not None else "")]
     if v.method:
         parts.append(v.method)
+    if v.alpha < 0.05:
+        parts.append(f"alpha {v.alpha:.3g} per look (Bonferroni across looks)")
     if v.mde is not None:
         parts.append(f"minimum detectable effect {v.mde:.3g} (80% power)")
+    if v.seeds is not None:
+        parts.append(f"{v.seeds} seeds" + (f", {v.stopped}" if v.stopped else ""))
     if v.failed_check:
         parts.append(f"failed check: {v.failed_check}")
     return "; ".join(parts)
@@ -99,25 +141,25 @@ def markdown(suite: Suite, group_id: str, verdicts: list[Verdict]) -> str:
         "",
         suite.description,
         "",
-        f"Results of group `{group_id}`. Each claim is tested on its own at the 5% level "
-        f"(95% intervals); there is no correction across the suite's claims.",
+        f"Results of group `{group_id}`. {confidence_note(verdicts)}",
         "",
-        "| experiment | type | margin | verdict | effect | 95% CI | n | MDE |",
-        "|---|---|---|---|---|---|---|---|",
+        "| experiment | type | margin | verdict | effect | CI | level | seeds | stopped | MDE |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for v in verdicts:
         effect = "-" if v.effect is None else f"{v.effect:+.3f}"
         margin = "-" if v.margin is None else f"{v.margin:g}"
         mde = "-" if v.mde is None else f"{v.mde:.3g}"
+        seeds = "-" if v.seeds is None else str(v.seeds)
         lines.append(
             f"| {v.experiment} | {v.claim_type} | {margin} | **{v.verdict}** | {effect} | "
-            f"{_ci(v)} | {v.n} | {mde} |"
+            f"{_ci(v)} | {100 * (1 - v.alpha):.3g}% | {seeds} | {v.stopped or '-'} | {mde} |"
         )
     for v, e in zip(verdicts, suite.experiments, strict=True):
         lines += ["", f"## {v.experiment}: {v.verdict}", "", f"*Claim:* {v.claim}", "",
                   f"*Rule:* {e.rule}", "", f"*Effect:* {v.effect_name}."]  # fmt: skip
         if v.method:
-            lines += ["", f"*Method:* {v.method}."]
+            lines += ["", f"*Method:* {method_line(v)}."]
         if v.failed_check:
             lines += ["", f"*Failed check:* {v.failed_check}."]
         lines += ["", v.explanation]

@@ -12,6 +12,7 @@ are corrected with Holm (statsmodels' multipletests).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ class Comparison:
     a: tuple[float, ...] = ()  # the arms' values, when unpaired
     b: tuple[float, ...] = ()
     bootstrap: tuple[float, float] | None = None
+    alpha: float = ALPHA  # the CI is (1 - alpha); its tests reject at alpha
 
     @property
     def paired(self) -> bool:
@@ -73,43 +75,64 @@ class Comparison:
                                usevar="unequal")[0])  # fmt: skip
 
 
-def _from_differences(d: np.ndarray, method: str) -> Comparison:
+@functools.lru_cache(maxsize=256)
+def _paired_effect_size(n: int, alpha: float) -> float:
+    """Standardized effect detected with POWER at alpha by n pairs (solved numerically once)."""
+    return float(TTestPower().solve_power(nobs=n, alpha=alpha, power=POWER))
+
+
+@functools.lru_cache(maxsize=256)
+def _welch_effect_size(n1: int, n2: int, alpha: float) -> float:
+    return float(TTestIndPower().solve_power(nobs1=n1, ratio=n2 / n1, alpha=alpha, power=POWER))
+
+
+def _from_differences(
+    d: np.ndarray, method: str, alpha: float, resample: bool = True
+) -> Comparison:
     n, mean = len(d), float(d.mean())
     sd = 0.0 if _flat(d) else float(d.std(ddof=1))
     if sd == 0:
         low = high = mean
         mde = 0.0
     else:
-        low, high = stats.ttest_1samp(d, 0.0).confidence_interval(1 - ALPHA)
-        mde = TTestPower().solve_power(nobs=n, alpha=ALPHA, power=POWER) * sd
+        low, high = stats.ttest_1samp(d, 0.0).confidence_interval(1 - alpha)
+        mde = _paired_effect_size(n, alpha) * sd
     boot = None
-    if n >= BOOTSTRAP_MIN_N and sd > 0:
-        ci = stats.bootstrap((d,), np.mean, method="BCa", n_resamples=4999, random_state=0)
+    if resample and n >= BOOTSTRAP_MIN_N and sd > 0:
+        ci = stats.bootstrap((d,), np.mean, method="BCa", n_resamples=4999, random_state=0,
+                             confidence_level=1 - alpha)  # fmt: skip
         boot = (float(ci.confidence_interval.low), float(ci.confidence_interval.high))
     return Comparison(mean, float(low), float(high), n, method, mde,
-                      differences=tuple(float(x) for x in d), bootstrap=boot)  # fmt: skip
+                      differences=tuple(float(x) for x in d), bootstrap=boot,
+                      alpha=alpha)  # fmt: skip
 
 
-def paired(a: pd.Series, b: pd.Series) -> Comparison | None:
-    """a - b over the seeds both arms have (Series indexed by seed); None under two seeds."""
+def paired(
+    a: pd.Series, b: pd.Series, alpha: float = ALPHA, resample: bool = True
+) -> Comparison | None:
+    """a - b over the seeds both arms have (Series indexed by seed); None under two seeds.
+    resample=False skips the bootstrap interval, which no verdict reads (simulations)."""
     seeds = a.index.intersection(b.index).sort_values()
     if len(seeds) < 2:
         return None
     d = (a[seeds] - b[seeds]).to_numpy(dtype=float)
-    return _from_differences(d, f"paired t over {len(seeds)} seeds (scipy.stats.ttest_rel)")
+    return _from_differences(
+        d, f"paired t over {len(seeds)} seeds (scipy.stats.ttest_rel)", alpha, resample
+    )
 
 
-def versus(a: pd.Series, reference: float) -> Comparison | None:
+def versus(a: pd.Series, reference: float, alpha: float = ALPHA) -> Comparison | None:
     """a - reference, seed by seed; None under two seeds."""
     if len(a) < 2:
         return None
     d = a.to_numpy(dtype=float) - reference
     return _from_differences(
-        d, f"one-sample t against {reference:g} over {len(a)} seeds (scipy.stats.ttest_1samp)"
-    )
+        d, f"one-sample t against {reference:g} over {len(a)} seeds (scipy.stats.ttest_1samp)",
+        alpha,
+    )  # fmt: skip
 
 
-def welch(a: pd.Series, b: pd.Series) -> Comparison | None:
+def welch(a: pd.Series, b: pd.Series, alpha: float = ALPHA) -> Comparison | None:
     """a - b for arms that do not share seeds; None with fewer than two values in an arm."""
     x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
     if len(x) < 2 or len(y) < 2:
@@ -118,25 +141,28 @@ def welch(a: pd.Series, b: pd.Series) -> Comparison | None:
     method = f"Welch t, {len(x)} and {len(y)} runs (scipy.stats.ttest_ind, equal_var=False)"
     if _flat(x) and _flat(y):
         return Comparison(value, value, value, min(len(x), len(y)), method, 0.0,
-                          a=tuple(x), b=tuple(y))  # fmt: skip
-    low, high = stats.ttest_ind(x, y, equal_var=False).confidence_interval(1 - ALPHA)
+                          a=tuple(x), b=tuple(y), alpha=alpha)  # fmt: skip
+    low, high = stats.ttest_ind(x, y, equal_var=False).confidence_interval(1 - alpha)
     pooled = math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
-    size = TTestIndPower().solve_power(
-        nobs1=len(x), ratio=len(y) / len(x), alpha=ALPHA, power=POWER
-    )
+    size = _welch_effect_size(len(x), len(y), alpha)
     return Comparison(value, float(low), float(high), min(len(x), len(y)), method,
-                      size * pooled, a=tuple(x), b=tuple(y))  # fmt: skip
+                      size * pooled, a=tuple(x), b=tuple(y), alpha=alpha)  # fmt: skip
 
 
-def holm(pvalues: list[float]) -> list[bool]:
-    """Which of the one-sided tests reject at ALPHA, Holm-corrected as one family."""
+def holm(pvalues: list[float], alpha: float = ALPHA) -> list[bool]:
+    """Which of the one-sided tests reject at alpha, Holm-corrected as one family."""
     if not pvalues:
         return []
-    return [bool(r) for r in multipletests(pvalues, alpha=ALPHA, method="holm")[0]]
+    return [bool(r) for r in multipletests(pvalues, alpha=alpha, method="holm")[0]]
+
+
+def level(alpha: float) -> str:
+    """The confidence level of a (1 - alpha) interval: `95%`, `98.3%`."""
+    return f"{100 * (1 - alpha):.3g}%"
 
 
 def fmt(c: Comparison | None) -> str:
     """`+0.123 [95% CI +0.050, +0.196]`, or why there is no number."""
     if c is None:
         return "not enough finished runs"
-    return f"{c.value:+.3f} [95% CI {c.ci_low:+.3f}, {c.ci_high:+.3f}]"
+    return f"{c.value:+.3f} [{level(c.alpha)} CI {c.ci_low:+.3f}, {c.ci_high:+.3f}]"

@@ -31,3 +31,6 @@ class Verdict(BaseModel):
     method: str | None = None  # the test, its n, and the library function
     mde: float | None = None  # minimum detectable effect of the design
     failed_check: str | None = None  # the guard that made the design invalid
+    alpha: float = 0.05  # the level it was tested at (0.05 split over a sequential run's looks)
+    seeds: int | None = None  # seeds its runs had when it stopped
+    stopped: str | None = None  # why its seeds stopped there (sequential runs)

@@ -1,0 +1,202 @@
+"""A suite run on record: its first round of jobs, and each next round, decided exactly once.
+
+A suite run is a row of `suite_runs` whose id is its jobs' group id. When a round's last job
+ends, whoever notices (the worker that finished it, the reconciler as a backstop, or the CLI
+running it with --local) calls `advance`. That analyses the round and, in one transaction,
+moves the run's round forward only if it is still the round it analysed, and inserts the
+next round's job rows. Two workers finishing at the same moment both analyse; one update
+wins, and the other inserts nothing. Job ids are derived from (run, label, seed), so even a
+round written twice could not hold a job twice.
+
+The caller sends the returned jobs to the broker; a send that never happens leaves queued
+rows that the reconciler re-sends.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from core.db import session_scope
+from core.dbmodels import FINAL_STATUSES, Job, SuiteRun, utcnow
+from core.spec import BenchSpec
+from core.store import new_job
+from core.suites import PROFILES, Suite, suites
+from core.suites.sequential import Stop, look, next_round
+
+SUITE_JOB_NAMESPACE = uuid.UUID("0b7c4d1e-5a9f-4e59-9d43-6c1f1bde2a11")
+
+# (spec, queue given at submission, gpu model given at submission) -> the queue to send to
+Placement = Callable[[BenchSpec, str | None, str | None], str]
+
+
+def run_id_for(suite: str, profile: str) -> str:
+    from core.suites.report import group_prefix
+
+    return f"{group_prefix(suite, profile)}{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+
+
+def suite_job_id(run_id: str, label: str, seed: int) -> str:
+    return str(uuid.uuid5(SUITE_JOB_NAMESPACE, f"{run_id}/{label}/{seed}"))
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What a watcher needs: the run's round and state, and which experiments have stopped."""
+
+    id: str
+    suite: str
+    profile: str
+    experiments: list[str]
+    round: int
+    looks: int
+    state: str
+    mode: str
+    stops: dict[str, Stop]
+    created_at: datetime
+    updated_at: datetime
+
+    def undecided(self) -> list[str]:
+        chosen = [e.key for e in suites()[self.suite].experiments
+                  if not self.experiments or e.key in self.experiments]  # fmt: skip
+        return [k for k in chosen if k not in self.stops]
+
+
+def _state(row: SuiteRun) -> RunState:
+    stops = {k: Stop.from_json(v) for k, v in (row.stops or {}).items()}
+    return RunState(row.id, row.suite, row.profile, list(row.experiments or []), row.round,
+                    row.looks, row.state, row.mode, stops, row.created_at,
+                    row.updated_at)  # fmt: skip
+
+
+def get_run(run_id: str, url: str | None = None) -> RunState | None:
+    with session_scope(url, readonly=True) as s:
+        row = s.get(SuiteRun, run_id)
+        return None if row is None else _state(row)
+
+
+def recent_runs(limit: int = 50, url: str | None = None) -> list[RunState]:
+    """Suite runs, newest first."""
+    with session_scope(url, readonly=True) as s:
+        rows = s.scalars(select(SuiteRun).order_by(SuiteRun.created_at.desc()).limit(limit))
+        return [_state(r) for r in rows]
+
+
+def _jobs(run_id: str, pairs: list[tuple[str, BenchSpec]], place, queue, gpu_model) -> list[Job]:
+    return [
+        new_job(spec, queue=place(spec, queue, gpu_model), group_id=run_id, label=label,
+                job_id=suite_job_id(run_id, label, spec.seed))
+        for label, spec in pairs
+    ]  # fmt: skip
+
+
+def start(
+    suite: Suite,
+    profile: str,
+    keys: list[str],
+    place: Placement,
+    mode: str = "queue",
+    queue: str | None = None,
+    gpu_model: str | None = None,
+    url: str | None = None,
+) -> tuple[str, list[str]]:
+    """Record a new run and its first round of jobs, all in one transaction; returns the run
+    id and the job ids to send."""
+    run_id = run_id_for(suite.name, profile)
+    pairs = suite.specs(keys, PROFILES[profile])
+    with session_scope(url) as s:
+        s.add(SuiteRun(id=run_id, suite=suite.name, profile=profile, experiments=list(keys),
+                       round=1, looks=PROFILES[profile].looks, state="running", mode=mode,
+                       queue=queue, gpu_model=gpu_model, stops={}))  # fmt: skip
+        jobs = _jobs(run_id, pairs, place, queue, gpu_model)
+        s.add_all(jobs)
+    return run_id, [j.id for j in jobs]
+
+
+def _open_jobs(s, run_id: str) -> tuple[int, bool]:
+    """(jobs not final, whether any was cancelled)."""
+    rows = dict(
+        s.execute(
+            select(Job.status, func.count()).where(Job.group_id == run_id).group_by(Job.status)
+        ).all()
+    )
+    pending = sum(n for st, n in rows.items() if st not in FINAL_STATUSES)
+    return pending, rows.get("cancelled", 0) > 0
+
+
+def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
+    """If the run's current round has ended, judge it and submit the next round (or close the
+    run). Returns the new jobs' ids to send; empty when there is nothing to do, when the
+    round has not ended, or when another process advanced it first."""
+    from core.suites.report import results_by_experiment
+
+    with session_scope(url, readonly=True) as s:
+        row = s.get(SuiteRun, run_id)
+        if row is None or row.state != "running":
+            return []
+        pending, cancelled = _open_jobs(s, run_id)
+        run = _state(row)
+    if pending:
+        return []
+    suite, profile = suites()[run.suite], PROFILES[run.profile]
+    stops = look(suite, run.experiments, profile, results_by_experiment(run_id, url), run.round,
+                 run.stops)  # fmt: skip
+    pairs = [] if cancelled else next_round(suite, run.experiments, profile, run.round, stops)
+    if cancelled:
+        for e in run.undecided():
+            stops.setdefault(e, Stop(run.round, run.looks, profile.seed_rounds[run.round - 1],
+                                     None, "a job of the run was cancelled"))  # fmt: skip
+    with session_scope(url) as s:
+        won = s.execute(
+            update(SuiteRun)
+            .where(SuiteRun.id == run_id, SuiteRun.round == run.round, SuiteRun.state == "running")
+            .values(
+                round=run.round + 1 if pairs else run.round,
+                state="running" if pairs else "done",
+                stops={k: v.as_json() for k, v in stops.items()},
+                updated_at=utcnow(),
+            )
+        ).rowcount
+        if won != 1:
+            return []
+        row = s.get(SuiteRun, run_id)
+        jobs = _jobs(run_id, pairs, place, row.queue, row.gpu_model)
+        s.add_all(jobs)
+    return [j.id for j in jobs]
+
+
+def run_of_job(job_id: str, url: str | None = None) -> str | None:
+    """The running queue-mode suite run a job belongs to, if any."""
+    with session_scope(url, readonly=True) as s:
+        return s.scalar(
+            select(SuiteRun.id)
+            .join(Job, Job.group_id == SuiteRun.id)
+            .where(Job.id == job_id, SuiteRun.state == "running", SuiteRun.mode == "queue")
+        )
+
+
+def stalled_runs(quiet_s: float, url: str | None = None) -> list[str]:
+    """Running queue-mode runs with no open job, whose last job ended quiet_s ago or more:
+    a worker that should have advanced them did not (it died, or the database was away)."""
+    cutoff = utcnow() - timedelta(seconds=quiet_s)
+    open_jobs = (
+        select(Job.id)
+        .where(Job.group_id == SuiteRun.id, Job.status.not_in(FINAL_STATUSES))
+        .exists()
+    )
+    recent = (
+        select(Job.id).where(Job.group_id == SuiteRun.id, Job.finished_at >= cutoff).exists()
+    )
+    with session_scope(url, readonly=True) as s:
+        return list(
+            s.scalars(
+                select(SuiteRun.id).where(
+                    SuiteRun.state == "running", SuiteRun.mode == "queue", ~open_jobs, ~recent
+                )
+            )
+        )

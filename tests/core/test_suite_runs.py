@@ -1,0 +1,105 @@
+"""A suite run on record: rounds are decided once, by whoever sees a round end, and a run
+whose round ended unnoticed is found by the reconciler's query."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from core.db import session_scope
+from core.dbmodels import Job, utcnow
+from core.suite_runs import advance, get_run, stalled_runs, start, suite_job_id
+from core.suites import suites
+
+
+@pytest.fixture
+def rounds(monkeypatch):
+    monkeypatch.setenv("BNBENCH_SUITES", "tests.rounds_suite:SUITE")
+    return suites()["rounds"]
+
+
+def cpu(spec, queue, gpu_model) -> str:
+    return queue or "cpu"
+
+
+def finish(url, run_id, status="failed", ago_s=0.0) -> None:
+    """End every open job of the run (without results: each look then finds nothing to
+    compare, so every experiment stays undecided)."""
+    with session_scope(url) as s:
+        s.execute(
+            update(Job)
+            .where(Job.group_id == run_id, Job.status.in_(("queued", "running")))
+            .values(status=status, finished_at=utcnow() - timedelta(seconds=ago_s))
+        )
+
+
+def jobs_of(url, run_id) -> list[tuple[str, str, int]]:
+    with session_scope(url, readonly=True) as s:
+        rows = s.execute(select(Job.id, Job.label, Job.spec_json).where(Job.group_id == run_id))
+        return [(i, label, spec["seed"]) for i, label, spec in rows]
+
+
+def test_a_run_starts_with_its_first_round_and_ids_derived_from_run_label_and_seed(db_url, rounds):
+    run_id, ids = start(rounds, "ci", [], cpu, url=db_url)
+    jobs = jobs_of(db_url, run_id)
+    assert len(ids) == len(jobs) == 8  # 2 experiments x 2 arms x 2 seeds
+    assert all(i == suite_job_id(run_id, label, seed) for i, label, seed in jobs)
+    run = get_run(run_id, db_url)
+    assert (run.round, run.looks, run.state, run.undecided()) == (1, 2, "running",
+                                                                  ["decided", "undecided"])
+    assert advance(run_id, cpu, db_url) == []  # the round has not ended
+
+
+def test_an_ended_round_gets_the_next_one_once_then_the_run_is_done(db_url, rounds):
+    run_id, _ = start(rounds, "ci", [], cpu, url=db_url)
+    finish(db_url, run_id)
+    second = advance(run_id, cpu, db_url)
+    assert len(second) == 8 and advance(run_id, cpu, db_url) == []  # not twice
+    assert sorted({seed for _, _, seed in jobs_of(db_url, run_id)}) == [0, 1, 2, 3]
+    assert get_run(run_id, db_url).round == 2
+    finish(db_url, run_id)
+    assert advance(run_id, cpu, db_url) == []  # the last look
+    run = get_run(run_id, db_url)
+    assert run.state == "done" and run.undecided() == []
+    assert run.stops["undecided"].why.startswith("still inconclusive at the last look")
+
+
+def test_two_workers_ending_the_round_at_once_submit_it_once(db_url, rounds):
+    run_id, _ = start(rounds, "ci", [], cpu, url=db_url)
+    finish(db_url, run_id)
+    barrier, results = threading.Barrier(4), []
+
+    def worker():
+        barrier.wait()
+        results.append(advance(run_id, cpu, db_url))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(len(r) for r in results) == [0, 0, 0, 8]
+    assert len(jobs_of(db_url, run_id)) == 16
+
+
+def test_a_cancelled_job_ends_the_run_without_another_round(db_url, rounds):
+    run_id, _ = start(rounds, "ci", [], cpu, url=db_url)
+    finish(db_url, run_id, status="cancelled")
+    assert advance(run_id, cpu, db_url) == []
+    run = get_run(run_id, db_url)
+    assert run.state == "done" and run.stops["undecided"].why == "a job of the run was cancelled"
+
+
+def test_the_reconciler_finds_a_round_that_ended_unnoticed(db_url, rounds):
+    run_id, _ = start(rounds, "ci", [], cpu, url=db_url)
+    assert stalled_runs(10, db_url) == []  # jobs still open
+    finish(db_url, run_id, ago_s=1)
+    assert stalled_runs(10, db_url) == []  # the worker that ended it may still be advancing
+    finish(db_url, run_id, ago_s=30)
+    with session_scope(db_url) as s:
+        s.execute(update(Job).where(Job.group_id == run_id)
+                  .values(finished_at=utcnow() - timedelta(seconds=30)))  # fmt: skip
+    assert stalled_runs(10, db_url) == [run_id]
+    advance(run_id, cpu, db_url)
+    assert stalled_runs(10, db_url) == []  # its new round is open
