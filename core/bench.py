@@ -12,7 +12,7 @@ import torch
 
 from core.bench_errors import BenchError
 from core.data import load_data
-from core.gaps import bn_statistics_gap, mode_gap, recalibrate_bn
+from core.gaps import bn_statistics_gap, evaluate, mode_gap, recalibrate_bn
 from core.inference import benchmark_inference
 from core.layerbench import run_layer_bench
 from core.models import build_model, param_count
@@ -114,6 +114,10 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
     if train_eval.accuracy is not None and val_eval.accuracy is not None:
         gen_gap = train_eval.accuracy - val_eval.accuracy
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    test = None
+    if data.x_test is not None:  # once, on the final model: nothing is chosen by this figure
+        test = evaluate(model, data.x_test, data.y_test, objective, False, spec.batch_size,
+                        autocast_for(spec, device))  # fmt: skip
     return ModelResult(
         task=data.task,
         param_count=param_count(model),
@@ -139,6 +143,10 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         fold=fold,
         peak_memory_mb=peak,
         last_hidden_shift=last.last_hidden_shift,
+        n_test=None if data.x_test is None else int(data.x_test.shape[0]),
+        final_test_accuracy=None if test is None else test.accuracy,
+        final_test_loss=None if test is None else test.loss,
+        steps_to_target=out.steps_to_target,
     )
 
 

@@ -34,6 +34,8 @@ class DataSplit:
     n_classes: int  # 1 for regression
     input_shape: tuple[int, ...]  # (F,) tabular, (C, H, W) images, (C, D, H, W) volumes
     name: str
+    x_test: torch.Tensor | None = None  # spec.test_fraction's split; None when it is 0
+    y_test: torch.Tensor | None = None
 
 
 # ---------------------------------------------------------------------------- synthetic
@@ -195,8 +197,17 @@ def load_data(spec: BenchSpec, device: torch.device) -> DataSplit:
             f"{spec.val_fraction} of {n} samples leaves "
             f"{n_val} for validation and {n - n_val} for training; change it",
         )
+    n_test = round(spec.test_fraction * n)
+    if n_val + n_test >= n or (spec.test_fraction > 0 and n_test < 1):
+        raise DataError(
+            "test_fraction",
+            f"{spec.test_fraction} of {n} samples leaves {n_test} for testing, {n_val} for "
+            f"validation and {n - n_val - n_test} for training; change it or val_fraction",
+        )
     perm = np.random.default_rng(spec.seed).permutation(n)
-    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    # Validation first, so test_fraction=0 gives the split older results had.
+    val_idx, train_idx = perm[:n_val], perm[n_val + n_test :]
+    test_idx = perm[n_val : n_val + n_test]
     if spec.train_size is not None:
         if spec.train_size > len(train_idx):
             raise DataError(
@@ -213,21 +224,22 @@ def load_data(spec: BenchSpec, device: torch.device) -> DataSplit:
         )
 
     # Index before converting, so only the selected samples are ever cast to float32.
-    x_tr, x_va = (np.asarray(x[i], dtype=np.float32) for i in (train_idx, val_idx))
-    _standardize(x_tr, [x_va])
+    splits = (train_idx, val_idx, test_idx)
+    x_tr, x_va, x_te = (np.asarray(x[i], dtype=np.float32) for i in splits)
+    _standardize(x_tr, [x_va, x_te])
     if task == "regression":
-        y_tr, y_va = (
-            np.asarray(y[i], dtype=np.float32).reshape(-1, 1) for i in (train_idx, val_idx)
-        )
-        _standardize(y_tr, [y_va])
+        y_tr, y_va, y_te = (np.asarray(y[i], dtype=np.float32).reshape(-1, 1) for i in splits)
+        _standardize(y_tr, [y_va, y_te])
         n_classes = 1
     else:
-        y_tr, y_va = (np.asarray(y[i], dtype=np.int64) for i in (train_idx, val_idx))
+        y_tr, y_va, y_te = (np.asarray(y[i], dtype=np.int64) for i in splits)
         n_classes = int(y.max()) + 1
 
     def put(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
+    test = (put(x_te), put(y_te)) if n_test else (None, None)
     return DataSplit(
-        put(x_tr), put(y_tr), put(x_va), put(y_va), task, n_classes, input_shape, spec.dataset
-    )
+        put(x_tr), put(y_tr), put(x_va), put(y_va), task, n_classes, input_shape, spec.dataset,
+        *test,
+    )  # fmt: skip

@@ -205,6 +205,16 @@ class Result(Base):
     last_hidden_shift: Mapped[float | None] = col(
         Float, doc="Last hidden layer input shift since init, final epoch (see epoch_metrics)."
     )
+    n_test: Mapped[int | None] = col(Integer, doc="Test samples (spec.test_fraction); null: none.")
+    final_test_accuracy: Mapped[float | None] = col(
+        Float, doc="Eval-mode accuracy of the final model on the test split, measured once."
+    )
+    final_test_loss: Mapped[float | None] = col(
+        Float, doc="Eval-mode loss of the final model on the test split."
+    )
+    steps_to_target: Mapped[int | None] = col(
+        Integer, doc="Optimizer steps to the target accuracy, counted at the epoch reaching it."
+    )
     result_json: Mapped[dict] = col(JSONType, doc="The full BenchResult, for exact round trips.")
 
     job: Mapped[Job] = relationship(back_populates="result")

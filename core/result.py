@@ -123,6 +123,10 @@ class ModelResult(_Frozen):
     fold: FoldCheck | None
     peak_memory_mb: float | None
     last_hidden_shift: float | None = None
+    n_test: int | None = None
+    final_test_accuracy: float | None = None
+    final_test_loss: float | None = None
+    steps_to_target: int | None = None
 
 
 class LayerResult(_Frozen):

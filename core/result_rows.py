@@ -53,6 +53,8 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
         row.folded_layers = m.fold.folded_layers
     row.peak_memory_mb = m.peak_memory_mb
     row.last_hidden_shift = finite(m.last_hidden_shift)
+    row.n_test, row.final_test_accuracy = m.n_test, m.final_test_accuracy
+    row.final_test_loss, row.steps_to_target = finite(m.final_test_loss), m.steps_to_target
     return row
 
 

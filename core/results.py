@@ -34,7 +34,8 @@ RESULT_COLUMNS = (
     "final_val_loss", "generalization_gap", "generalization_gap_loss", "mode_accuracy_eval",
     "mode_accuracy_train", "mode_accuracy_gap", "mode_output_rel_diff", "bn_variance_ratio",
     "bn_mean_gap", "time_to_target_s", "epochs_to_target", "diverged", "fold_matches",
-    "folded_layers", "peak_memory_mb", "param_count", "last_hidden_shift",
+    "folded_layers", "peak_memory_mb", "param_count", "last_hidden_shift", "n_train", "n_test",
+    "final_test_accuracy", "final_test_loss", "steps_to_target",
 )  # fmt: skip
 ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha")
 

@@ -27,6 +27,10 @@ MAX_STEPS = 100_000
 MAX_LAYER_NUMEL = 2**31 - 1
 MAX_SAMPLES = 10_000_000
 
+# Fields added after results were first stored, with the default that leaves a spec's hash
+# as it was before the field existed.
+HASH_NEUTRAL_DEFAULTS: dict[str, object] = {"test_fraction": 0.0}
+
 IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 TABULAR_DATASETS = ("breast_cancer", "wine")
 CONV_FAMILIES = ("cnn", "cnn3d")
@@ -172,6 +176,14 @@ class BenchSpec(BaseModel):
         "Fraction of the data held out for validation.",
         gt=0,
         le=0.9,
+        allow_inf_nan=False,
+    )
+    test_fraction: float = _f(
+        "data",
+        0.0,
+        "Fraction held out as a test split that no rule or selection touches; 0 keeps none.",
+        ge=0,
+        le=0.5,
         allow_inf_nan=False,
     )
     data_root: str = _f("data", "data", "Folder with mnist/, fashion_mnist/, cifar10/ or the npz.")
@@ -330,7 +342,10 @@ class BenchSpec(BaseModel):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
     def _digest(self, exclude: set[str]) -> str:
-        payload = self.model_dump(mode="json", exclude=exclude)
+        # Fields added after results were stored leave the hash alone at their default, so a
+        # stored spec keeps its identity (and reuse still finds its results).
+        late = {k for k, v in HASH_NEUTRAL_DEFAULTS.items() if getattr(self, k) == v}
+        payload = self.model_dump(mode="json", exclude=exclude | late)
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

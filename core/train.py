@@ -30,6 +30,8 @@ class TrainOutcome:
     train_time_s: float = 0.0
     time_to_target_s: float | None = None
     epochs_to_target: int | None = None
+    steps_to_target: int | None = None  # optimizer steps, counted at the epoch that reached it
+    steps_per_epoch: int = 0
     diverged: bool = False
     diverged_epoch: int | None = None
     last_evals: tuple[Evaluation, Evaluation, Evaluation] | None = None  # val eval/train, train
@@ -163,7 +165,7 @@ def train(
     n, b = data.x_train.shape[0], spec.batch_size
     steps_per_epoch = n // b  # the last partial batch is dropped: BN needs full batches
     timer = IntervalTimer(device)
-    out = TrainOutcome()
+    out = TrainOutcome(steps_per_epoch=steps_per_epoch)
     probe = LastHiddenProbe(model, data.x_val, autocast)
     probe.measure()  # the reference: the network at initialization
     for epoch in range(1, spec.epochs + 1):
@@ -199,6 +201,7 @@ def train(
             and m.val_accuracy >= target
         ):
             out.epochs_to_target, out.time_to_target_s = epoch, out.train_time_s
+            out.steps_to_target = epoch * steps_per_epoch
     out.step_times_ms = timer.times_ms()
     return out
 

@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from core.suites.model import Suite
-from core.suites.report import method_line
+from core.suites.report import confidence_note, method_line
 from core.suites.verdicts import Verdict
 from dashboard import charts
 
@@ -56,15 +56,18 @@ def render(
     out = [
         HEAD.format(title=e(f"bnbench suite {suite.name}")),
         f"<h1>Suite <code>{e(suite.name)}</code></h1><p>{e(suite.description)}</p>",
-        f"<p>Results of group <code>{e(group)}</code>. Each claim is tested on its own at the "
-        "5% level (95% intervals), with no correction across claims.</p>",
-        "<table><tr><th>experiment</th><th>verdict</th><th>effect [95% CI]</th></tr>",
+        f"<p>Results of group <code>{e(group)}</code>. {e(confidence_note(verdicts))}</p>",
+        "<table><tr><th>experiment</th><th>verdict</th><th>effect [CI]</th><th>level</th>"
+        "<th>seeds</th><th>stopped</th></tr>",
     ]
     for v in verdicts:
         ci = "" if v.ci_low is None else f" [{v.ci_low:+.3f}, {v.ci_high:+.3f}]"
         effect = "-" if v.effect is None else f"{v.effect:+.3f}{ci}"
+        seeds = "-" if v.seeds is None else str(v.seeds)
         out.append(
-            f"<tr><td>{e(v.experiment)}</td><td>{_badge(v.verdict)}</td><td>{e(effect)}</td></tr>"
+            f"<tr><td>{e(v.experiment)}</td><td>{_badge(v.verdict)}</td><td>{e(effect)}</td>"
+            f"<td>{100 * (1 - v.alpha):.3g}%</td><td>{seeds}</td><td>{e(v.stopped or '-')}</td>"
+            "</tr>"
         )
     out.append("</table>")
     for i, (v, exp) in enumerate(zip(verdicts, suite.experiments, strict=True)):

@@ -21,8 +21,10 @@ DECIDED = Experiment(
 UNDECIDED = Experiment(
     key="undecided",
     claim="Timing more inference batch sizes changes accuracy.",
-    arms=lambda p: {"one": dict(TINY, infer_batch_sizes=[1]),
-                    "two": dict(TINY, infer_batch_sizes=[1, 2])},  # fmt: skip
+    arms=lambda p: {
+        "one": dict(TINY, infer_batch_sizes=[1]),
+        "two": dict(TINY, infer_batch_sizes=[1, 2]),
+    },
     test=Superiority("two", "one", "final_val_accuracy"),
 )
 SUITE = Suite("rounds", "Rounds of seeds, for tests.", (DECIDED, UNDECIDED))

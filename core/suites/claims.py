@@ -31,13 +31,17 @@ Outcome = tuple[str, Comparison | None, str]  # verdict, the comparison it rests
 
 def by_seed(df: pd.DataFrame, arm: str, metric: str, log: bool = False) -> pd.Series:
     """The arm's finite values of `metric`, indexed by seed. Time to target is a restricted
-    mean: a run that never reaches the target counts as the horizon (epochs) + 1."""
+    mean: a run that never reaches the target counts as one epoch past the horizon (in
+    epochs, or in optimizer steps: (epochs + 1) x steps per epoch)."""
     if metric not in df.columns or "arm" not in df.columns:
         return pd.Series(dtype=float)
     rows = df[df["arm"] == arm]
     values = pd.to_numeric(rows[metric], errors="coerce")
-    if metric == "epochs_to_target" and "spec.epochs" in rows.columns:
-        values = values.fillna(rows["spec.epochs"] + 1)
+    if metric in ("epochs_to_target", "steps_to_target") and "spec.epochs" in rows.columns:
+        horizon = rows["spec.epochs"] + 1
+        if metric == "steps_to_target":
+            horizon = horizon * (rows["n_train"] // rows["spec.batch_size"])
+        values = values.fillna(horizon)
     if log:
         values = np.log(values.where(values > 0))
     index = rows["spec.seed"] if "spec.seed" in rows.columns else pd.RangeIndex(len(rows))

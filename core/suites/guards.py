@@ -95,7 +95,7 @@ class Reaches:
 
     arms: tuple[str, ...] = ()
     min_fraction: float = 0.5
-    column: str = "epochs_to_target"
+    column: str = "steps_to_target"
 
     def describe(self) -> str:
         which = ", ".join(self.arms) if self.arms else "every tested arm"

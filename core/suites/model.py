@@ -45,6 +45,7 @@ class Profile:
             family="mlp", depth=2, width=self.width, dataset="synthetic",
             synthetic_samples=self.samples, synthetic_features=32, synthetic_difficulty=0.5,
             epochs=self.epochs, batch_size=self.batch_size, lr=0.05, device=self.device,
+            test_fraction=0.2,
             warmup_steps=2, timed_steps=10, repeats=2, infer_batch_sizes=[64],
         )  # fmt: skip
 

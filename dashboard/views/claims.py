@@ -31,6 +31,67 @@ def judged(suite_name: str, group: str) -> tuple[list[dict], dict[str, pd.DataFr
     return [v.model_dump() for v in verdicts], by_exp
 
 
+def progress(group: str) -> None:
+    """A running suite's round and what is still undecided."""
+    runs = data.guarded(data.suite_runs, default=pd.DataFrame())
+    row = runs[runs["group"] == group] if not runs.empty else runs
+    if row.empty:
+        return
+    r = row.iloc[0]
+    if r["state"] == "running":
+        st.info(f"Running: round {r['round']}. Still undecided: {r['undecided']}. Verdicts "
+                "below are on the runs finished so far.")  # fmt: skip
+    else:
+        st.caption(f"Done after round {r['round']}.")
+
+
+def start_form(registry) -> None:
+    """Start a suite run from here: the workers run every round, with no client attached."""
+    from core.suites import PROFILES
+
+    with st.expander("Run a suite"), st.form("suite_run"):
+        name = st.selectbox("Suite", list(registry), key="run_suite")
+        profile = st.selectbox(
+            "Profile",
+            list(PROFILES),
+            index=1,
+            key="run_profile",
+            help="quick: a 2-core CPU; full: GPUs; ci: the smallest.",
+        )
+        keys = st.multiselect(
+            "Experiments (none: all)",
+            sorted({e.key for s in registry.values() for e in s.experiments}),
+            key="run_experiments",
+        )
+        if st.form_submit_button("Run"):
+            _start(registry, name, profile, keys)
+
+
+def _start(registry, name: str, profile: str, keys: list[str]) -> None:
+    from core.spec_io import SpecError
+    from worker.suite_rounds import submit_suite
+
+    suite = registry[name]
+    unknown = [k for k in keys if k not in {e.key for e in suite.experiments}]
+    if unknown:
+        st.error(f"Experiments: {', '.join(unknown)} not in suite {name}; choose from "
+                 f"{', '.join(e.key for e in suite.experiments)}")  # fmt: skip
+        return
+    try:
+        run_id, ids = submit_suite(suite, profile, keys)
+    except SpecError as e:
+        st.error("\n".join([f"Suite {name} ({profile}) is over this deployment's limits:",
+                            *e.lines()]))  # fmt: skip
+        return
+    except Exception as e:  # the broker or database is away: say which, keep the form
+        st.error(f"Could not start the run ({type(e).__name__}: {e}). Jobs already recorded "
+                 "are sent by the workers' reconciler once the broker answers; check "
+                 "`bnbench doctor`.")  # fmt: skip
+        return
+    data.clear()
+    st.success(f"Started {run_id}: round 1, {len(ids)} jobs. The workers send later rounds.")
+
+
 def render() -> None:
     from core.suites import suites
 
@@ -38,20 +99,23 @@ def render() -> None:
     st.caption(
         "Each suite turns advice into measurements: a verdict from the claim's own test "
         "(superiority, equivalence or non-inferiority, arms paired by seed), the effect with "
-        "its 95% CI, the checks the design had to pass, and the evidence by arm and seed. "
-        "Each claim is tested at the 5% level, with no correction across claims."
+        "its CI, the checks the design had to pass, and the evidence by arm and seed. "
+        "Each claim is tested at the 5% level, with no correction across claims; seeds come "
+        "in rounds, and the 5% is split over a run's looks (Bonferroni across looks)."
     )
-    groups = data.guarded(data.groups, default=[])
     registry = suites()
+    start_form(registry)
+    groups = data.guarded(data.groups, default=[])
     runs = {name: [g for g in groups if g.startswith(f"suite-{name}-")] for name in registry}
     if not any(runs.values()):
         st.info(
-            "No suite has run yet. Start one: `bnbench suite run article --profile quick "
-            "--wait`, then come back."
+            "No suite has run yet. Start one above, or with `bnbench suite run article "
+            "--profile quick --wait`, then come back."
         )
         return
     name = st.selectbox("Suite", [n for n, r in runs.items() if r], key="claims_suite")
     group = st.selectbox("Run", runs[name], key="claims_group")
+    progress(group)
     verdicts, by_exp = data.guarded(judged, name, group, default=([], {}))
     suite = registry[name]
     counts = pd.Series([v["verdict"] for v in verdicts]).value_counts()
@@ -73,10 +137,11 @@ def render() -> None:
         with st.container(border=True):
             st.markdown(f"**{v['claim']}**  :{BADGE[v['verdict']]}-badge[{v['verdict']}]")
             if v["effect"] is not None:
+                level = f"{100 * (1 - v['alpha']):.3g}%"
                 ci = (
                     ""
                     if v["ci_low"] is None
-                    else f" (95% CI {v['ci_low']:+.3f} to {v['ci_high']:+.3f}, n={v['n']})"
+                    else f" ({level} CI {v['ci_low']:+.3f} to {v['ci_high']:+.3f}, n={v['n']})"
                 )
                 st.caption(f"{v['effect_name']}: {v['effect']:+.3f}{ci}")
             st.caption(method_line(Verdict(**v)))

@@ -119,6 +119,10 @@ def render() -> None:
     group = c2.selectbox("Group", ["", *groups], key="jobs_group")
     label = c3.text_input("Label", key="jobs_label")
     live_table(status, group, label)
+    runs = data.guarded(data.suite_runs, default=pd.DataFrame())
+    if not runs.empty and (running := runs[runs["state"] == "running"]).shape[0]:
+        st.markdown("**Suite runs in progress** (the workers send each next round of seeds)")
+        st.dataframe(running, hide_index=True)
     st.divider()
     df = data.guarded(data.jobs, tuple(status), group, label, default=pd.DataFrame())
     if df.empty:

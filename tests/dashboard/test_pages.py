@@ -193,7 +193,7 @@ def test_claims_shows_each_verdict_with_its_evidence(dash_db, sample_result):
             seed(
                 dash_db,
                 spec,
-                variant(result, spec, final_val_accuracy=acc),
+                variant(result, spec, final_val_accuracy=acc, final_test_accuracy=acc),
                 group_id="suite-article-ci-20260101-000000",
                 label=f"bn_before_activation:{arm}",
             )
@@ -224,3 +224,37 @@ def test_claims_charts_ioffe_stability_as_percentile_bands_per_arm(dash_db, samp
     assert "inputs to the last hidden layer's sigmoids stay more stable" in text
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
     assert any("last_hidden_p85" in s and '"arm"' in s for s in specs)
+
+
+def test_a_suite_started_on_claims_runs_in_rounds_and_shows_its_round(dash_db, monkeypatch):
+    """The form records the run and sends round 1; the workers send the rest, so the page
+    only shows where the run stands."""
+    from core.suite_runs import get_run, recent_runs
+
+    monkeypatch.setenv("BNBENCH_SUITES", "tests.rounds_suite:SUITE")
+    at = page("claims").run()
+    at.selectbox(key="run_suite").set_value("rounds")
+    at.selectbox(key="run_profile").set_value("ci")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("round 1, 8 jobs" in s.value for s in at.success)
+    (run,) = recent_runs()
+    assert get_run(run.id).round == 1 and run.undecided() == ["decided", "undecided"]
+    at = page("claims").run()
+    at.selectbox(key="claims_group").set_value(run.id).run()
+    assert any("Running: round 1 of at most 2" in i.value for i in at.info)
+    jobs = page("jobs").run()
+    assert not jobs.exception
+    assert any("Suite runs in progress" in m.value for m in jobs.markdown)
+
+
+def test_a_suite_over_the_limits_is_refused_on_claims_and_nothing_is_recorded(
+    dash_db, monkeypatch
+):
+    from core.suite_runs import recent_runs
+
+    monkeypatch.setenv("BNBENCH_MAX_EPOCHS", "1")  # the quick article suite trains 6 epochs
+    at = page("claims").run()
+    at.selectbox(key="run_suite").set_value("article")
+    at.button[0].click().run()
+    assert "epochs" in " ".join(e.value for e in at.error) and recent_runs() == []

@@ -114,9 +114,10 @@ def test_stale_running_jobs_are_requeued_then_failed_after_max_attempts(db_url):
 
 
 def test_overdue_queued_jobs_are_taken_for_resend_once(db_url):
-    job_id = job(db_url)
+    job_id = job(db_url, queue="cpu")
+    job(db_url, queue="local")  # a `suite run --local` process runs its own queued jobs
     time.sleep(0.05)
-    assert overdue_queued(0.01) == {"local": [(job_id, None)]}
+    assert overdue_queued(0.01) == {"cpu": [(job_id, None)]}
     assert redispatch_if_still_overdue(job_id, 0.01) is not None
     assert redispatch_if_still_overdue(job_id, 5) is None  # just re-sent
 

@@ -70,7 +70,7 @@ def test_the_reconciler_sends_a_round_no_worker_sent(rounds_env):
     from worker.settings import Settings
     from worker.suite_rounds import submit_suite
 
-    run_id, first = submit_suite(suites()["rounds"], "ci", [])
+    run_id, _ = submit_suite(suites()["rounds"], "ci", [])
     with session_scope() as s:  # the round ended, and the worker died before advancing it
         s.execute(update(Job).where(Job.group_id == run_id).values(
             status="failed", finished_at=utcnow().replace(year=2000)))  # fmt: skip

@@ -29,25 +29,25 @@ SAME_A, SAME_B = [0.800, 0.810, 0.820, 0.805], [0.801, 0.809, 0.821, 0.804]
 
 
 def test_bn_speed_is_one_paired_test_with_never_reached_as_the_horizon():
-    df = rows("epochs_to_target", bn=[2, 3, 2], no_bn=[5, 6, None], bn_lr4=[2, 2, 3],
-              no_bn_lr4=[4, 5, 4])  # fmt: skip
-    v = BN_SPEED.analyze(df)
-    assert v.verdict == "supported" and v.effect == pytest.approx((3 + 3 + 5) / 3)
+    df = rows("steps_to_target", bn=[20, 30, 20], no_bn=[50, 60, None], bn_lr4=[20, 20, 30],
+              no_bn_lr4=[40, 50, 40])  # fmt: skip
+    v = BN_SPEED.analyze(df)  # never reached: (6 epochs + 1) x 10 steps = 70
+    assert v.verdict == "supported" and v.effect == pytest.approx((30 + 30 + 50) / 3)
     assert v.claim_type == "superiority" and "paired t over 3 seeds" in v.method
     assert "Median training time to the target" in v.explanation
 
 
 def test_bn_speed_has_no_second_chance_at_a_higher_learning_rate():
-    df = rows("epochs_to_target", bn=[3, 2, 4], no_bn=[3, 3, 3], bn_lr4=[2, 2, 3],
-              no_bn_lr4=[6, 5, 6])  # fmt: skip
+    df = rows("steps_to_target", bn=[30, 20, 40], no_bn=[30, 30, 30], bn_lr4=[20, 20, 30],
+              no_bn_lr4=[60, 50, 60])  # fmt: skip
     assert BN_SPEED.analyze(df).verdict == "inconclusive"
-    slower = rows("epochs_to_target", bn=[5, 5, 6], no_bn=[2, 2, 3], bn_lr4=[2, 2, 2],
-                  no_bn_lr4=[2, 2, 2])  # fmt: skip
+    slower = rows("steps_to_target", bn=[50, 50, 60], no_bn=[20, 20, 30], bn_lr4=[20, 20, 20],
+                  no_bn_lr4=[20, 20, 20])  # fmt: skip
     assert BN_SPEED.analyze(slower).verdict == "not supported"
 
 
 def test_bn_speed_is_invalid_when_too_few_runs_reach_the_target():
-    df = rows("epochs_to_target", bn=[2, 3, 2], no_bn=[None, None, 6])
+    df = rows("steps_to_target", bn=[20, 30, 20], no_bn=[None, None, 60])
     v = BN_SPEED.analyze(df)
     assert v.verdict == "invalid design" and "33% of no_bn's runs reached" in v.failed_check
 
@@ -90,15 +90,15 @@ def test_an_experiment_without_results_is_inconclusive():
     ],
 )
 def test_bn_position_paths(before, after, verdict):
-    v = BN_POSITION.analyze(rows("final_val_accuracy", before=before, after=after))
+    v = BN_POSITION.analyze(rows("final_test_accuracy", before=before, after=after))
     assert v.verdict == verdict and v.margin == 0.02
 
 
 def test_an_arm_at_chance_makes_the_design_invalid():
-    df = rows("final_val_accuracy", before=HIGH, after=[0.11, 0.12, 0.10])
+    df = rows("final_test_accuracy", {"final_val_accuracy": 0.11}, before=HIGH, after=LOW)
     v = BN_POSITION.analyze(df)
     assert v.verdict == "invalid design"
-    assert "arm after did not learn: median final_val_accuracy 0.110 against chance 0.100" in (
+    assert "arm before did not learn: median final_val_accuracy 0.110 against chance 0.100" in (
         v.failed_check
     )
 
@@ -140,7 +140,7 @@ def test_every_experiment_builds_valid_labelled_specs(profile):
 def test_the_report_lists_every_verdict_with_its_type_and_method():
     s = suites()["article"]
     verdicts = [
-        e.analyze(rows("final_val_accuracy", before=HIGH, after=LOW)) for e in s.experiments
+        e.analyze(rows("final_test_accuracy", before=HIGH, after=LOW)) for e in s.experiments
     ]
     text = markdown(s, "suite-article-ci-x", verdicts)
     for e, v in zip(s.experiments, verdicts, strict=True):
@@ -150,7 +150,7 @@ def test_the_report_lists_every_verdict_with_its_type_and_method():
 
 
 def test_dropout_position_paths():
-    df = rows("final_val_accuracy", {"bn_variance_ratio": 0.9}, after_activation=HIGH,
+    df = rows("final_test_accuracy", {"bn_variance_ratio": 0.9}, after_activation=HIGH,
               before_norm=LOW)  # fmt: skip
     v = DROPOUT_POSITION.analyze(df)
     assert v.verdict == "supported" and "variance ratio" in v.explanation
@@ -158,14 +158,14 @@ def test_dropout_position_paths():
 
 def test_momentum_default_is_a_non_inferiority_claim_with_holm():
     arms = {a: [x - 0.05 for x in HIGH] for a in ("m0.01", "m0.3", "m0.9", "cumulative")}
-    df = rows("final_val_accuracy", {"bn_mean_gap": 0.1}, **{"m0.1": HIGH, **arms})
+    df = rows("final_test_accuracy", {"bn_mean_gap": 0.1}, **{"m0.1": HIGH, **arms})
     v = MOMENTUM.analyze(df)
     assert (v.verdict, v.claim_type) == ("supported", "non-inferiority")
     arms["m0.9"] = [x + 0.1 for x in HIGH]
-    v = MOMENTUM.analyze(rows("final_val_accuracy", **{"m0.1": HIGH, **arms}))
+    v = MOMENTUM.analyze(rows("final_test_accuracy", **{"m0.1": HIGH, **arms}))
     assert v.verdict == "not supported" and "m0.9 beats m0.1" in v.explanation
     noisy = {a: NOISE_A for a in arms}
-    v = MOMENTUM.analyze(rows("final_val_accuracy", **{"m0.1": NOISE_B, **noisy}))
+    v = MOMENTUM.analyze(rows("final_test_accuracy", **{"m0.1": NOISE_B, **noisy}))
     assert v.verdict == "inconclusive" and "detects an effect of" in v.explanation
 
 
@@ -173,7 +173,7 @@ def test_momentum_default_is_a_non_inferiority_claim_with_holm():
     ("low_p", "half_p", "verdict"), [(HIGH, LOW, "supported"), (LOW, HIGH, "not supported")]
 )
 def test_lower_p_for_small_data_paths(low_p, half_p, verdict):
-    df = rows("final_val_accuracy", **{"p0.1_small": low_p, "p0.5_small": half_p,
+    df = rows("final_test_accuracy", **{"p0.1_small": low_p, "p0.5_small": half_p,
                                        "p0.1_full": LOW, "p0.5_full": HIGH})  # fmt: skip
     assert P_BY_SIZE.analyze(df).verdict == verdict
 
@@ -182,17 +182,17 @@ def test_lower_p_for_small_data_paths(low_p, half_p, verdict):
     ("fc", "conv", "verdict"), [(HIGH, LOW, "supported"), (LOW, HIGH, "not supported")]
 )
 def test_fc_versus_conv_dropout_paths(fc, conv, verdict):
-    df = rows("final_val_accuracy", fc_only=fc, conv_element=conv, conv_channel=conv,
+    df = rows("final_test_accuracy", fc_only=fc, conv_element=conv, conv_channel=conv,
               weight_decay=HIGH)  # fmt: skip
     v = FC_VS_CONV.analyze(df)
     assert v.verdict == verdict and "weight decay" in v.explanation
 
 
 def test_bn_last_layer_is_an_equivalence_claim():
-    df = rows("final_val_accuracy", bn_all=SAME_A, bn_not_last=SAME_B, no_bn=LOW)
+    df = rows("final_test_accuracy", bn_all=SAME_A, bn_not_last=SAME_B, no_bn=LOW)
     v = BN_EVERY_LAYER.analyze(df)
     assert (v.verdict, v.claim_type, v.margin) == ("supported", "equivalence", 0.02)
-    df = rows("final_val_accuracy", bn_all=HIGH, bn_not_last=LOW, no_bn=LOW)
+    df = rows("final_test_accuracy", bn_all=HIGH, bn_not_last=LOW, no_bn=LOW)
     assert BN_EVERY_LAYER.analyze(df).verdict == "not supported"
-    df = rows("final_val_accuracy", bn_all=NOISE_A, bn_not_last=NOISE_B, no_bn=LOW)
+    df = rows("final_test_accuracy", bn_all=NOISE_A, bn_not_last=NOISE_B, no_bn=LOW)
     assert BN_EVERY_LAYER.analyze(df).verdict == "inconclusive"

@@ -94,7 +94,7 @@ def test_non_inferiority_is_not_read_off_the_absence_of_a_winner():
         (Learned(), {"final_val_accuracy": 0.12}, "did not learn"),
         (Overfits("a"), {"final_train_accuracy": 0.42}, "a did not overfit"),
         (Overfits("a"), {"generalization_gap": 0.01}, "gap 0.010 (needs 0.05)"),
-        (Reaches(("a",)), {"epochs_to_target": np.nan}, "0% of a's runs reached"),
+        (Reaches(("a",)), {"steps_to_target": np.nan}, "0% of a's runs reached"),
     ],
 )
 def test_each_failed_guard_gives_invalid_design_naming_the_check(guard, extra, words):

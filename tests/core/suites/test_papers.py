@@ -14,18 +14,18 @@ DIGITS = {"spec.dataset": "digits", "spec.epochs": 12}
 @pytest.mark.parametrize(
     ("bn", "no_bn", "verdict"),
     [
-        ([3, 4, 3], [9, None, 10], "supported"),  # None: never reached -> the horizon, 13
-        ([9, 10, 9], [3, 4, 3], "not supported"),
+        ([30, 40, 30], [90, None, 100], "supported"),  # None: never reached, (12 + 1) x 10
+        ([90, 100, 90], [30, 40, 30], "not supported"),
     ],
 )
 def test_ioffe_paths(bn, no_bn, verdict):
-    v = IOFFE.analyze(rows("epochs_to_target", DIGITS, bn=bn, no_bn=no_bn))
+    v = IOFFE.analyze(rows("steps_to_target", DIGITS, bn=bn, no_bn=no_bn))
     assert v.verdict == verdict and "paired t over 3 seeds" in v.method
 
 
 def test_ioffe_on_digits_judges_learning_against_ten_classes():
-    df = rows("epochs_to_target", {**DIGITS, "final_val_accuracy": 0.15}, bn=[3, 4, 3],
-              no_bn=[9, 8, 10])  # fmt: skip
+    df = rows("steps_to_target", {**DIGITS, "final_val_accuracy": 0.15}, bn=[30, 40, 30],
+              no_bn=[90, 80, 100])  # fmt: skip
     v = IOFFE.analyze(df)
     assert v.verdict == "invalid design" and "against chance 0.100" in v.failed_check
 
@@ -56,7 +56,7 @@ def test_ioffe_stability_reads_the_speed_runs_and_submits_none_of_its_own():
     ("half", "most", "verdict"), [(HIGH, LOW, "supported"), (LOW, HIGH, "not supported")]
 )
 def test_srivastava_paths(half, most, verdict):
-    df = rows("final_val_accuracy", **{"drop0.5": half, "drop0.8": most, "drop0.2": half})
+    df = rows("final_test_accuracy", **{"drop0.5": half, "drop0.8": most, "drop0.2": half})
     v = SRIVASTAVA.analyze(df)
     assert v.verdict == verdict and "retain probability" in v.explanation
     assert "Dataset size" in v.explanation
