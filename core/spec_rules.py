@@ -102,8 +102,14 @@ def _check_model(s: BenchSpec) -> None:
             f"train_size={s.train_size} is below batch_size={s.batch_size}, so no full batch "
             "exists; raise train_size or lower batch_size",
         )
+    if s.val_fraction + s.test_fraction >= 0.95:
+        raise SpecRuleError(
+            "test_fraction",
+            f"val_fraction={s.val_fraction:g} and test_fraction={s.test_fraction:g} leave "
+            "under 5% for training; lower one of them",
+        )
     if s.dataset.startswith("synthetic"):
-        n_train = math.floor(s.synthetic_samples * (1 - s.val_fraction))
+        n_train = math.floor(s.synthetic_samples * (1 - s.val_fraction - s.test_fraction))
         if n_train < s.batch_size:
             raise SpecRuleError(
                 "synthetic_samples",

@@ -27,7 +27,7 @@ from core.dbmodels import FINAL_STATUSES, Job, SuiteRun, utcnow
 from core.spec import BenchSpec
 from core.store import new_job
 from core.suites import PROFILES, Suite, suites
-from core.suites.sequential import Stop, look, next_round
+from core.suites.sequential import Stop, close, look, next_round
 
 SUITE_JOB_NAMESPACE = uuid.UUID("0b7c4d1e-5a9f-4e59-9d43-6c1f1bde2a11")
 
@@ -62,8 +62,13 @@ class RunState:
     updated_at: datetime
 
     def undecided(self) -> list[str]:
-        chosen = [e.key for e in suites()[self.suite].experiments
-                  if not self.experiments or e.key in self.experiments]  # fmt: skip
+        """Chosen experiments with no stop yet (the chosen keys alone if this process does
+        not know the suite: BNBENCH_SUITES differs from the submitter's)."""
+        try:
+            keys = [e.key for e in suites()[self.suite].experiments]
+        except Exception:
+            keys = list(self.experiments)
+        chosen = [k for k in keys if not self.experiments or k in self.experiments]
         return [k for k in chosen if k not in self.stops]
 
 
@@ -144,13 +149,14 @@ def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
     if pending:
         return []
     suite, profile = suites()[run.suite], PROFILES[run.profile]
+    at = utcnow().isoformat()
     stops = look(suite, run.experiments, profile, results_by_experiment(run_id, url), run.round,
-                 run.stops)  # fmt: skip
+                 run.stops, at)  # fmt: skip
     pairs = [] if cancelled else next_round(suite, run.experiments, profile, run.round, stops)
-    if cancelled:
-        for e in run.undecided():
-            stops.setdefault(e, Stop(run.round, run.looks, profile.seed_rounds[run.round - 1],
-                                     None, "a job of the run was cancelled"))  # fmt: skip
+    if not pairs:
+        why = "a job of the run was cancelled" if cancelled else "no more seeds to add"
+        stops = close(suite, run.experiments, run.round, run.looks,
+                      profile.seed_rounds[run.round - 1], stops, why, at)  # fmt: skip
     with session_scope(url) as s:
         won = s.execute(
             update(SuiteRun)

@@ -127,6 +127,8 @@ def execute(
         except TRANSIENT_DB_ERRORS as e:
             raise DatabaseUnavailable(f"{type(e).__name__}: {str(e)[:300]}") from e
         if isinstance(admitted, str):
+            if admitted == "rejected":  # the job failed: it may have ended its suite's round
+                _next_round(job_id)
             return admitted
         return _run(job_id, admitted, worker, settings)
 

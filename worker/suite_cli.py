@@ -127,6 +127,7 @@ def watch(run_id: str, console: Console, poll_s: float = 1.0) -> None:
     columns = (p.TextColumn("[bold]{task.description}"), p.BarColumn(), p.MofNCompleteColumn(),
                p.TextColumn("{task.fields[detail]}"), p.TimeElapsedColumn())  # fmt: skip
     final = ("succeeded", "failed", "cancelled")
+    warned, last_round, run_seen = False, 0, time.monotonic()
     with p.Progress(*columns, console=console) as bar:
         task = bar.add_task("round 1", total=None, detail="")
         while True:
@@ -141,6 +142,14 @@ def watch(run_id: str, console: Console, poll_s: float = 1.0) -> None:
                        description=f"round {run.round} of at most {run.looks}")  # fmt: skip
             if run.state == "done" and done == len(recs):
                 break
+            if done == len(recs) and not warned and time.monotonic() - run_seen > 90:
+                warned = True  # only watching: the workers send the next round
+                console.print(
+                    "[yellow]every job has ended but no worker has sent the next round for "
+                    "90 s; check the workers' logs (BNBENCH_SUITES must match this one's)[/]"
+                )
+            if run.round != last_round or done != len(recs):
+                last_round, run_seen = run.round, time.monotonic()
             time.sleep(poll_s)
     console.print(
         f"group [bold]{run_id}[/]: done after round {run.round}; "
@@ -155,7 +164,7 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
 
     from core.local_run import run_queued
     from core.migrate import ensure_schema
-    from core.suite_runs import advance, start
+    from core.suite_runs import advance, get_run, start
 
     ensure_schema()
 
@@ -163,22 +172,37 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
         return "local"
 
     run_id, ids = start(s, profile, keys, here, mode="local")
-    failed, round_no = 0, 1
+    failed = 0
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err) as bar:
-        while ids:
-            task = bar.add_task(f"round {round_no}", total=len(ids))
-            for job_id in ids:
-                try:
-                    run_queued(job_id)
-                except Exception as e:  # recorded as a failed job; the suite goes on
-                    failed += 1
-                    err.print(f"[red]job {job_id[:8]} failed[/]: "
-                              f"{escape(f'{type(e).__name__}: {e}')}")  # fmt: skip
-                bar.advance(task)
-            ids = advance(run_id, here)
-            round_no += 1
-    err.print(f"group [bold]{run_id}[/]: {round_no - 1} rounds, {failed} jobs failed")
+    try:
+        with Progress(*columns, console=err) as bar:
+            while True:
+                task = bar.add_task(f"round {get_run(run_id).round}", total=len(ids))
+                for job_id in ids:
+                    try:
+                        run_queued(job_id)
+                    except Exception as e:  # recorded as a failed job; the suite goes on
+                        failed += 1
+                        err.print(f"[red]job {job_id[:8]} failed[/]: "
+                                  f"{escape(f'{type(e).__name__}: {e}')}")  # fmt: skip
+                    bar.advance(task)
+                ids = advance(run_id, here)
+                if not ids:
+                    break
+    except KeyboardInterrupt:
+        from core.lifecycle import request_cancel
+        from core.results import ResultFilter, query_records
+
+        waiting = query_records(ResultFilter(group_id=run_id, status=("queued",)), spec=False)
+        for r in waiting:  # the run then closes, naming what was left undecided
+            request_cancel(r["job_id"])
+        advance(run_id, here)
+        raise
+    run = get_run(run_id)
+    if run.state != "done":
+        fail([f"suite run {run_id} did not finish: a job is still {run.state}; see "
+              f"`bnbench jobs --group {run_id}`"])  # fmt: skip
+    err.print(f"group [bold]{run_id}[/]: {run.round} rounds, {failed} jobs failed")
     return run_id, failed
 
 

@@ -61,7 +61,12 @@ def advance_stalled(quiet_s: float) -> int:
     """The reconciler's backstop: runs whose round ended quiet_s ago and were not advanced."""
     sent = 0
     for run_id in stalled_runs(quiet_s):
-        ids = advance(run_id, place)
+        try:  # one run this worker cannot judge must not hold up the others
+            ids = advance(run_id, place)
+        except Exception as e:
+            log.error("suite run %s: cannot judge its round here (%s: %s); is BNBENCH_SUITES the "
+                      "same as the submitter's?", run_id, type(e).__name__, e)  # fmt: skip
+            continue
         dispatch(ids)
         sent += len(ids)
         log.warning("suite run %s: advanced by the reconciler (%d jobs sent)", run_id, len(ids))

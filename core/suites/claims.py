@@ -40,6 +40,8 @@ def by_seed(df: pd.DataFrame, arm: str, metric: str, log: bool = False) -> pd.Se
     if metric in ("epochs_to_target", "steps_to_target") and "spec.epochs" in rows.columns:
         horizon = rows["spec.epochs"] + 1
         if metric == "steps_to_target":
+            if "n_train" not in rows.columns or "spec.batch_size" not in rows.columns:
+                return pd.Series(dtype=float)
             horizon = horizon * (rows["n_train"] // rows["spec.batch_size"])
         values = values.fillna(horizon)
     if log:

@@ -102,8 +102,13 @@ class Reaches:
         return f"{which}: at least {self.min_fraction:.0%} of runs reach the target"
 
     def check(self, df: pd.DataFrame, tested: tuple[str, ...] = ()) -> str | None:
-        if self.column not in df.columns:
-            return f"no {self.column} in the results"
+        older = self.column in df.columns and not df[self.column].notna().any()
+        older = older and df.get("epochs_to_target", pd.Series(dtype=float)).notna().any()
+        if self.column not in df.columns or older:
+            return (
+                f"no {self.column} in these results (recorded since migration 0009); run the "
+                "suite again"
+            )
         for arm in self.arms or tested or arms_of(df):
             values = df.loc[df["arm"] == arm, self.column]
             if len(values) == 0:

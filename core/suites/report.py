@@ -89,9 +89,13 @@ def _judged(e: Experiment, data: dict[str, pd.DataFrame], run) -> Verdict:
     looks = len(e.seed_rounds(PROFILES[run.profile])) if run is not None else None
     df, alpha = judge(e, data.get(e.runs_key, pd.DataFrame(columns=["arm"])), stop, looks)
     v = e.analyze(df, alpha)
-    if stop is not None:
-        return v.model_copy(update={"seeds": stop.seeds, "stopped": stop.why})
     seeds = int(df["spec.seed"].nunique()) if "spec.seed" in df.columns else None
+    if stop is not None:
+        why = stop.why
+        if stop.verdict is not None and stop.verdict != v.verdict:
+            why += (f"; the look itself said {stop.verdict}: the rules changed since "
+                    "(bnbench was upgraded), so run the suite again")  # fmt: skip
+        return v.model_copy(update={"seeds": seeds, "stopped": why})
     if run is None:
         return v.model_copy(update={"seeds": seeds})
     going = f"still running: round {run.round} of at most {run.looks}"

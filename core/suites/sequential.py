@@ -33,28 +33,34 @@ def alpha_per_look(looks: int) -> float:
 
 @dataclass(frozen=True)
 class Stop:
-    """Where one experiment's seeds stopped, and why."""
+    """Where one experiment's seeds stopped, and why. `at` is when the look was taken: a
+    report reads only the runs that had finished by then, so a job retried later cannot
+    change a verdict that was already drawn."""
 
     look: int
     looks: int
-    seeds: int
+    seeds: int  # planned seeds at that look
     verdict: str | None  # the verdict at that look; None for a fixed design
     why: str
+    at: str | None = None  # ISO time of the look
 
     def as_json(self) -> dict:
         return {"look": self.look, "looks": self.looks, "seeds": self.seeds,
-                "verdict": self.verdict, "why": self.why}  # fmt: skip
+                "verdict": self.verdict, "why": self.why, "at": self.at}  # fmt: skip
 
     @classmethod
     def from_json(cls, d: dict) -> Stop:
-        return cls(d["look"], d["looks"], d["seeds"], d.get("verdict"), d["why"])
+        return cls(d["look"], d["looks"], d["seeds"], d.get("verdict"), d["why"], d.get("at"))
 
 
-def first_seeds(df: pd.DataFrame, seeds: int) -> pd.DataFrame:
-    """The runs of the first `seeds` seeds: what a look at that point saw."""
-    if "spec.seed" not in df.columns:
-        return df
-    return df[pd.to_numeric(df["spec.seed"], errors="coerce") < seeds].reset_index(drop=True)
+def first_seeds(df: pd.DataFrame, seeds: int, at: str | None = None) -> pd.DataFrame:
+    """The runs of the first `seeds` seeds that had finished by `at`: what a look saw."""
+    if "spec.seed" in df.columns:
+        df = df[pd.to_numeric(df["spec.seed"], errors="coerce") < seeds]
+    if at is not None and "finished_at" in df.columns and len(df):
+        finished = pd.to_datetime(df["finished_at"], utc=True, errors="coerce")
+        df = df[finished <= pd.Timestamp(at)]
+    return df.reset_index(drop=True)
 
 
 def chosen(suite: Suite, keys: list[str]) -> list[Experiment]:
@@ -68,6 +74,7 @@ def look(
     data: dict[str, pd.DataFrame],
     round_no: int,
     stops: dict[str, Stop],
+    at: str | None = None,
 ) -> dict[str, Stop]:
     """After round `round_no` (1-based), the experiments that stop now, added to `stops`.
     An experiment not in the result goes on to the next round."""
@@ -79,7 +86,7 @@ def look(
         rounds = e.seed_rounds(profile)
         looks = len(rounds)
         if not e.sequential:
-            out[e.key] = Stop(1, 1, rounds[0], None, "a fixed design: judged once")
+            out[e.key] = Stop(1, 1, rounds[0], None, "a fixed design: judged once", at)
             continue
         seeds = rounds[round_no - 1]
         runs = first_seeds(data.get(e.runs_key, empty), seeds)
@@ -93,7 +100,7 @@ def look(
             why = f"still {verdict} at the last look ({where})"
         else:
             continue
-        out[e.key] = Stop(round_no, looks, seeds, verdict, why)
+        out[e.key] = Stop(round_no, looks, seeds, verdict, why, at)
     return out
 
 
@@ -112,12 +119,23 @@ def next_round(
     return out
 
 
+def close(
+    suite: Suite, keys: list[str], round_no: int, looks: int, seeds: int,
+    stops: dict[str, Stop], why: str, at: str | None = None,
+) -> dict[str, Stop]:  # fmt: skip
+    """Stops for every experiment still going when the run ends for another reason."""
+    out = dict(stops)
+    for e in chosen(suite, keys):
+        out.setdefault(e.key, Stop(round_no, looks, seeds, None, why, at))
+    return out
+
+
 def judge(
     e: Experiment, df: pd.DataFrame, stop: Stop | None, looks: int | None = None
 ) -> tuple[pd.DataFrame, float]:
-    """The runs and the level to judge `e` on in a report: those of the look it stopped at,
+    """The runs and the level to judge `e` on in a report: those the look it stopped at saw,
     at that look's level; a run still going is judged on what has finished, at the level of
     its planned looks; a run with no plan (older groups) at ALPHA on all its runs."""
     if stop is not None:
-        return first_seeds(df, stop.seeds), alpha_per_look(stop.looks)
+        return first_seeds(df, stop.seeds, stop.at), alpha_per_look(stop.looks)
     return df, alpha_per_look(looks) if looks else ALPHA

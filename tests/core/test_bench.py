@@ -99,6 +99,14 @@ def test_time_to_target_accuracy():
     ).model
     assert m.epochs_to_target is not None
     assert m.time_to_target_s == pytest.approx(m.epochs[m.epochs_to_target - 1].wall_time_s)
+    assert m.steps_to_target == m.epochs_to_target * (m.n_train // 16)  # full batches only
+
+
+def test_a_test_split_is_scored_once_by_the_final_model():
+    m = run(tiny(test_fraction=0.25)).model
+    assert m.n_test == 64 and m.n_train == 256 - 51 - 64
+    assert 0 <= m.final_test_accuracy <= 1 and math.isfinite(m.final_test_loss)
+    assert run(tiny()).model.final_test_accuracy is None  # none held out by default
 
 
 def test_unreachable_target_is_reported_as_not_reached():

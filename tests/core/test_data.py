@@ -231,6 +231,16 @@ def test_train_size_subsamples():
     assert e.value.field == "train_size"
 
 
+def test_a_test_split_is_carved_from_training_and_validation_stays_as_it_was():
+    plain = load_data(spec(synthetic_samples=200), CPU)
+    held = load_data(spec(synthetic_samples=200, test_fraction=0.25), CPU)
+    assert plain.x_test is None
+    assert len(held.x_test) == 50 and len(held.x_train) == 110
+    assert torch.equal(held.y_val, plain.y_val)  # the same validation samples
+    everything = torch.cat([held.y_train, held.y_val, held.y_test])
+    assert sorted(everything.tolist()) == sorted(torch.cat([plain.y_train, plain.y_val]).tolist())
+
+
 def test_batch_size_above_the_train_split_is_refused(data_root):
     with pytest.raises(DataError) as e:
         load_data(spec(dataset="npz", data_root=str(data_root), batch_size=33), CPU)

@@ -42,6 +42,13 @@ def test_hash_changes_with_what_is_measured_but_not_with_data_root():
     assert s.spec_hash() == BenchSpec().spec_hash()  # stable across instances
 
 
+def test_a_field_added_later_leaves_the_hash_alone_at_its_default():
+    s = BenchSpec()
+    stored = {k: v for k, v in s.model_dump(mode="json").items() if k != "test_fraction"}
+    assert validate_spec(stored).spec_hash() == s.spec_hash() == "841d08f18d7f98ea"
+    assert s.with_overrides(test_fraction=0.2).spec_hash() != s.spec_hash()
+
+
 def test_seednet_fills_in_the_articles_shape():
     s = BenchSpec(family="seednet")
     assert (s.depth, s.width, s.activation, s.dataset) == (1, 20, "relu", "synthetic_regression")
@@ -139,6 +146,8 @@ BAD_SPECS = [
     ({"bn_recalibrate": True, "norm": "none"}, "bn_recalibrate", "needs norm=batchnorm"),
     ({"gpu_model": "h100", "device": "cpu"}, "gpu_model", "set device=cuda or auto"),
     ({"gpu_model": "h100; drop table"}, "gpu_model", "String should match pattern"),
+    ({"val_fraction": 0.5, "test_fraction": 0.5}, "test_fraction", "lower one of them"),
+    ({"test_fraction": 0.6}, "test_fraction", "less than or equal to 0.5"),
 ]
 
 

@@ -264,7 +264,7 @@ def report_html(dash_url, sample_result) -> str:
     for arm, accs in arms.items():
         for acc in accs:
             spec = base.with_overrides(seed=n)
-            r = variant(result, spec, best_val_accuracy=acc)
+            r = variant(result, spec, best_val_accuracy=acc, final_test_accuracy=acc)
             seed(dash_url, spec, r, group_id=group, label=f"{exp.runs_key}:{arm}")
             n += 1
     suite = Suite("article", "BN position, judged on hostile arms", (exp,))

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from core.cli import main
 from core.db import session_scope
-from core.dbmodels import Job, utcnow
+from core.dbmodels import Job, SuiteRun, utcnow
 from core.suite_runs import get_run
 from core.suites import suites
 from core.suites.report import evaluate
@@ -74,6 +74,19 @@ def test_the_reconciler_sends_a_round_no_worker_sent(rounds_env):
     with session_scope() as s:  # the round ended, and the worker died before advancing it
         s.execute(update(Job).where(Job.group_id == run_id).values(
             status="failed", finished_at=utcnow().replace(year=2000)))  # fmt: skip
+    with session_scope() as s:  # a run of a suite this worker does not know comes first
+        s.add(SuiteRun(id="suite-gone-ci-0", suite="gone", profile="ci", experiments=[],
+                       round=1, looks=2, state="running", mode="queue", stops={},
+                       created_at=utcnow().replace(year=1999)))  # fmt: skip
     did = reconcile(Settings.from_env())
     assert did["next_round"] == 8 and get_run(run_id).round == 2
     assert reconcile(Settings.from_env())["next_round"] == 0  # once
+    assert get_run("suite-gone-ci-0").undecided() == []  # listed, though nobody can judge it
+
+
+def test_local_closes_a_run_whose_first_round_has_no_jobs(rounds_env):
+    res = CliRunner().invoke(main, ["suite", "run", "article", "--profile", "ci", "--local",
+                                    "--experiment", "dropout_test_time_scaling"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    run = get_run(res.stdout.strip())
+    assert run.state == "done" and run.stops["dropout_test_time_scaling"].looks == 1

@@ -8,7 +8,15 @@ import pytest
 from core.suites import PROFILES, Experiment, Suite
 from core.suites.claims import Superiority
 from core.suites.guards import Learned
-from core.suites.sequential import Stop, alpha_per_look, first_seeds, judge, look, next_round
+from core.suites.sequential import (
+    Stop,
+    alpha_per_look,
+    close,
+    first_seeds,
+    judge,
+    look,
+    next_round,
+)
 from core.suites.stats import ALPHA, paired
 from tests.core.suites.rows import rows
 
@@ -93,3 +101,17 @@ def test_under_a_true_null_repeated_looks_keep_false_verdicts_near_the_nominal_l
     assert bonferroni <= ALPHA + 0.012  # binomial sd at 2000 runs is about 0.005
     assert bonferroni >= 0.02  # conservative, not dead: Bonferroni loses little here
     assert naive > 0.08  # what peeking at 5% each time would do instead
+
+
+def test_a_look_sees_only_runs_finished_by_its_time_so_a_later_retry_changes_nothing():
+    df = data(4)["decides"].assign(finished_at="2026-01-01T00:00:00+00:00")
+    df.loc[df["spec.seed"] == 1, "finished_at"] = "2026-01-02T00:00:00+00:00"  # retried later
+    seen = first_seeds(df, 2, "2026-01-01T12:00:00+00:00")
+    assert sorted(seen["spec.seed"].unique()) == [0]
+
+
+def test_a_run_that_ends_early_stops_every_experiment_still_going():
+    stops = close(SUITE, ["waits", "decides"], 1, 2, 2, {"decides": Stop(1, 2, 2, "supported",
+                  "decided")}, "a job of the run was cancelled")  # fmt: skip
+    assert stops["waits"].why == "a job of the run was cancelled" and stops["waits"].verdict is None
+    assert stops["decides"].verdict == "supported" and "fixed" not in stops
