@@ -234,6 +234,7 @@ def list_runs(limit) -> None:
 def report(name, group_id, out) -> None:
     """Verdicts of suite NAME's latest run (or --group): effect, 95% CI, explanation."""
     from core.suites.report import (
+        as_judged,
         confidence_note,
         evaluate,
         latest_group,
@@ -251,7 +252,7 @@ def report(name, group_id, out) -> None:
         from dashboard.report_html import render
 
         with open(out, "w") as f:
-            f.write(render(s, group_id, verdicts, by_exp))
+            f.write(render(s, group_id, verdicts, as_judged(s, group_id, by_exp)))
     elif out:
         with open(out, "w") as f:
             f.write(markdown(s, group_id, verdicts))

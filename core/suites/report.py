@@ -77,6 +77,30 @@ def evaluate(
     ]
 
 
+def as_judged(
+    suite: Suite, group_id: str, data: dict[str, pd.DataFrame], url: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """`data` cut to the runs the verdicts rest on, for charts beside them: for each set of
+    runs, those seen by the latest stopping look of an experiment reading it (all of them
+    while an experiment reading it has not stopped, or in a group with no suite run)."""
+    from core.suite_runs import get_run
+    from core.suites.sequential import first_seeds
+
+    run = get_run(group_id, url)
+    if run is None:
+        return data
+    out = {}
+    for key, df in data.items():
+        readers = [e for e in suite.experiments if e.runs_key == key]
+        stops = [run.stops.get(e.key) for e in readers]
+        if not readers or any(st is None for st in stops):
+            out[key] = df
+            continue
+        last = max(stops, key=lambda st: (st.seeds, st.at or ""))
+        out[key] = first_seeds(df, last.seeds, last.at)
+    return out
+
+
 def _judged(e: Experiment, data: dict[str, pd.DataFrame], run) -> Verdict:
     """The verdict a report shows: at the look the experiment stopped at, with its seeds and
     why it stopped; a run still going is judged on what has finished so far."""

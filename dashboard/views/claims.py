@@ -22,13 +22,13 @@ BADGE = {
 @st.cache_data(ttl=data.TTL_S, show_spinner=False)
 def judged(suite_name: str, group: str) -> tuple[list[dict], dict[str, pd.DataFrame]]:
     from core.suites import suites
-    from core.suites.report import evaluate, results_by_experiment
+    from core.suites.report import as_judged, evaluate, results_by_experiment
 
     suite = suites()[suite_name]
     # Direct measurements need torch, which the dashboard never imports.
     by_exp = results_by_experiment(group)
     verdicts = evaluate(suite, group, measurements=False, data=by_exp)
-    return [v.model_dump() for v in verdicts], by_exp
+    return [v.model_dump() for v in verdicts], as_judged(suite, group, by_exp)
 
 
 def progress(group: str) -> None:

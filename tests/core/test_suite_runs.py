@@ -103,3 +103,21 @@ def test_the_reconciler_finds_a_round_that_ended_unnoticed(db_url, rounds):
     assert stalled_runs(10, db_url) == [run_id]
     advance(run_id, cpu, db_url)
     assert stalled_runs(10, db_url) == []  # its new round is open
+
+
+def test_charts_get_the_runs_their_verdict_rests_on(db_url, rounds):
+    import pandas as pd
+
+    from core.dbmodels import SuiteRun
+    from core.suites.report import as_judged
+    from core.suites.sequential import Stop
+
+    run_id, _ = start(rounds, "ci", [], cpu, url=db_url)
+    stop = Stop(1, 2, 2, "supported", "decided", "2026-01-01T00:00:00+00:00")
+    with session_scope(db_url) as s:
+        s.execute(update(SuiteRun).where(SuiteRun.id == run_id)
+                  .values(stops={"decided": stop.as_json()}))  # fmt: skip
+    df = pd.DataFrame({"spec.seed": [0, 1, 2, 3], "finished_at": "2025-12-31T00:00:00+00:00"})
+    data = as_judged(rounds, run_id, {"decided": df, "undecided": df}, db_url)
+    assert list(data["decided"]["spec.seed"]) == [0, 1]
+    assert len(data["undecided"]) == 4  # not stopped yet: everything finished so far
