@@ -102,6 +102,17 @@ def test_time_to_target_accuracy():
     assert m.steps_to_target == m.epochs_to_target * (m.n_train // 16)  # full batches only
 
 
+def test_bn_without_affine_parameters_folds_and_benchmarks_inference():
+    m = run(tiny(bn_affine=False)).model  # the fuse used to get weight=None and raise
+    assert m.fold.matches and m.fold.folded_layers == len(m.bn_stats) > 0
+    assert {p.folded for p in m.inference} == {False, True}
+
+
+def test_dropout_right_before_bn_does_not_stop_the_fold():
+    m = run(tiny(dropout_p=0.3, dropout_position="before_norm")).model
+    assert m.fold.matches and m.fold.unfoldable_layers == 0
+
+
 def test_a_test_split_is_scored_once_by_the_final_model():
     m = run(tiny(test_fraction=0.25)).model
     assert m.n_test == 64 and m.n_train == 256 - 51 - 64

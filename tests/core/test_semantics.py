@@ -75,16 +75,24 @@ def test_eval_output_uses_running_statistics_and_affine_parameters():
     assert torch.allclose(bn(x), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("dropout_between", [False, True])
 @pytest.mark.parametrize("layer", ["linear", "conv"])
-def test_folded_bn_matches_unfolded(layer):
+def test_folded_bn_matches_unfolded(layer, dropout_between, affine):
+    """Also without affine parameters (it crashed the fuse), and with a dropout between the
+    weight layer and BN (the identity in eval, so it folds)."""
     torch.manual_seed(0)
     if layer == "linear":
-        model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+        drop = [nn.Dropout(0.5)] if dropout_between else []
+        model = nn.Sequential(nn.Linear(8, 16), *drop, nn.BatchNorm1d(16, affine=affine),
+                              nn.ReLU(), nn.Linear(16, 2))  # fmt: skip
         x = torch.randn(32, 8)
     else:
+        drop = [nn.Dropout2d(0.5)] if dropout_between else []
         model = nn.Sequential(
             nn.Conv2d(3, 8, 3, padding=1),
-            nn.BatchNorm2d(8),
+            *drop,
+            nn.BatchNorm2d(8, affine=affine),
             nn.ReLU(),
             nn.Flatten(),
             nn.Linear(8 * 6 * 6, 2),
