@@ -129,7 +129,7 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         final_train_accuracy=train_eval.accuracy,
         final_val_accuracy=val_eval.accuracy,
         best_val_accuracy=max(val_accs) if val_accs else None,
-        final_train_loss=last.train_loss,
+        final_train_loss=train_eval.loss,  # the same eval pass as every other final figure
         final_val_loss=val_eval.loss,
         generalization_gap=gen_gap,
         generalization_gap_loss=val_eval.loss - train_eval.loss,

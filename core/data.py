@@ -161,8 +161,12 @@ DATASETS: dict[str, Callable[[BenchSpec], tuple[np.ndarray, np.ndarray, Task]]] 
 # ---------------------------------------------------------------------------- split
 
 
-def _standardize(train: np.ndarray, others: list[np.ndarray]) -> None:
-    """In place: per feature for flat data, per channel (axis 1) for images and volumes."""
+def _standardize(train: np.ndarray, others: list[np.ndarray], per_feature: bool = False) -> None:
+    """In place, with training-split statistics: per feature for flat data (or when
+    per_feature, as for an MLP reading images as flat vectors), else per channel (axis 1)."""
+    if per_feature and train.ndim > 2:
+        flat = [a.reshape(len(a), int(np.prod(a.shape[1:]))) for a in (train, *others)]  # views
+        return _standardize(flat[0], flat[1:])
     axes = (0,) if train.ndim == 2 else (0, *range(2, train.ndim))
     mean = train.mean(axis=axes, dtype=np.float64, keepdims=True).astype(np.float32)
     train -= mean
@@ -226,7 +230,7 @@ def load_data(spec: BenchSpec, device: torch.device) -> DataSplit:
     # Index before converting, so only the selected samples are ever cast to float32.
     splits = (train_idx, val_idx, test_idx)
     x_tr, x_va, x_te = (np.asarray(x[i], dtype=np.float32) for i in splits)
-    _standardize(x_tr, [x_va, x_te])
+    _standardize(x_tr, [x_va, x_te], per_feature=spec.family not in _SAMPLE_RANKS)
     if task == "regression":
         y_tr, y_va, y_te = (np.asarray(y[i], dtype=np.float32).reshape(-1, 1) for i in splits)
         _standardize(y_tr, [y_va, y_te])

@@ -174,7 +174,9 @@ class Result(Base):
     final_train_accuracy: Mapped[float | None] = col(Float, doc="Eval-mode train accuracy.")
     final_val_accuracy: Mapped[float | None] = col(Float, doc="Eval-mode validation accuracy.")
     best_val_accuracy: Mapped[float | None] = col(Float, doc="Best epoch's val accuracy.")
-    final_train_loss: Mapped[float | None] = col(Float, doc="Last epoch's mean train loss.")
+    final_train_loss: Mapped[float | None] = col(
+        Float, doc="Train loss of the final model in eval mode (the split's full pass)."
+    )
     final_val_loss: Mapped[float | None] = col(Float, doc="Last epoch's val loss, eval mode.")
     generalization_gap: Mapped[float | None] = col(
         Float, doc="Train accuracy (eval mode) minus validation accuracy."
@@ -193,6 +195,12 @@ class Result(Base):
     )
     bn_mean_gap: Mapped[float | None] = col(
         Float, doc="Mean over BN layers of the running-mean gap, in running std units."
+    )
+    bn_variance_ratio_dropout_fed: Mapped[float | None] = col(
+        Float, doc="Mean of population var / running var over the BN layers dropout feeds."
+    )
+    bn_variance_ratios: Mapped[list | None] = col(
+        JSONType, doc="Population var / running var of each BN layer, in network order."
     )
     time_to_target_s: Mapped[float | None] = col(Float, doc="Training time to the target.")
     epochs_to_target: Mapped[int | None] = col(Integer, doc="Epochs to the target accuracy.")
@@ -322,6 +330,12 @@ class BNLayerStat(Base):
     mean_gap: Mapped[float] = col(Float, doc="Mean |pop mean - running mean| / running std.")
     preceded_by_dropout: Mapped[bool] = col(
         Boolean, doc="Dropout sits between this and the previous BN."
+    )
+    dropout_p: Mapped[float | None] = col(
+        Float, doc="p of a dropout whose output is this BN's input, if any."
+    )
+    predicted_variance_ratio: Mapped[float | None] = col(
+        Float, doc="(1 - p) / (1 + p mu^2 / sigma^2) over channels, for that dropout."
     )
 
 

@@ -60,7 +60,8 @@ def bn_layers(job_ids: Sequence[str], url: str | None = None) -> pd.DataFrame:
     b = BNLayerStat
     stmt = (
         select(b.job_id, b.layer_index, b.name, b.num_features, b.variance_ratio,
-               b.variance_ratio_min, b.variance_ratio_max, b.mean_gap, b.preceded_by_dropout)
+               b.variance_ratio_min, b.variance_ratio_max, b.mean_gap, b.preceded_by_dropout,
+               b.dropout_p, b.predicted_variance_ratio)
         .where(b.job_id.in_(list(job_ids)))
         .order_by(b.job_id, b.layer_index)
     )  # fmt: skip

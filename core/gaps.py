@@ -94,6 +94,15 @@ def mode_gap(eval_pass: Evaluation, train_pass: Evaluation) -> ModeGap:
     )
 
 
+def _direct_dropout(mods: list[tuple[str, nn.Module]], idx: int) -> float | None:
+    """p of an element-wise dropout whose output this BN takes as its input, if any."""
+    leaves = [m for _, m in mods[:idx] if not list(m.children())]
+    prev = leaves[-1] if leaves else None
+    if isinstance(prev, nn.Dropout | nn.Dropout1d | nn.Dropout2d | nn.Dropout3d):
+        return float(prev.p)
+    return None
+
+
 def _preceded_by_dropout(mods: list[tuple[str, nn.Module]], idx: int) -> bool:
     for _, m in reversed(mods[:idx]):
         if isinstance(m, _BN_TYPES):
@@ -109,8 +118,11 @@ def bn_statistics_gap(model: nn.Module, x_train: torch.Tensor) -> list[BNLayerSt
 
     The population is the whole training set through the model in eval mode (dropout off,
     upstream BN on running stats): what the layer sees at inference (PreciseBN style).
-    variance_ratio = population var / running var, per channel; 1 - q for dropout(q) before
-    BN on zero-mean input, the variance shift of Li et al. 2019.
+    variance_ratio = population var / running var, per channel. With dropout(p) feeding the
+    BN directly, training saw var (sigma^2 + p mu^2) / (1 - p) where inference sees sigma^2
+    (mu, sigma^2: the input's population mean and variance), so the ratio is predicted as
+    (1 - p) / (1 + p mu^2 / sigma^2): 1 - p only for zero-mean input. This is the variance
+    shift of Li et al. 2019; the prediction is reported beside the measurement.
     """
     mods = list(model.named_modules())
     bns = [
@@ -155,6 +167,10 @@ def bn_statistics_gap(model: nn.Module, x_train: torch.Tensor) -> list[BNLayerSt
         run_var = bn.running_var.double()
         ratio = var / run_var.clamp_min(1e-12)
         gap = (mean - bn.running_mean.double()).abs() / torch.sqrt(run_var + bn.eps)
+        p = _direct_dropout(mods, idx)
+        predicted = None
+        if p is not None:  # the pooled variance is the same for channel dropout
+            predicted = float(((1 - p) / (1 + p * mean * mean / var.clamp_min(1e-12))).mean())
         out.append(
             BNLayerStats(
                 index=k,
@@ -165,6 +181,8 @@ def bn_statistics_gap(model: nn.Module, x_train: torch.Tensor) -> list[BNLayerSt
                 variance_ratio_max=float(ratio.max()),
                 mean_gap=float(gap.mean()),
                 preceded_by_dropout=_preceded_by_dropout([(nm, m) for nm, m in mods], idx),
+                dropout_p=p,
+                predicted_variance_ratio=predicted,
             )
         )
     return out

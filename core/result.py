@@ -75,6 +75,8 @@ class BNLayerStats(_Frozen):
     variance_ratio_max: float
     mean_gap: float
     preceded_by_dropout: bool
+    dropout_p: float | None = None  # of a dropout feeding this BN directly, if any
+    predicted_variance_ratio: float | None = None  # (1 - p) / (1 + p mu^2 / sigma^2), mean
 
 
 class InferencePoint(_Frozen):

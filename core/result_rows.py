@@ -46,6 +46,9 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
     if m.bn_stats:
         row.bn_variance_ratio = sum(b.variance_ratio for b in m.bn_stats) / len(m.bn_stats)
         row.bn_mean_gap = sum(b.mean_gap for b in m.bn_stats) / len(m.bn_stats)
+        row.bn_variance_ratios = [finite(b.variance_ratio) for b in m.bn_stats]
+        fed = [b.variance_ratio for b in m.bn_stats if b.preceded_by_dropout]
+        row.bn_variance_ratio_dropout_fed = finite(sum(fed) / len(fed)) if fed else None
     row.time_to_target_s, row.epochs_to_target = m.time_to_target_s, m.epochs_to_target
     row.diverged, row.diverged_epoch = m.diverged, m.diverged_epoch
     if m.fold is not None:
@@ -132,6 +135,8 @@ def detail_rows(job_id: str, r: BenchResult) -> list:
                 variance_ratio_max=finite(b.variance_ratio_max) or 0.0,
                 mean_gap=finite(b.mean_gap) or 0.0,
                 preceded_by_dropout=b.preceded_by_dropout,
+                dropout_p=b.dropout_p,
+                predicted_variance_ratio=finite(b.predicted_variance_ratio),
             )
         )
     return rows

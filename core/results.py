@@ -35,7 +35,8 @@ RESULT_COLUMNS = (
     "mode_accuracy_train", "mode_accuracy_gap", "mode_output_rel_diff", "bn_variance_ratio",
     "bn_mean_gap", "time_to_target_s", "epochs_to_target", "diverged", "fold_matches",
     "folded_layers", "peak_memory_mb", "param_count", "last_hidden_shift", "n_train", "n_test",
-    "final_test_accuracy", "final_test_loss", "steps_to_target",
+    "final_test_accuracy", "final_test_loss", "steps_to_target", "bn_variance_ratio_dropout_fed",
+    "bn_variance_ratios",
 )  # fmt: skip
 ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha")
 

@@ -178,6 +178,17 @@ def render() -> None:
             ),
             width="stretch",
         )
+        with c3.expander("Per BN layer: measured and predicted variance ratio"):
+            st.caption(
+                "With dropout(p) feeding a BN layer directly, the ratio is predicted as "
+                "(1 - p) / (1 + p mu^2 / sigma^2) from the layer's input mean and variance "
+                "(1 - p only for zero-mean input); docs/metrics.md."
+            )
+            cols = [
+                "run", "name", "preceded_by_dropout", "dropout_p", "variance_ratio",
+                "predicted_variance_ratio", "variance_ratio_min", "variance_ratio_max",
+            ]  # fmt: skip
+            st.dataframe(bn[[c for c in cols if c in bn.columns]], hide_index=True)
     sc = df.dropna(subset=["final_val_accuracy", "train_samples_per_s"])
     if not sc.empty:
         c4.altair_chart(

@@ -55,6 +55,9 @@ def test_classification_reports_accuracies_and_gaps():
         m.mode_gap.accuracy_eval - m.mode_gap.accuracy_train_mode
     )
     assert m.mode_gap.accuracy_eval == m.epochs[-1].val_accuracy
+    # every final figure comes from one eval pass, so the loss gap is val minus train loss
+    assert m.generalization_gap_loss == pytest.approx(m.final_val_loss - m.final_train_loss)
+    assert m.final_train_loss != m.epochs[-1].train_loss  # that one is train mode, as optimized
 
 
 def test_regression_has_losses_but_no_accuracy():

@@ -253,15 +253,23 @@ def test_conv_family_needs_image_shaped_samples(data_root):
     assert e.value.field == "family"
 
 
-@pytest.mark.parametrize("shape", [(5,), (3, 4, 4)])
-def test_standardized_with_train_statistics(tmp_path, shape):
-    """Per feature for flat data, per channel for images; val uses the train mean and std."""
+@pytest.mark.parametrize(
+    ("shape", "family", "per"),
+    [((5,), "mlp", "feature"), ((3, 4, 4), "cnn", "channel"), ((3, 4, 4), "mlp", "feature")],
+)
+def test_standardized_with_train_statistics(tmp_path, shape, family, per):
+    """Per channel for a CNN's images; per feature for flat data and for an MLP, which reads
+    images as flat vectors (digits were once standardized with one global mean and std).
+    Validation uses the train mean and std."""
     raw = np.random.default_rng(0).normal(5, 3, (50, shape[0], int(np.prod(shape[1:]))))
-    raw *= np.arange(1, shape[0] + 1)[:, None]  # a different scale per feature or channel
+    raw *= np.arange(1, shape[0] + 1)[:, None]  # a different scale per channel
+    raw += np.arange(raw.shape[2])  # and a different mean per pixel
     np.savez(tmp_path / "d.npz", x=raw.reshape(50, *shape), y=np.arange(50))  # y = row index
-    d = load_data(spec(dataset="npz", npz_file="d.npz", data_root=str(tmp_path)), CPU)
+    d = load_data(spec(dataset="npz", npz_file="d.npz", data_root=str(tmp_path), family=family,
+                       depth=1), CPU)  # fmt: skip
     train = raw[d.y_train.numpy()]
-    mean, std = train.mean(axis=(0, 2), keepdims=True), train.std(axis=(0, 2), keepdims=True)
+    axes = (0,) if per == "feature" else (0, 2)
+    mean, std = train.mean(axis=axes, keepdims=True), train.std(axis=axes, keepdims=True)
     for x, y in ((d.x_train, d.y_train), (d.x_val, d.y_val)):
         expected = ((raw[y.numpy()] - mean) / std).reshape(len(y), *shape)
         np.testing.assert_allclose(x.numpy(), expected, atol=1e-4)

@@ -130,6 +130,40 @@ def test_dropout_before_bn_shifts_eval_variance_by_one_minus_q(q):
     assert stats.variance_ratio == pytest.approx(1 - q, abs=0.03)
 
 
+@pytest.mark.parametrize("p", [0.3, 0.5])
+@pytest.mark.parametrize("dropout", [nn.Dropout, nn.Dropout2d])
+def test_the_variance_shift_follows_its_general_form_for_input_with_a_mean(dropout, p):
+    """Input with mean mu and variance sigma^2: training sees (sigma^2 + p mu^2) / (1 - p), so
+    population / running = (1 - p) / (1 + p mu^2 / sigma^2), not 1 - p; channel dropout
+    pools to the same variance. The prediction is reported beside the measurement."""
+    torch.manual_seed(0)
+    bn = nn.BatchNorm1d(4, momentum=None) if dropout is nn.Dropout else nn.BatchNorm2d(4,
+                                                                                     momentum=None)
+    model = nn.Sequential(dropout(p), bn)
+    shape = (20000, 4) if dropout is nn.Dropout else (4000, 4, 3, 3)
+    mu = torch.tensor([0.0, 1.0, 2.0, 3.0]).reshape(1, 4, *([1] * (len(shape) - 2)))
+    x = torch.randn(*shape) + mu
+    model.train()
+    with torch.no_grad():
+        for chunk in x.split(500):
+            model(chunk)
+    [stats] = bn_statistics_gap(model, x)
+    expected = float(((1 - p) / (1 + p * mu.flatten() ** 2)).mean())
+    assert stats.dropout_p == p
+    assert stats.predicted_variance_ratio == pytest.approx(expected, abs=0.01)
+    assert stats.variance_ratio == pytest.approx(stats.predicted_variance_ratio, abs=0.02)
+    assert abs(stats.variance_ratio - (1 - p)) > 0.1  # the zero-mean rule would be wrong here
+
+
+def test_a_dropout_further_upstream_feeds_no_prediction():
+    model = nn.Sequential(nn.Dropout(0.5), nn.Linear(4, 4), nn.BatchNorm1d(4)).train()
+    with torch.no_grad():
+        model(torch.randn(64, 4))
+    [stats] = bn_statistics_gap(model, torch.randn(256, 4))
+    assert stats.preceded_by_dropout and stats.dropout_p is None
+    assert stats.predicted_variance_ratio is None
+
+
 def test_without_dropout_running_stats_match_the_population():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8, momentum=None))

@@ -3,6 +3,7 @@
 import math
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from core.db import session_scope
@@ -39,6 +40,11 @@ def test_a_full_result_round_trips(db_url, sample_result):
         assert row.train_samples_per_s == m.throughput.samples_per_s
         assert row.mode_accuracy_gap == m.mode_gap.accuracy_gap
         assert row.environment.torch == result.provenance.torch
+        # per-layer ratios, and a row figure over the layers dropout feeds, not over all
+        assert row.bn_variance_ratios == pytest.approx([b.variance_ratio for b in m.bn_stats])
+        fed = [b.variance_ratio for b in m.bn_stats if b.preceded_by_dropout]
+        assert len(fed) == 1 < len(m.bn_stats)  # the default MLP: BN, act, dropout, Linear, BN
+        assert row.bn_variance_ratio_dropout_fed == pytest.approx(fed[0])
     assert count(EpochMetric, db_url) == len(m.epochs)
     assert count(InferenceMetric, db_url) == len(m.inference)
     assert count(BNLayerStat, db_url) == len(m.bn_stats)

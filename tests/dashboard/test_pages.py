@@ -86,6 +86,8 @@ def test_compare_a_group_shows_what_differs_and_the_figures(seeded, sample_resul
     assert figures["train samples/s"].iloc[0] == pytest.approx(expected)
     assert any(c.endswith("Δ%") for c in figures.columns)
     assert len(at.get("vega_lite_chart")) >= 4  # curves, throughput, gaps, BN, scatter
+    layers = next(f for f in frames if "predicted_variance_ratio" in f.columns)
+    assert set(layers["name"]) == {b.name for b in sample_result[1].model.bn_stats}
 
 
 def test_layers_page_plots_layer_benchmarks(dash_db):
