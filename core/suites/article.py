@@ -7,8 +7,6 @@ docs/suites.md explains them. Arms are compared seed by seed.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -145,48 +143,80 @@ EVAL_MODE = Experiment(
 )
 
 
-def inverted_dropout_ratio(p: float, n: int = 1_000_000) -> float:
-    """Mean of dropout's train-mode output over the mean of its input (1.0: inverted)."""
+SCALING_P = 0.3  # where p and 1 - p differ, so the two schemes cannot be confused
+
+
+def classic_dropout(p: float, seed: int = 0):
+    """The original formulation (Srivastava et al. 2014), emulated: units are dropped without
+    rescaling in training, and the output is scaled by (1 - p) at test time."""
     import torch
 
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(n, generator=g) + 0.5
-    drop = torch.nn.Dropout(p).train()
-    torch.manual_seed(0)
-    out = drop(x)
-    if not torch.equal(drop.eval()(x), x):
-        return math.nan
-    return float(out.mean() / x.mean())
+    class ClassicDropout(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.generator = torch.Generator().manual_seed(seed)
+
+        def forward(self, x):
+            if self.training:
+                return x * (torch.rand(x.shape, generator=self.generator) >= p)
+            return x * (1 - p)
+
+    return ClassicDropout()
 
 
-def _scaling_analyze(_df: pd.DataFrame, p: float = 0.5) -> Verdict:
-    e = TEST_TIME_SCALING
-    ratio = inverted_dropout_ratio(p)
-    if abs(ratio - 1.0) < 0.01:
-        verdict = "corrected"
-        why = (
-            "PyTorch implements inverted dropout: kept units are scaled by 1/(1 - p) during "
-            "training and dropout is the identity in eval, so nothing is scaled at test time. "
-            f"Measured: mean(train-mode output) / mean(input) = {ratio:.4f} at p = {p} "
-            f"(the article's scheme would need a factor {1 - p:.2f} at test time instead), "
-            "and the eval output equals its input exactly."
+def scaling_ratios(layer, n: int = 1_000_000) -> tuple[float, float]:
+    """mean(output) / mean(input) of `layer` in train mode and in eval mode. The global RNG
+    is forked, never reseeded: the analysis leaves no trace on other code's randomness."""
+    import torch
+
+    x = torch.rand(n, generator=torch.Generator().manual_seed(2**31 - 1)) + 0.5  # not a mask seed
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        train = layer.train()(x)
+        evaluated = layer.eval()(x)
+    return float(train.mean() / x.mean()), float(evaluated.mean() / x.mean())
+
+
+def scaling_verdict(train: float, evaluated: float, p: float) -> tuple[str, str]:
+    """Supported if the layer scales by 1 - p at test time (and so keeps 1 - p of the mean in
+    training); corrected if test time leaves the output alone and training rescales by
+    1 / (1 - p) instead (inverted dropout)."""
+    where = (f"mean(output) / mean(input) = {train:.4f} in train mode and {evaluated:.4f} in "
+             f"eval mode at p = {p}")  # fmt: skip
+    if abs(evaluated - 1) < 1e-6 and abs(train - 1) < 0.01:
+        return "corrected", (
+            f"Inverted dropout: {where}. Nothing is scaled at test time; kept units are scaled "
+            f"by 1/(1 - p) = {1 / (1 - p):.3f} during training instead"
         )
-    elif abs(ratio - (1 - p)) < 0.01:
-        verdict, why = "supported", f"Train-mode output keeps {ratio:.4f} of the input mean."
-    else:
-        verdict, why = "inconclusive", f"Unexpected mean ratio {ratio:.4f}."
+    if abs(evaluated - (1 - p)) < 1e-6 and abs(train - (1 - p)) < 0.01:
+        return "supported", f"Classic dropout: {where}; test time scales by 1 - p = {1 - p:g}"
+    return "inconclusive", f"Neither scheme: {where}"
+
+
+def _scaling_analyze(_df: pd.DataFrame) -> Verdict:
+    import torch
+
+    e, p = TEST_TIME_SCALING, SCALING_P
+    verdict, why = scaling_verdict(*scaling_ratios(torch.nn.Dropout(p)), p)
+    _, classic = scaling_verdict(*scaling_ratios(classic_dropout(p)), p)
+    evaluated = scaling_ratios(torch.nn.Dropout(p))[1]
     return Verdict(
         experiment=e.key, claim=e.claim, verdict=verdict,
-        effect_name="mean(train-mode dropout output) / mean(input)", effect=ratio,
-        ci_low=None, ci_high=None, n=1_000_000, explanation=why,
+        effect_name="mean(eval-mode output) / mean(input) of torch.nn.Dropout", effect=evaluated,
+        ci_low=None, ci_high=None, n=1_000_000,
+        explanation=f"torch.nn.Dropout: {why}. For comparison, the emulated original "
+        f"formulation: {classic}.",
     )  # fmt: skip
 
 
 TEST_TIME_SCALING = Experiment(
     key="dropout_test_time_scaling",
     claim="At test time the dropout layer's output is scaled by (1 - p).",
-    note="Measured on 10^6 units at p = 0.5: corrected if train-mode dropout keeps the mean "
-    "(ratio 1 within 0.01) and eval is the identity; supported if the ratio is 1 - p.",
+    note=f"Both schemes measured on 10^6 units at p = {SCALING_P} (where p and 1 - p differ): "
+    "supported if the layer scales by 1 - p in eval (and keeps 1 - p of the mean in training, "
+    "the classic scheme); corrected if eval is the identity and training rescales by "
+    "1 / (1 - p) (inverted dropout). torch.nn.Dropout is judged; an emulation of the classic "
+    "scheme is measured beside it.",
     arms=lambda p: {},
     custom=_scaling_analyze,
 )

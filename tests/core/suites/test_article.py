@@ -11,7 +11,9 @@ from core.suites.article import (
     EVAL_MODE,
     EXAMPLES,
     TEST_TIME_SCALING,
-    inverted_dropout_ratio,
+    classic_dropout,
+    scaling_ratios,
+    scaling_verdict,
 )
 from core.suites.article_design import (
     BN_EVERY_LAYER,
@@ -110,10 +112,24 @@ def test_eval_mode_paths():
     assert worse.verdict == "not supported"
 
 
-def test_the_one_minus_p_statement_is_corrected_by_measurement():
-    assert inverted_dropout_ratio(0.5) == pytest.approx(1.0, abs=0.01)
+def test_the_scaling_rule_says_supported_on_classic_dropout_and_corrected_on_torchs():
+    import torch
+
+    classic = scaling_ratios(classic_dropout(0.3))
+    assert classic == (pytest.approx(0.7, abs=0.01), pytest.approx(0.7))
+    assert scaling_verdict(*classic, 0.3)[0] == "supported"  # the old rule returned NaN here
+    assert scaling_verdict(*scaling_ratios(torch.nn.Dropout(0.3)), 0.3)[0] == "corrected"
+
+
+def test_the_one_minus_p_statement_is_corrected_by_measurement_without_touching_the_rng():
+    import torch
+
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
     v = TEST_TIME_SCALING.analyze(pd.DataFrame(columns=["arm"]))
-    assert v.verdict == "corrected" and "1/(1 - p)" in v.explanation
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert v.verdict == "corrected" and "1/(1 - p) = 1.429" in v.explanation
+    assert "Classic dropout" in v.explanation and v.effect == 1.0
     assert TEST_TIME_SCALING.specs(PROFILES["quick"]) == []  # a measurement, no jobs
 
 
