@@ -3,15 +3,39 @@ FC vs conv layers, and BN in every layer. Rules are in each Experiment and docs/
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from core.suites.claims import Equivalence, NonInferiority, Superiority, by_seed, compare
-from core.suites.guards import Learned
+from core.suites.guards import Learned, Overfits
 from core.suites.model import Experiment, Profile
 from core.suites.stats import fmt
 
 ACC = "final_test_accuracy"  # the final model on the held-out test split, measured once
 MARGIN = 0.02  # accuracy points below which two arms count as the same
+
+
+def small_train_size(p: Profile) -> int:
+    return max(p.samples // 16, 128)
+
+
+def overfit_steps(p: Profile) -> int:
+    """Optimizer steps for every arm of a small-against-full design: enough for a network
+    without dropout to fit its small training set (train accuracy 1.0 in 200 steps at quick)."""
+    return 200 * p.epochs // 6
+
+
+def epochs_for(p: Profile, train_size: int | None) -> int:
+    """Epochs that give `overfit_steps` optimizer steps on this many training samples."""
+    n = train_size or p.samples - 2 * round(0.2 * p.samples)  # val and test take 0.2 each
+    return max(1, math.ceil(overfit_steps(p) / max(n // p.batch_size, 1)))
+
+
+def sized(p: Profile, fields: dict, train_size: int | None) -> dict:
+    """`fields` at `train_size` (None: the full split), trained for the same steps."""
+    size = {"train_size": train_size} if train_size else {}
+    return {**fields, **size, "epochs": epochs_for(p, train_size)}
 
 
 # --- 4. Dropout after the activation ---------------------------------------------------------
@@ -80,11 +104,11 @@ MOMENTUM = Experiment(
 
 def _p_arms(pr: Profile) -> dict:
     base = {**pr.base(), "norm": "none", "width": pr.width * 2}
-    small = max(pr.samples // 16, 128)
-    arms = {}
+    small = small_train_size(pr)
+    arms = {"p0_small": sized(pr, {**base, "dropout_p": 0.0}, small)}  # must overfit
     for p in (0.1, 0.5):
-        arms[f"p{p}_small"] = {**base, "dropout_p": p, "train_size": small}
-        arms[f"p{p}_full"] = {**base, "dropout_p": p}
+        arms[f"p{p}_small"] = sized(pr, {**base, "dropout_p": p}, small)
+        arms[f"p{p}_full"] = sized(pr, {**base, "dropout_p": p}, None)
     return arms
 
 
@@ -98,7 +122,9 @@ P_BY_SIZE = Experiment(
     evidence=ACC,
     claim="p = 0.5 is a starting point; very small datasets want a lower p.",
     test=Superiority("p0.1_small", "p0.5_small", ACC, margin=MARGIN),
-    guards=(Learned(),),
+    guards=(Learned(), Overfits("p0_small")),
+    note="Every arm trains for the same number of optimizer steps, small or full, enough for "
+    "p0_small (no dropout) to fit the small training set: the check above.",
     arms=_p_arms,
     explain=_p_explain,
 )

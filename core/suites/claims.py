@@ -215,11 +215,57 @@ class NonInferiority:
         return "inconclusive", comps[best], f"{gains}; {_inconclusive(comps[best])}"
 
 
-ClaimTest = Superiority | Equivalence | NonInferiority
+@dataclass(frozen=True)
+class AllOf:
+    """A claim that needs every one of its parts ("better test accuracy and lower test
+    loss"): supported only if every part is, not supported if any part is shown wrong. As an
+    intersection-union test each part runs at the full level, with no correction."""
+
+    parts: tuple[Superiority, ...]
+    kind: str = "superiority"
+
+    @property
+    def margin(self) -> float | None:
+        return self.parts[0].margin
+
+    @property
+    def metric(self) -> str:  # the first part's, for the per-seed chart
+        return self.parts[0].metric
+
+    def what(self) -> str:
+        return self.parts[0].what()
+
+    def describe(self) -> str:
+        each = " AND ".join(f"({p.describe().rstrip('.')})" for p in self.parts)
+        return (
+            f"All of: {each}. Supported only if every part is supported, not supported if any "
+            "part is not (an intersection-union test: each part at the full level, no "
+            "correction needed); inconclusive otherwise."
+        )
+
+    def judge(self, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
+        outcomes = [p.judge(df, alpha) for p in self.parts]
+        names = [p.metric for p in self.parts]
+        said = "; ".join(f"{n}: {why}" for n, (_, _, why) in zip(names, outcomes, strict=True))
+        verdicts = [v for v, _, _ in outcomes]
+        first = outcomes[0][1]
+        if "not supported" in verdicts:
+            i = verdicts.index("not supported")
+            return "not supported", outcomes[i][1], said
+        if all(v == "supported" for v in verdicts):
+            return "supported", first, said
+        if all(v == "equivalent" for v in verdicts):
+            return "equivalent", first, said
+        return "inconclusive", first, said
+
+
+ClaimTest = Superiority | Equivalence | NonInferiority | AllOf
 
 
 def tested_arms(test: ClaimTest) -> tuple[str, ...]:
     """The arms a claim's test compares (the ones its verdict rests on)."""
     if isinstance(test, NonInferiority):
         return (test.default, *test.alternatives)
+    if isinstance(test, AllOf):
+        return tuple(dict.fromkeys(a for p in test.parts for a in tested_arms(p)))
     return tuple(a for a in (test.a, test.b) if a is not None)

@@ -55,24 +55,54 @@ def test_bn_speed_is_invalid_when_too_few_runs_reach_the_target():
 
 
 @pytest.mark.parametrize(
-    ("p0", "p05", "verdict"),
+    ("acc_gain", "loss_change", "verdict"),
     [
-        ([0.30, 0.35, 0.32], [0.10, 0.12, 0.11], "supported"),
-        ([0.10, 0.12, 0.11], [0.30, 0.35, 0.32], "not supported"),
-        ([0.10, 0.30, 0.20], [0.20, 0.10, 0.30], "inconclusive"),
+        (0.05, -0.2, "supported"),  # better test accuracy and lower test loss
+        (0.05, +0.2, "not supported"),  # more accurate but worse calibrated: not both
+        (-0.05, -0.2, "not supported"),
+        (0.05, 0.0, "inconclusive"),  # the loss part cannot tell
     ],
 )
-def test_dropout_overfitting_paths(p0, p05, verdict):
-    df = rows("generalization_gap", p0_small=p0, p05_small=p05, p0_full=p0, p05_full=p05)
-    assert DROPOUT_OVERFIT.analyze(df).verdict == verdict
-
-
-def test_dropout_overfitting_needs_a_baseline_that_overfit():
-    df = rows("generalization_gap", {"final_train_accuracy": 0.42}, p0_small=[0.3, 0.35, 0.32],
-              p05_small=[0.1, 0.12, 0.11])  # fmt: skip
+def test_dropout_overfitting_needs_both_test_accuracy_and_test_loss(acc_gain, loss_change,
+                                                                    verdict):  # fmt: skip
+    base_acc, base_loss, wiggle = [0.60, 0.62, 0.61], [1.5, 1.6, 1.55], [0.01, -0.01, 0.0]
+    df = pd.concat([
+        rows("final_test_accuracy", p0_small=base_acc,
+             p05_small=[a + acc_gain + w for a, w in zip(base_acc, wiggle, strict=True)]),
+    ]).reset_index(drop=True)  # fmt: skip
+    loss = {("p0_small", i): v for i, v in enumerate(base_loss)}
+    loss |= {("p05_small", i): v + loss_change + (w * 20 if loss_change == 0 else w)
+             for i, (v, w) in enumerate(zip(base_loss, wiggle, strict=True))}  # fmt: skip
+    keys = zip(df["arm"], df["spec.seed"], strict=True)
+    df["final_test_loss"] = [loss[k] for k in keys]
     v = DROPOUT_OVERFIT.analyze(df)
-    assert v.verdict == "invalid design" and "p0_small did not overfit" in v.failed_check
-    assert "0.420" in v.explanation
+    assert v.verdict == verdict, v.explanation
+    assert "final_test_loss:" in v.explanation and "intersection-union" in DROPOUT_OVERFIT.rule
+
+
+def test_a_small_data_arm_that_does_not_overfit_makes_the_design_invalid():
+    runs = [0.4, 0.42, 0.41]
+    df = rows("final_test_accuracy", {"final_train_accuracy": 0.42}, p0_small=[0.3, 0.35, 0.32],
+              p05_small=runs, **{"p0.1_small": runs, "p0.5_small": runs}
+              ).assign(final_test_loss=1.0)  # fmt: skip
+    for e in (DROPOUT_OVERFIT, P_BY_SIZE):
+        v = e.analyze(df)
+        assert v.verdict == "invalid design" and "p0_small did not overfit" in v.failed_check
+        assert "0.420" in v.explanation
+
+
+def test_small_and_full_training_sets_get_the_same_optimizer_steps():
+    """The small arms once got about 12 SGD steps and could not overfit at all."""
+    for e in (DROPOUT_OVERFIT, P_BY_SIZE):
+        for name in ("ci", "quick", "full"):
+            pr = PROFILES[name]
+            steps = {}
+            for arm, f in e.arms(pr).items():
+                n = f.get("train_size") or pr.samples - 2 * round(0.2 * pr.samples)
+                steps[arm] = f["epochs"] * (n // f["batch_size"])
+            per_epoch = max(n // pr.batch_size for n in (pr.samples * 3 // 5,))
+            assert max(steps.values()) - min(steps.values()) <= per_epoch, (e.key, name, steps)
+            assert min(steps.values()) >= 200 * pr.epochs // 6
 
 
 def test_an_experiment_without_results_is_inconclusive():
@@ -189,8 +219,9 @@ def test_momentum_default_is_a_non_inferiority_claim_with_holm():
     ("low_p", "half_p", "verdict"), [(HIGH, LOW, "supported"), (LOW, HIGH, "not supported")]
 )
 def test_lower_p_for_small_data_paths(low_p, half_p, verdict):
-    df = rows("final_test_accuracy", **{"p0.1_small": low_p, "p0.5_small": half_p,
-                                       "p0.1_full": LOW, "p0.5_full": HIGH})  # fmt: skip
+    arms = {"p0.1_small": low_p, "p0.5_small": half_p, "p0.1_full": LOW, "p0.5_full": HIGH,
+            "p0_small": LOW}  # fmt: skip
+    df = rows("final_test_accuracy", **arms)
     assert P_BY_SIZE.analyze(df).verdict == verdict
 
 
