@@ -1,10 +1,12 @@
 """Model families as flat nn.Sequential stacks, so BN folding and statistics hooks can walk them.
 
 Hidden block order, by (bn_position, dropout_position):
-    before_activation, after_activation:  layer, norm, act, dropout   (the article's advice)
-    before_activation, before_norm:       layer, dropout, norm, act
-    after_activation,  after_activation:  layer, act, norm, dropout
-    after_activation,  before_norm:       layer, act, dropout, norm
+    before_activation, after_activation:   layer, norm, act, dropout   (the article's advice)
+    before_activation, before_activation:  layer, norm, dropout, act
+    before_activation, before_norm:        layer, dropout, norm, act
+    after_activation,  after_activation:   layer, act, norm, dropout
+    after_activation,  before_activation:  layer, dropout, act, norm
+    after_activation,  before_norm:        layer, act, dropout, norm
 """
 
 from __future__ import annotations
@@ -68,11 +70,15 @@ def hidden_block(
     norm = make_norm(spec, features, spatial_dims) if normalize else None
     drop = make_dropout(spec, spatial_dims)
     act = ACTIVATIONS[spec.activation]()
-    before_norm = spec.dropout_position == "before_norm"
-    if spec.bn_position == "before_activation":
-        order = [drop, norm, act] if before_norm else [norm, act, drop]
-    else:
-        order = [act, drop, norm] if before_norm else [act, norm, drop]
+    orders = {
+        ("before_activation", "after_activation"): [norm, act, drop],
+        ("before_activation", "before_activation"): [norm, drop, act],
+        ("before_activation", "before_norm"): [drop, norm, act],
+        ("after_activation", "after_activation"): [act, norm, drop],
+        ("after_activation", "before_activation"): [drop, act, norm],
+        ("after_activation", "before_norm"): [act, drop, norm],
+    }
+    order = orders[(spec.bn_position, spec.dropout_position)]
     return [layer, *(m for m in order if m is not None)]
 
 

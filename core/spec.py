@@ -141,8 +141,10 @@ class BenchSpec(BaseModel):
         lt=1,
         allow_inf_nan=False,
     )
-    dropout_position: Literal["after_activation", "before_norm"] = _f(
-        "dropout", "after_activation", "Dropout after the activation, or before the norm layer."
+    dropout_position: Literal["after_activation", "before_activation", "before_norm"] = _f(
+        "dropout",
+        "after_activation",
+        "Dropout after the activation, right before it, or before the norm layer.",
     )
     dropout_kind: Literal["element", "channel"] = _f(
         "dropout", "element", "element: nn.Dropout; channel: Dropout2d/3d on conv feature maps."

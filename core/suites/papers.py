@@ -17,7 +17,7 @@ MARGIN = 0.02
 MNIST_ROOT = "data"
 
 
-def _mnist_or_digits(p: Profile) -> dict:
+def mnist_or_digits(p: Profile) -> dict:
     """MNIST where its files are present under data/, else scikit-learn's digits."""
     have = any((Path(MNIST_ROOT) / d).is_dir() for d in ("mnist", "MNIST"))
     if p.name == "full" and have:
@@ -29,7 +29,7 @@ def _mnist_or_digits(p: Profile) -> dict:
 
 
 def _ioffe_arms(p: Profile) -> dict:
-    base = {**p.base(), **_mnist_or_digits(p), "depth": 3, "width": 100,
+    base = {**p.base(), **mnist_or_digits(p), "depth": 3, "width": 100,
             "activation": "sigmoid", "dropout_p": 0.0, "target_val_accuracy": 0.9,
             "epochs": p.epochs * 2}  # fmt: skip
     return {"bn": {**base, "norm": "batchnorm"}, "no_bn": {**base, "norm": "none"}}

@@ -195,11 +195,36 @@ def test_the_report_lists_every_verdict_with_its_type_and_method():
     assert "paired t over 3 seeds (scipy.stats.ttest_rel)" in text
 
 
-def test_dropout_position_paths():
-    df = rows("final_test_accuracy", {"bn_variance_ratio": 0.9}, after_activation=HIGH,
-              before_norm=LOW)  # fmt: skip
-    v = DROPOUT_POSITION.analyze(df)
-    assert v.verdict == "supported" and "variance ratio" in v.explanation
+@pytest.mark.parametrize(
+    ("tanh_after", "verdict"),
+    [(HIGH, "supported"), (LOW, "inconclusive"), ([x - 0.2 for x in LOW], "not supported")],
+)
+def test_dropout_position_is_judged_right_before_against_right_after_the_activation(
+    tanh_after, verdict
+):
+    """Every activation where the order can matter must agree (an intersection-union test);
+    the old alternative arm moved dropout before BN instead."""
+    arms = {"after_sigmoid": HIGH, "before_sigmoid": LOW, "after_gelu": HIGH,
+            "before_gelu": LOW, "after_tanh": tanh_after, "before_tanh": LOW}  # fmt: skip
+    v = DROPOUT_POSITION.analyze(rows("final_test_accuracy", **arms))
+    assert v.verdict == verdict
+    assert "largest difference 0 over 10^5 units" in v.explanation  # ReLU: the order is moot
+    specs = dict(DROPOUT_POSITION.specs(PROFILES["ci"]))
+    assert {s.dropout_position for s in specs.values()} == {"after_activation",
+                                                            "before_activation"}  # fmt: skip
+    assert {s.activation for s in specs.values()} == {"sigmoid", "tanh", "gelu"}
+
+
+def test_with_relu_dropout_before_or_after_the_activation_gives_identical_outputs():
+    import torch
+    from torch import nn
+
+    x = torch.randn(256, 8)
+    outs = []
+    for order in ((nn.Dropout(0.3), nn.ReLU()), (nn.ReLU(), nn.Dropout(0.3))):
+        torch.manual_seed(0)
+        outs.append(nn.Sequential(*order).train()(x))
+    assert torch.equal(outs[0], outs[1])
 
 
 def test_momentum_default_is_a_non_inferiority_claim_with_holm():
@@ -233,6 +258,14 @@ def test_fc_versus_conv_dropout_paths(fc, conv, verdict):
               weight_decay=HIGH)  # fmt: skip
     v = FC_VS_CONV.analyze(df)
     assert v.verdict == verdict and "weight decay" in v.explanation
+
+
+def test_fc_versus_conv_compares_at_one_p_on_images_a_cnn_learns():
+    """p was confounded (0.5 for FC against 0.2 for conv), on synthetic images near chance."""
+    specs = dict(FC_VS_CONV.specs(PROFILES["quick"]))
+    dropped = [s for s in specs.values() if s.dropout_p > 0]
+    assert len({s.dropout_p for s in dropped}) == 1 and len(dropped) == 3
+    assert {(s.family, s.dataset) for s in specs.values()} == {("cnn", "digits")}
 
 
 def test_bn_last_layer_is_an_equivalence_claim():
