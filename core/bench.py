@@ -24,6 +24,8 @@ from core.spec import BenchSpec
 from core.timing import summarize
 from core.train import TRAIN_FRACTION, autocast_for, evaluations, train
 
+RECALIBRATION_BATCH = 256  # bn_recalibrate batches at least this large
+
 
 def resolve_device(spec: BenchSpec) -> torch.device:
     """auto picks CUDA when present; an absent CUDA device is a spec error, not a crash."""
@@ -97,7 +99,9 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
 
     val_eval, val_train, train_eval = out.last_evals
     if spec.bn_recalibrate and not out.diverged:
-        recalibrate_bn(model, data.x_train, spec.batch_size)
+        # A large batch: at a small training batch the upstream BN layers would normalize
+        # the re-estimation's inputs with noisy batch statistics.
+        recalibrate_bn(model, data.x_train, max(spec.batch_size, RECALIBRATION_BATCH))
         val_eval, val_train, train_eval = evaluations(
             model, data, objective, spec, autocast_for(spec, device)
         )

@@ -129,8 +129,10 @@ SRIVASTAVA = Experiment(
 
 
 def _li_arms(p: Profile) -> dict:
-    base = {**p.base(), "family": "cnn", "depth": 2, "width": max(p.width // 4, 8),
-            "synthetic_image_size": 16, "norm": "batchnorm", "dropout_p": 0.5}  # fmt: skip
+    # Digits as 1x8x8 images: the CNN learns them on a CPU (on synthetic 16x16 images it sat
+    # at val 0.11-0.16, so its accuracies meant nothing).
+    base = {**p.base(), **mnist_or_digits(p), "family": "cnn", "depth": 2,
+            "width": max(p.width // 4, 8), "norm": "batchnorm", "dropout_p": 0.5}  # fmt: skip
     return {
         "dropout_before_bn": {**base, "dropout_layers": "conv_only"},
         "dropout_after_last_bn": {**base, "dropout_layers": "fc_only", "bn_last_layer": False},
@@ -139,15 +141,15 @@ def _li_arms(p: Profile) -> dict:
 
 
 def _li_explain(df: pd.DataFrame) -> str:
-    ratio = "bn_variance_ratio"
-    fixed = by_seed(df, "dropout_after_last_bn", ratio)
-    recal = by_seed(df, "recalibrated", ratio)
+    fixed = by_seed(df, "dropout_after_last_bn", "bn_variance_ratio")
+    recal = by_seed(df, "recalibrated", "bn_variance_ratio_dropout_fed")
     acc = compare(df, "dropout_after_last_bn", "dropout_before_bn", ACC)
     acc_recal = compare(df, "recalibrated", "dropout_before_bn", ACC)
     return (
-        f"Fix 1, dropout only after the last BN: ratio {_mean(fixed):.3f}, accuracy "
-        f"{fmt(acc)}. Fix 2, BN statistics re-estimated with dropout off: ratio "
-        f"{_mean(recal):.3f}, accuracy {fmt(acc_recal)}."
+        f"Fix 1, dropout only after the last BN (no BN layer is fed by dropout): ratio over "
+        f"all BN layers {_mean(fixed):.3f}, test accuracy {fmt(acc)}. Fix 2, BN statistics "
+        f"re-estimated with dropout off: ratio over the dropout-fed layers "
+        f"{_mean(recal):.3f}, test accuracy {fmt(acc_recal)}."
     )
 
 
@@ -159,13 +161,16 @@ LI = Experiment(
     key="li_variance_shift",
     claim="Li et al. 2019: dropout before BN shifts the variance between train and eval; "
     "dropout only after the last BN, or re-estimated BN statistics, avoid it.",
-    test=Superiority("dropout_before_bn", None, "bn_variance_ratio", "negative", reference=1.0),
+    test=Superiority(
+        "dropout_before_bn", None, "bn_variance_ratio_dropout_fed", "negative", reference=1.0
+    ),
     guards=(Learned(),),
-    note="The ratio is population over running variance, averaged over the BN layers; below 1 "
-    "is the shift. Both fixes' ratios and accuracies are reported.",
+    note="The ratio is population over running variance, averaged over the BN layers that "
+    "dropout feeds (a layer without dropout upstream has no shift to show); below 1 is the "
+    "shift. Both fixes' ratios and test accuracies are reported.",
     arms=_li_arms,
     explain=_li_explain,
-    evidence="bn_variance_ratio",
+    evidence="bn_variance_ratio_dropout_fed",
 )
 
 
@@ -174,28 +179,38 @@ LI = Experiment(
 
 def _wu_arms(p: Profile) -> dict:
     base = {**p.base(), "norm": "batchnorm", "dropout_p": 0.0}
-    arms = {f"batch{b}": {**base, "batch_size": b} for b in (4, 128)}
-    arms["batch4_precise"] = {**base, "batch_size": 4, "bn_recalibrate": True}
+    arms = {}
+    for b in (4, 128):
+        arms[f"batch{b}"] = {**base, "batch_size": b}
+        arms[f"batch{b}_precise"] = {**base, "batch_size": b, "bn_recalibrate": True}
     return arms
 
 
 def _wu_explain(df: pd.DataFrame) -> str:
-    precise = compare(df, "batch4_precise", "batch4", ACC)
+    large = compare(df, "batch128_precise", "batch128", ACC)
+    sizes = compare(df, "batch128", "batch4", ACC)
+    modes = {a: by_seed(df, a, "mode_output_rel_diff") for a in ("batch4", "batch128")}
+    diff = ", ".join(f"{a} {_mean(v):.3f}" for a, v in modes.items())
     return (
-        "The difference is the mean relative difference of train-mode (batch statistics) and "
-        "eval-mode (running statistics) outputs. At batch 4, precise (re-estimated) statistics "
-        f"instead of the EMA change val accuracy by {fmt(precise)}."
+        f"At batch 128 the same re-estimation changes test accuracy by {fmt(large)}: the "
+        f"EMA is only inconsistent at small batch. Batch 128 against batch 4 with EMA "
+        f"statistics: {fmt(sizes)} (their step counts differ, so this is reported, not "
+        f"judged). Relative difference of train- and eval-mode outputs: {diff}."
     )
 
 
 WU_JOHNSON = Experiment(
     key="wu_johnson_small_batch",
     claim="Wu & Johnson 2021: at small batch sizes BN's train and test behaviour diverge.",
-    test=Superiority("batch4", "batch128", "mode_output_rel_diff"),
+    test=Superiority("batch4_precise", "batch4", ACC),
     guards=(Learned(),),
+    note="What diverges at a small batch is the statistics inference uses: the EMA of batch "
+    "statistics of 4 samples against the population. So the test is whether re-estimating "
+    "them (precise BN, with dropout off and a batch of 256, not the training batch of 4) "
+    "raises eval-mode test accuracy of the network trained at batch 4.",
     arms=_wu_arms,
     explain=_wu_explain,
-    evidence="mode_output_rel_diff",
+    evidence=ACC,
 )
 
 

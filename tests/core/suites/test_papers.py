@@ -71,24 +71,47 @@ def test_srivastava_paths(half, most, verdict):
     ],
 )
 def test_li_variance_shift_paths(ratios, verdict):
-    df = rows(
-        "bn_variance_ratio", dropout_before_bn=ratios, dropout_after_last_bn=[0.99, 1.0, 1.01]
-    )
+    """Judged on the BN layers dropout feeds: a mean over all layers mixed in layers with no
+    dropout upstream (per layer 1.03, 0.45 and 0.16 averaged to 0.546)."""
+    df = rows("bn_variance_ratio_dropout_fed", {"bn_variance_ratio": 1.0},
+              dropout_before_bn=ratios, dropout_after_last_bn=[None] * 3)  # fmt: skip
     v = LI.analyze(df)
-    assert v.verdict == verdict and "ratio 1.000" in v.explanation
-    assert v.effect_name == "bn_variance_ratio, dropout_before_bn minus 1"
+    assert v.verdict == verdict and "ratio over all BN layers 1.000" in v.explanation
+    assert v.effect_name == "bn_variance_ratio_dropout_fed, dropout_before_bn minus 1"
+
+
+def test_li_runs_on_images_the_cnn_learns():
+    specs = dict(LI.specs(PROFILES["quick"]))
+    assert {(s.family, s.dataset) for s in specs.values()} == {("cnn", "digits")}
 
 
 @pytest.mark.parametrize(
-    ("small", "large", "verdict"),
+    ("precise", "ema", "verdict"),
     [
-        ([0.5, 0.6, 0.55], [0.1, 0.12, 0.11], "supported"),
-        ([0.1, 0.12, 0.11], [0.5, 0.6, 0.55], "not supported"),
+        ([0.85, 0.86, 0.84], [0.60, 0.62, 0.58], "supported"),
+        ([0.60, 0.62, 0.58], [0.85, 0.86, 0.84], "not supported"),
     ],
 )
-def test_wu_johnson_paths(small, large, verdict):
-    df = rows("mode_output_rel_diff", batch4=small, batch128=large)
-    assert WU_JOHNSON.analyze(df).verdict == verdict
+def test_wu_johnson_tests_what_small_batch_statistics_cost_at_inference(precise, ema, verdict):
+    """Not train-mode outputs evaluated in chunks of 4 against eval mode, which differ by
+    construction: eval-mode test accuracy with precise statistics against the EMA."""
+    df = rows("final_test_accuracy", batch4_precise=precise, batch4=ema, batch128=ema,
+              batch128_precise=ema)  # fmt: skip
+    v = WU_JOHNSON.analyze(df)
+    assert v.verdict == verdict and "At batch 128 the same re-estimation" in v.explanation
+
+
+def test_precise_bn_re_estimates_with_a_large_batch_whatever_the_training_batch(monkeypatch):
+    import core.bench as bench
+    from core.spec import BenchSpec
+
+    calls, real = [], bench.recalibrate_bn
+    monkeypatch.setattr(bench, "recalibrate_bn",
+                        lambda model, x, b: calls.append(b) or real(model, x, b))  # fmt: skip
+    bench.run(BenchSpec(epochs=1, batch_size=4, synthetic_samples=64, depth=1, width=8,
+                        device="cpu", bn_recalibrate=True, dropout_p=0.0, timed_steps=2,
+                        warmup_steps=1, repeats=1, infer_batch_sizes=(4,)))  # fmt: skip
+    assert calls == [bench.RECALIBRATION_BATCH]
 
 
 def test_no_results_is_inconclusive():
