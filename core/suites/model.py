@@ -116,8 +116,10 @@ class Experiment:
             parts.append(self.note)
         return " ".join(parts)
 
-    def analyze(self, df: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
-        """The verdict on these runs: guards first, then the claim's test at level alpha."""
+    def analyze(self, df: pd.DataFrame, alpha: float = ALPHA, explain: bool = True) -> Verdict:
+        """The verdict on these runs: guards first, then the claim's test at level alpha.
+        explain=False leaves out the secondary figures (a sequential look needs only the
+        verdict, and may run where torch is not imported)."""
         if self.custom is not None:
             return self.custom(df)
         assert self.test is not None, f"{self.key} has neither a test nor a custom analysis"
@@ -135,7 +137,7 @@ class Experiment:
                                    explanation=f"Invalid design: {why}. No verdict is drawn "
                                    "from these runs.")  # fmt: skip
         verdict, c, why = self.test.judge(df, alpha)
-        extra = self.explain(df) if (self.explain and has_runs) else ""
+        extra = self.explain(df) if (self.explain and has_runs and explain) else ""
         return Verdict(
             **base, verdict=verdict, effect=None if c is None else c.value,
             ci_low=None if c is None else c.ci_low, ci_high=None if c is None else c.ci_high,

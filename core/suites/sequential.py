@@ -90,7 +90,7 @@ def look(
             continue
         seeds = rounds[round_no - 1]
         runs = first_seeds(data.get(e.runs_key, empty), seeds)
-        verdict = e.analyze(runs, alpha_per_look(looks)).verdict
+        verdict = e.analyze(runs, alpha_per_look(looks), explain=False).verdict
         where = f"look {round_no} of {looks}, {seeds} seeds"
         if verdict in DECIDED:
             why = f"decided at {where}"

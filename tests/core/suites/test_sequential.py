@@ -115,3 +115,14 @@ def test_a_run_that_ends_early_stops_every_experiment_still_going():
                   "decided")}, "a job of the run was cancelled")  # fmt: skip
     assert stops["waits"].why == "a job of the run was cancelled" and stops["waits"].verdict is None
     assert stops["decides"].verdict == "supported" and "fixed" not in stops
+
+
+def test_a_look_judges_without_the_secondary_figures():
+    """Looks run in the reconciler too, where torch is never imported: explain is skipped."""
+
+    def boom(df):
+        raise AssertionError("explain ran during a look")
+
+    loud = Experiment("loud", "c", lambda p: ARMS, test=Superiority("a", "b", "m"), explain=boom)
+    stops = look(Suite("s", "d", (loud,)), [], CI, {"loud": data(2)["decides"]}, 1, {})
+    assert stops["loud"].verdict == "supported"
