@@ -18,7 +18,7 @@ looks of a sequential run (core.suites.sequential); a CI is then the (1 - alpha)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -233,7 +233,8 @@ class AllOf:
         return self.parts[0].metric
 
     def what(self) -> str:
-        return self.parts[0].what()
+        parts = "; ".join(p.what() for p in self.parts)
+        return f"{parts} (the effect shown is the deciding part's)"
 
     def describe(self) -> str:
         each = " AND ".join(f"({p.describe().rstrip('.')})" for p in self.parts)
@@ -245,18 +246,24 @@ class AllOf:
 
     def judge(self, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
         outcomes = [p.judge(df, alpha) for p in self.parts]
-        names = [p.metric for p in self.parts]
-        said = "; ".join(f"{n}: {why}" for n, (_, _, why) in zip(names, outcomes, strict=True))
+        said = "; ".join(f"{p.what()}: {why}" for p, (_, _, why) in zip(self.parts, outcomes,
+                                                                       strict=True))  # fmt: skip
         verdicts = [v for v, _, _ in outcomes]
-        first = outcomes[0][1]
         if "not supported" in verdicts:
-            i = verdicts.index("not supported")
-            return "not supported", outcomes[i][1], said
-        if all(v == "supported" for v in verdicts):
-            return "supported", first, said
-        if all(v == "equivalent" for v in verdicts):
-            return "equivalent", first, said
-        return "inconclusive", first, said
+            deciding = verdicts.index("not supported")
+            verdict = "not supported"
+        elif all(v == "supported" for v in verdicts) or all(v == "equivalent" for v in verdicts):
+            deciding, verdict = 0, verdicts[0]
+        else:
+            # an undecided part, else the first part that disagrees with the others
+            undecided = [i for i, v in enumerate(verdicts) if v == "inconclusive"]
+            rarer = min(set(verdicts), key=verdicts.count)
+            deciding = undecided[0] if undecided else verdicts.index(rarer)
+            verdict = "inconclusive"
+        c = outcomes[deciding][1]
+        if c is not None:
+            c = replace(c, method=f"{c.method}; deciding part: {self.parts[deciding].what()}")
+        return verdict, c, said
 
 
 ClaimTest = Superiority | Equivalence | NonInferiority | AllOf

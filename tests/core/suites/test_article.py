@@ -77,7 +77,9 @@ def test_dropout_overfitting_needs_both_test_accuracy_and_test_loss(acc_gain, lo
     df["final_test_loss"] = [loss[k] for k in keys]
     v = DROPOUT_OVERFIT.analyze(df)
     assert v.verdict == verdict, v.explanation
-    assert "final_test_loss:" in v.explanation and "intersection-union" in DROPOUT_OVERFIT.rule
+    assert "final_test_loss, p05_small minus p0_small:" in v.explanation
+    assert "intersection-union" in DROPOUT_OVERFIT.rule
+    assert "deciding part" in v.method
 
 
 def test_a_small_data_arm_that_does_not_overfit_makes_the_design_invalid():
