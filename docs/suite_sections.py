@@ -1,4 +1,5 @@
-"""Print the verdict table and the per-experiment sections of docs/suites.md for stored runs.
+"""Print the verdict table (as `bnbench suite report --out x.md` writes it) and the
+per-experiment sections of docs/suites.md for a stored run.
 
     BNBENCH_DATABASE_URL=... python docs/suite_sections.py article suite-article-quick-...
 
@@ -10,8 +11,7 @@ from __future__ import annotations
 import sys
 
 from core.suites import PROFILES, suites
-from core.suites.report import evaluate, method_line
-from core.suites.verdicts import Verdict
+from core.suites.report import evaluate, markdown, method_line
 
 
 def _arms(e, profile) -> str:
@@ -26,30 +26,12 @@ def _arms(e, profile) -> str:
     return "; ".join(parts)
 
 
-def _effect(v: Verdict) -> str:
-    if v.effect is None:
-        return "-"
-    ci = "" if v.ci_low is None else f" [{v.ci_low:+.3f}, {v.ci_high:+.3f}]"
-    return f"{v.effect:+.3f}{ci}"
-
-
 def sections(suite_name: str, group: str) -> str:
     suite = suites()[suite_name]
     profile = PROFILES[group.split("-")[2]]
     verdicts = evaluate(suite, group)
-    out = [
-        "| experiment | type | margin | quick verdict (CPU) | effect [CI] | level | seeds | "
-        "stopped | MDE |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for v in verdicts:
-        margin = "-" if v.margin is None else f"{v.margin:g}"
-        mde = "-" if v.mde is None else f"{v.mde:.3g}"
-        out.append(
-            f"| `{v.experiment}` | {v.claim_type} | {margin} | **{v.verdict}** | {_effect(v)} | "
-            f"{100 * (1 - v.alpha):.3g}% | {v.seeds if v.seeds is not None else '-'} | "
-            f"{v.stopped or '-'} | {mde} |"
-        )
+    report = markdown(suite, group, verdicts)  # what `bnbench suite report --out x.md` writes
+    out = [line for line in report.splitlines() if line.startswith("|")]
     for v, e in zip(verdicts, suite.experiments, strict=True):
         out += [
             "",
