@@ -54,7 +54,6 @@ class LastHiddenProbe:
         self.autocast = autocast or contextlib.nullcontext()
         self.act = last_hidden_activation(model)
         self._ref_median: torch.Tensor | None = None
-        self._ref_spread: float | None = None
 
     @torch.no_grad()
     def _unit_inputs(self) -> torch.Tensor | None:
@@ -90,9 +89,8 @@ class LastHiddenProbe:
         q = torch.tensor(QUANTILES, device=units.device)
         if self._ref_median is None:
             self._ref_median = median
-            spread = torch.quantile(units, q[[0, 2]], dim=1)
-            self._ref_spread = (spread[1] - spread[0]).mean().item()
-        spread = self._ref_spread if self._ref_spread and self._ref_spread > 0 else 1.0
-        shift = (median - self._ref_median).abs().mean().item() / spread
+        # In the activation's own input units: one scale for every arm (dividing by each
+        # run's initial spread made a BN arm and a plain arm incomparable).
+        shift = (median - self._ref_median).abs().mean().item()
         p15, p50, p85 = torch.quantile(units[0], q).tolist()
         return InputDistribution(p15=p15, p50=p50, p85=p85, shift=shift)

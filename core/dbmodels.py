@@ -259,7 +259,7 @@ class EpochMetric(Base):
         Float, doc="85th percentile of unit 0's input to the last hidden activation."
     )
     last_hidden_shift: Mapped[float | None] = col(
-        Float, doc="Mean |median move| of that layer's inputs since init, in initial spreads."
+        Float, doc="Mean |median move| of that layer's inputs since init, in input units."
     )
 
 

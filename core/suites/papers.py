@@ -64,7 +64,7 @@ def _ioffe_stability_explain(df: pd.DataFrame) -> str:
     means = f"BN {bn.mean():.3f}, no BN {no_bn.mean():.3f}" if len(bn) and len(no_bn) else "no runs"
     return (
         "By the end of training, the median input to each sigmoid of the last hidden layer has "
-        f"moved, on average, by this many initial 15-85th percentile spreads: {means}. Ioffe "
+        f"moved, on average, by this much, in the sigmoid's input units: {means}. Ioffe "
         "& Szegedy's figure 1 shows the same measure as percentile bands per step; the Jobs "
         "page charts the bands per epoch."
     )
@@ -77,9 +77,9 @@ IOFFE_STABILITY = Experiment(
     test=Superiority("no_bn", "bn", "last_hidden_shift"),
     guards=(Learned(),),
     note="Reads the runs of ioffe_szegedy_mnist. The shift of a run is the mean over the last "
-    "hidden layer's units of |median input now - median input at initialization|, in units of "
-    "the mean initial 15-85th percentile spread, measured on 1024 validation samples with "
-    "batch statistics and dropout off.",
+    "hidden layer's units of |median input now - median input at initialization|, in the "
+    "sigmoid's input units (one scale for both arms), measured on 1024 validation samples "
+    "with batch statistics and dropout off.",
     arms=_ioffe_arms,
     explain=_ioffe_stability_explain,
     evidence="last_hidden_shift",

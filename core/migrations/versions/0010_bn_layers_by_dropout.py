@@ -34,6 +34,8 @@ LAYER_COLUMNS = {
 }
 TRAIN_LOSS = ("Last epoch's mean train loss.",
               "Train loss of the final model in eval mode (the split's full pass).")  # fmt: skip
+SHIFT = ("Mean |median move| of that layer's inputs since init, in initial spreads.",
+         "Mean |median move| of that layer's inputs since init, in input units.")  # fmt: skip
 
 
 def _view(with_new: bool) -> str:
@@ -59,11 +61,17 @@ def upgrade() -> None:
     with op.batch_alter_table("bn_layer_stats", schema=None) as batch_op:
         for name, comment in LAYER_COLUMNS.items():
             batch_op.add_column(sa.Column(name, sa.Float(), nullable=True, comment=comment))
+    with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
+        batch_op.alter_column("last_hidden_shift", existing_type=sa.Float(), comment=SHIFT[1],
+                              existing_comment=SHIFT[0], existing_nullable=True)  # fmt: skip
     op.execute(_view(with_new=True))
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW job_results")
+    with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
+        batch_op.alter_column("last_hidden_shift", existing_type=sa.Float(), comment=SHIFT[0],
+                              existing_comment=SHIFT[1], existing_nullable=True)  # fmt: skip
     with op.batch_alter_table("bn_layer_stats", schema=None) as batch_op:
         for name in reversed(LAYER_COLUMNS):
             batch_op.drop_column(name)
