@@ -109,7 +109,8 @@ def test_an_experiment_of_the_papers_suite_end_to_end(cli, start_workers):
     )
     assert res.exit_code == 0, res.output
     verdicts = {v.experiment: v for v in evaluate(suites()["papers"], res.stdout.strip())}
-    assert verdicts["wu_johnson_small_batch"].n == 2
+    v = verdicts["wu_johnson_small_batch"]
+    assert v.n == v.seeds and v.seeds in (2, 4)  # a second round when the first is undecided
 
 
 def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice(
@@ -124,11 +125,11 @@ def test_local_runs_a_suite_here_with_no_broker_and_shared_runs_are_judged_twice
     assert res.exit_code == 0, res.output
     group = res.stdout.strip().splitlines()[-1]
     rows = query_records(ResultFilter(group_id=group))
-    assert len(rows) == 4 and {r["status"] for r in rows} == {"succeeded"}
+    assert len(rows) in (4, 8) and {r["status"] for r in rows} == {"succeeded"}  # 1 or 2 rounds
     assert {r["label"] for r in rows} == {"ioffe_szegedy_mnist:bn", "ioffe_szegedy_mnist:no_bn"}
     verdicts = {v.experiment: v for v in evaluate(suites()["papers"], group)}
-    assert verdicts["ioffe_szegedy_stability"].n == 2
-    assert verdicts["ioffe_szegedy_mnist"].n == 2
+    assert verdicts["ioffe_szegedy_stability"].n == verdicts["ioffe_szegedy_stability"].seeds
+    assert verdicts["ioffe_szegedy_mnist"].n == len(rows) // 2  # not chosen: judged on all runs
     out = tmp_path / "papers.html"
     res = CliRunner().invoke(
         main, ["suite", "report", "papers", "--group", group, "--out", str(out)]
