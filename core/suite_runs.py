@@ -10,6 +10,10 @@ round written twice could not hold a job twice.
 
 The caller sends the returned jobs to the broker; a send that never happens leaves queued
 rows that the reconciler re-sends.
+
+The suites and their statistics (pandas, scipy, statsmodels) are imported only where a round
+is judged: a worker checks after every job whether it ended a round, and that check must
+stay a single query.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
@@ -26,8 +31,9 @@ from core.db import session_scope
 from core.dbmodels import FINAL_STATUSES, Job, SuiteRun, utcnow
 from core.spec import BenchSpec
 from core.store import new_job
-from core.suites import PROFILES, Suite, suites
-from core.suites.sequential import Stop, close, look, next_round
+
+if TYPE_CHECKING:
+    from core.suites import Suite
 
 SUITE_JOB_NAMESPACE = uuid.UUID("0b7c4d1e-5a9f-4e59-9d43-6c1f1bde2a11")
 
@@ -43,6 +49,28 @@ def run_id_for(suite: str, profile: str) -> str:
 
 def suite_job_id(run_id: str, label: str, seed: int) -> str:
     return str(uuid.uuid5(SUITE_JOB_NAMESPACE, f"{run_id}/{label}/{seed}"))
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Where one experiment's seeds stopped, and why. `at` is when the look was taken: a
+    report reads only the runs that had finished by then, so a job retried later cannot
+    change a verdict that was already drawn."""
+
+    look: int
+    looks: int
+    seeds: int  # planned seeds at that look
+    verdict: str | None  # the verdict at that look; None for a fixed design
+    why: str
+    at: str | None = None  # ISO time of the look
+
+    def as_json(self) -> dict:
+        return {"look": self.look, "looks": self.looks, "seeds": self.seeds,
+                "verdict": self.verdict, "why": self.why, "at": self.at}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict) -> Stop:
+        return cls(d["look"], d["looks"], d["seeds"], d.get("verdict"), d["why"], d.get("at"))
 
 
 @dataclass(frozen=True)
@@ -64,6 +92,8 @@ class RunState:
     def undecided(self) -> list[str]:
         """Chosen experiments with no stop yet (the chosen keys alone if this process does
         not know the suite: BNBENCH_SUITES differs from the submitter's)."""
+        from core.suites import suites
+
         try:
             keys = [e.key for e in suites()[self.suite].experiments]
         except Exception:
@@ -112,6 +142,8 @@ def start(
 ) -> tuple[str, list[str]]:
     """Record a new run and its first round of jobs, all in one transaction; returns the run
     id and the job ids to send."""
+    from core.suites import PROFILES
+
     run_id = run_id_for(suite.name, profile)
     pairs = suite.specs(keys, PROFILES[profile])
     with session_scope(url) as s:
@@ -138,7 +170,9 @@ def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
     """If the run's current round has ended, judge it and submit the next round (or close the
     run). Returns the new jobs' ids to send; empty when there is nothing to do, when the
     round has not ended, or when another process advanced it first."""
+    from core.suites import PROFILES, suites
     from core.suites.report import results_by_experiment
+    from core.suites.sequential import close, look, next_round
 
     with session_scope(url, readonly=True) as s:
         row = s.get(SuiteRun, run_id)

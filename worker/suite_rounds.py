@@ -5,14 +5,17 @@ not (core.suite_runs decides which round comes next, exactly once)."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from core.lifecycle import mark_dispatched
 from core.spec import BenchSpec
 from core.suite_runs import advance, run_of_job, stalled_runs, start
-from core.suites import PROFILES, Suite
 from worker.queues import queue_for
 from worker.settings import Settings
 from worker.submit import check_submittable, send
+
+if TYPE_CHECKING:
+    from core.suites import Suite
 
 log = logging.getLogger("bnbench.suites")
 
@@ -35,6 +38,8 @@ def submit_suite(
 ) -> tuple[str, list[str]]:
     """Check every spec of the run against the deployment's limits (all or nothing), record
     the run and its first round, and send that round. Returns (run id, first round's job ids)."""
+    from core.suites import PROFILES
+
     last_round = range(PROFILES[profile].seed_rounds[-1])
     every = [spec for e in suite.experiments if not keys or e.key in keys
              for _, spec in e.specs(PROFILES[profile], last_round)]  # fmt: skip

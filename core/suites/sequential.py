@@ -15,11 +15,10 @@ or an experiment that declares its seeds) is judged once, on the first round.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from core.spec import BenchSpec
+from core.suite_runs import Stop
 from core.suites.model import Experiment, Profile, Suite
 from core.suites.stats import ALPHA
 
@@ -29,28 +28,6 @@ METHOD = "Bonferroni across looks"
 
 def alpha_per_look(looks: int) -> float:
     return ALPHA / looks
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Where one experiment's seeds stopped, and why. `at` is when the look was taken: a
-    report reads only the runs that had finished by then, so a job retried later cannot
-    change a verdict that was already drawn."""
-
-    look: int
-    looks: int
-    seeds: int  # planned seeds at that look
-    verdict: str | None  # the verdict at that look; None for a fixed design
-    why: str
-    at: str | None = None  # ISO time of the look
-
-    def as_json(self) -> dict:
-        return {"look": self.look, "looks": self.looks, "seeds": self.seeds,
-                "verdict": self.verdict, "why": self.why, "at": self.at}  # fmt: skip
-
-    @classmethod
-    def from_json(cls, d: dict) -> Stop:
-        return cls(d["look"], d["looks"], d["seeds"], d.get("verdict"), d["why"], d.get("at"))
 
 
 def first_seeds(df: pd.DataFrame, seeds: int, at: str | None = None) -> pd.DataFrame:
