@@ -240,9 +240,9 @@ def _scaling_analyze(_df: pd.DataFrame) -> Verdict:
     import torch
 
     e, p = TEST_TIME_SCALING, SCALING_P
-    verdict, why = scaling_verdict(*scaling_ratios(torch.nn.Dropout(p)), p)
+    train, evaluated = scaling_ratios(torch.nn.Dropout(p))
+    verdict, why = scaling_verdict(train, evaluated, p)
     _, classic = scaling_verdict(*scaling_ratios(classic_dropout(p)), p)
-    evaluated = scaling_ratios(torch.nn.Dropout(p))[1]
     return Verdict(
         experiment=e.key, claim=e.claim, verdict=verdict,
         effect_name="mean(eval-mode output) / mean(input) of torch.nn.Dropout", effect=evaluated,
