@@ -2,6 +2,8 @@
 
 Widgets keep their values under `spec.<field>` in session state; a submit callback validates
 them and stores any errors under `spec_errors`, which the next run shows beside each field.
+Numbers are text inputs: a number input clamps an out-of-range entry back to its bound or
+keeps its old value, so the job would run a spec the form no longer shows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from core.spec import FAMILY_DEFAULTS, GROUPS, SEEDNET_FIXED, BenchSpec, fields_by_group
-from core.spec_io import parse_override
+from core.spec_io import SpecError, parse_override, validate_spec
 
 KEY = "spec."
 ERRORS = "spec_errors"
@@ -23,19 +25,15 @@ def key(name: str) -> str:
     return KEY + name
 
 
-def _bounds(name: str) -> dict[str, float]:
-    out: dict[str, float] = {}
+def bounds_text(name: str) -> str:
+    """The field's range as a placeholder, e.g. `0 <= x < 1`."""
+    parts = []
     for meta in BenchSpec.model_fields[name].metadata:
-        for attr, target in (
-            ("ge", "min_value"),
-            ("gt", "min_value"),
-            ("le", "max_value"),
-            ("lt", "max_value"),
-        ):
+        for attr, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             value = getattr(meta, attr, None)
             if value is not None:
-                out[target] = value
-    return out
+                parts.append(f"{op} {value:g}")
+    return "x " + " and ".join(parts) if parts else ""
 
 
 def kind_of(name: str) -> str:
@@ -54,24 +52,51 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+def widget_value(name: str, value: Any) -> Any:
+    """A spec value as its widget holds it: text for numbers, lists and optional values."""
+    if kind_of(name) in ("text", "int", "float"):
+        return to_text(value)
+    return value
+
+
 def load_values(values: dict[str, Any]) -> None:
     """Put a spec's values into the widgets (a preset, or the defaults)."""
     spec = BenchSpec.model_validate(values).model_dump(mode="json")
     for name, value in spec.items():
         if name in HIDDEN:
             continue
-        st.session_state[key(name)] = to_text(value) if kind_of(name) == "text" else value
+        st.session_state[key(name)] = widget_value(name, value)
     st.session_state[ERRORS] = {}
 
 
+def _number(name: str, raw: str) -> int | float:
+    """An int or float field's text; SpecError, naming the field, when it is not a number."""
+    kind = kind_of(name)
+    try:
+        return int(raw) if kind == "int" else float(raw)
+    except ValueError:
+        want = "a whole number" if kind == "int" else "a number"
+        fix = f"type {want} {bounds_text(name)}".rstrip()
+        raise SpecError([(name, f"{raw!r} is not {want}; {fix}")]) from None
+
+
 def read_values() -> dict[str, Any]:
-    """The form's values as spec fields; text fields are read like `--set` values."""
+    """The form's values as spec fields; text fields are read like `--set` values.
+
+    Raises SpecError naming every field whose text is not a number."""
     out: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for name in BenchSpec.model_fields:
         if name in HIDDEN or key(name) not in st.session_state:
             continue
         value = st.session_state[key(name)]
-        if kind_of(name) == "text":
+        if kind_of(name) in ("int", "float"):
+            try:
+                value = _number(name, str(value).strip())
+            except SpecError as e:
+                problems += e.problems
+                continue
+        elif kind_of(name) == "text":
             raw = str(value).strip()
             if not raw:
                 value = None
@@ -82,6 +107,12 @@ def read_values() -> dict[str, Any]:
                 if BenchSpec.model_fields[name].annotation in (str, str | None):
                     value = raw
         out[name] = value
+    if problems:
+        try:
+            validate_spec(out)
+        except SpecError as e:  # the other fields' faults too, in one message
+            problems += e.problems
+        raise SpecError(problems)
     return out
 
 
@@ -94,7 +125,7 @@ def _family_changed() -> None:
     if family == "seednet":
         values.update(SEEDNET_FIXED)
     for name, value in values.items():
-        st.session_state[key(name)] = value
+        st.session_state[key(name)] = widget_value(name, value)
 
 
 def _widget(name: str) -> None:
@@ -109,12 +140,8 @@ def _widget(name: str) -> None:
         )
     elif kind == "bool":
         st.checkbox(name, key=k, help=help_text)
-    elif kind == "int":
-        bounds = {b: int(v) for b, v in _bounds(name).items()}
-        st.number_input(name, step=1, key=k, help=help_text, **bounds)
-    elif kind == "float":
-        bounds = {b: float(v) for b, v in _bounds(name).items()}
-        st.number_input(name, format="%g", step=None, key=k, help=help_text, **bounds)
+    elif kind in ("int", "float"):
+        st.text_input(name, key=k, help=help_text, placeholder=bounds_text(name))
     else:
         st.text_input(name, key=k, help=help_text + " Leave empty for null.")
     if err := st.session_state.get(ERRORS, {}).get(name):

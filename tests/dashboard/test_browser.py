@@ -61,3 +61,29 @@ def test_submit_in_the_browser_then_watch_it_succeed_and_compare(
         expect(page.get_by_text(figure)).to_be_visible()
         page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
         browser.close()
+
+
+def test_bad_numbers_typed_in_the_browser_block_the_submission(dashboard_url):
+    """Issue 14: typing 1.5 for dropout_p and -5 for batch_size once ran p=0.5, batch 64."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.goto(f"{dashboard_url}/submit")
+        page.get_by_text("Optimization", exact=True).click()  # batch_size's group is folded
+        for field, typed in (("dropout_p", "1.5"), ("batch_size", "-5")):
+            box = page.get_by_label(field, exact=True)
+            box.fill(typed)
+            box.press("Enter")
+            expect(box).to_have_value(typed)
+        page.wait_for_load_state("networkidle")
+        page.get_by_role("button", name="Submit", exact=True).click()
+        summary = page.get_by_text("Fix the highlighted fields")
+        expect(summary).to_be_visible()
+        expect(summary).to_contain_text("dropout_p")
+        expect(summary).to_contain_text("batch_size")
+        expect(page.get_by_text("Submitted")).to_have_count(0)
+        assert query_records(ResultFilter()) == []
+        browser.close()

@@ -13,18 +13,18 @@ def submit(at):
 def test_the_form_has_a_widget_for_every_spec_field(dash_db):
     at = page("submit").run()
     assert not at.exception
-    keys = {w.key for w in [*at.selectbox, *at.checkbox, *at.number_input, *at.text_input]}
+    keys = {w.key for w in [*at.selectbox, *at.checkbox, *at.text_input]}
     for names in fields_by_group().values():
         for name in names:
             if name != "spec_version":
                 assert f"spec.{name}" in keys, name
-    assert at.number_input(key="spec.epochs").value == BenchSpec().epochs
+    assert at.text_input(key="spec.epochs").value == str(BenchSpec().epochs)
 
 
 def test_submitting_one_spec_creates_one_queued_job(dash_db):
     at = page("submit").run()
     at.selectbox(key="spec.family").set_value("seednet")
-    at.number_input(key="spec.epochs").set_value(3)
+    at.text_input(key="spec.epochs").input("3")
     at.text_input(key="label").input("from-the-form")
     submit(at)
     assert not at.exception and not at.error
@@ -56,7 +56,7 @@ def test_a_sweep_creates_a_group_with_every_combination(dash_db):
 
 def test_an_invalid_field_shows_its_error_and_creates_nothing(dash_db):
     at = page("submit").run()
-    at.number_input(key="spec.batch_size").set_value(1)  # BatchNorm needs >= 2
+    at.text_input(key="spec.batch_size").input("1")  # BatchNorm needs >= 2
     submit(at)
     messages = " ".join(e.value for e in at.error)
     assert "BatchNorm in training needs batch_size >= 2" in messages
@@ -74,7 +74,7 @@ def test_a_bad_sweep_line_is_explained(dash_db):
 def test_choosing_seednet_brings_the_articles_fixed_shape(dash_db):
     at = page("submit").run()
     at.selectbox(key="spec.family").set_value("seednet").run()
-    assert at.number_input(key="spec.width").value == 20
+    assert at.text_input(key="spec.width").value == "20"
     assert at.selectbox(key="spec.dataset").value == "synthetic_regression"
 
 
@@ -108,3 +108,21 @@ def test_an_invalid_deployment_setting_is_shown_and_nothing_is_sent(dash_db, mon
     assert not at.exception
     assert "BNBENCH\\_MAX\\_EPOCHS" in " ".join(e.value for e in at.error)
     assert query_records() == []
+
+
+def test_out_of_range_and_unparsable_numbers_block_the_submission(dash_db):
+    """The form validates what it shows: no widget quietly falls back to a bound or default."""
+    at = page("submit").run()
+    at.text_input(key="spec.dropout_p").input("1.5")
+    at.text_input(key="spec.batch_size").input("-5")
+    at.text_input(key="spec.epochs").input("three")
+    submit(at)
+    assert query_records() == []
+    assert not at.success
+    beside = {e.value for e in at.error}
+    summary = [e.value for e in at.error if e.value.startswith("Fix the highlighted fields")]
+    assert summary, beside
+    for field in ("dropout_p", "batch_size", "epochs"):
+        assert field in summary[0]
+    assert any("'three' is not a whole number" in m for m in beside)
+    assert at.text_input(key="spec.dropout_p").value == "1.5"  # left as typed, to be fixed
