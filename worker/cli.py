@@ -80,31 +80,29 @@ def submit(
     wait,
     **fields,
 ) -> None:
-    """Queue SPEC_FILE (or a preset, flags, a grid) for the workers. Prints the job ids."""
-    from worker.submit import check_submittable, expand_grid
-    from worker.submit import submit as submit_one
+    """Queue SPEC_FILE (or a preset, flags, a grid) for the workers. Prints the job ids.
 
+    All or nothing: every spec is checked and the broker PINGed before any job is recorded."""
+    import uuid
+
+    from worker.submit import BrokerUnavailable, NotSentYet, expand_grid, submit_many
+
+    err = Console(stderr=True)
+    if grid or repeats > 1:
+        group_id = group_id or f"sweep-{uuid.uuid4().hex[:8]}"
     try:
         base = spec_from_input(spec_file, preset_name, overrides, fields)
         specs = expand_grid(base, parse_grid(grid), repeats) if grid or repeats > 1 else [base]
-        check_submittable(specs, queue)
+        ids = submit_many(specs, queue, priority, group_id, label, reuse=reuse)
     except SpecError as e:
         fail(e.lines())
+    except BrokerUnavailable as e:
+        fail([str(e)], code=1)
+    except NotSentYet as e:
+        ids, wait = e.ids, False
+        err.print(f"[yellow]warning:[/] {escape(str(e))}")
     except ValueError as e:  # a deployment setting, not the spec
         fail([f"{e}; `bnbench doctor` checks every setting"])
-    if len(specs) > 1 and group_id is None:
-        import uuid
-
-        group_id = f"sweep-{uuid.uuid4().hex[:8]}"
-    kw = dict(
-        queue=queue,
-        priority=priority,
-        label=label,
-        group=group_id,
-        reuse=reuse,
-    )
-    ids = [submit_one(s, **kw) for s in specs]
-    err = Console(stderr=True)
     if group_id:
         err.print(f"group [bold]{escape(group_id)}[/]: {len(ids)} jobs")
     for job_id in ids:
@@ -236,8 +234,13 @@ def cancel(job_ids) -> None:
 def retry(job_ids) -> None:
     """Queue a new attempt of failed or cancelled jobs."""
     from core.lifecycle import not_retryable
+    from worker.submit import BrokerUnavailable, require_broker
     from worker.submit import retry as retry_one
 
+    try:
+        require_broker("Nothing was changed.")
+    except BrokerUnavailable as e:
+        fail([str(e)], code=1)
     bad = []
     for job_id in _resolve(job_ids):
         if retry_one(job_id):

@@ -1,6 +1,9 @@
-"""The submit API: write the job row (queued), then send (job id, spec) to its queue.
+"""The submit API: write the job rows (queued), then send (job id, spec) to their queues.
 
 The database is the source of truth; the message carries only the job id and the spec JSON.
+A submission is all or nothing: every spec is checked and the broker PINGed before any row
+is written, and the rows of a sweep are written in one transaction. If the broker stops
+answering after that, the rows stay queued and a worker's reconciler sends them later.
 """
 
 from __future__ import annotations
@@ -43,6 +46,33 @@ def get_app():
     return _APP
 
 
+class BrokerUnavailable(RuntimeError):
+    """No broker answers: nothing was recorded, so submitting again is safe."""
+
+
+class NotSentYet(RuntimeError):
+    """The jobs are recorded, but the broker stopped answering before all were sent; a
+    worker's reconciler sends the rest when it is back, so they must not be submitted again."""
+
+    def __init__(self, ids: list[str], unsent: list[str], reason: str, run_id: str = ""):
+        self.ids, self.unsent, self.run_id = ids, unsent, run_id
+        super().__init__(
+            f"{len(unsent)} of {len(ids)} jobs are recorded but not sent yet ({reason}); a "
+            "worker's reconciler sends them once the broker answers: do not submit them again"
+        )
+
+
+def require_broker(unchanged: str = "Nothing was submitted.") -> None:
+    """Raise BrokerUnavailable, saying what to start or set, when the broker does not PING."""
+    from worker.doctor import FAIL, OK, check_broker
+
+    settings = Settings.from_env()
+    check = check_broker(settings)
+    if check.status == FAIL or (settings.embedded and check.status != OK):
+        detail = check.detail.rstrip(". ")
+        raise BrokerUnavailable(f"no broker answers: {detail}. {check.fix} {unchanged}")
+
+
 def send(d: Dispatch) -> None:
     """Publish one task message by name: any Celery client could send the same."""
     from worker.app import TASK_NAME
@@ -83,17 +113,44 @@ def submit(
     """
     if not isinstance(spec, BenchSpec):
         spec = validate_spec(spec)
-    settings = Settings.from_env()
-    q = queue_for(spec, queue, gpu_model, settings.default_queue)
+    return submit_many([spec], queue, priority, group, label, gpu_model, reuse, url)[0]
+
+
+def submit_many(
+    specs: list[BenchSpec],
+    queue: str | None = None,
+    priority: int | None = None,
+    group: str | None = None,
+    label: str | None = None,
+    gpu_model: str | None = None,
+    reuse: bool = False,
+    url: str | None = None,
+) -> list[str]:
+    """Record every spec as a queued job in one transaction, then send them; the job ids.
+
+    Raises SpecError (a spec over a limit) or BrokerUnavailable before writing anything, and
+    NotSentYet when the broker stopped answering after the rows were written."""
+    default = Settings.from_env().default_queue
     ensure_schema(url)
-    submission_limits(q, url).check(spec)
-    if reuse and (existing := find_reusable(spec, q, url)):
-        return existing
-    job = new_job(spec, queue=q, priority=priority or 0, group_id=group, label=label)
+    check_submittable(specs, queue, gpu_model, url)
+    require_broker()
+    ids: list[str] = []
+    jobs = []
+    for spec in specs:
+        q = queue_for(spec, queue, gpu_model, default)
+        if reuse and (existing := find_reusable(spec, q, url)):
+            ids.append(existing)
+            continue
+        jobs.append(new_job(spec, queue=q, priority=priority or 0, group_id=group, label=label))
+        ids.append(jobs[-1].id)
     with session_scope(url) as s:
-        s.add(job)
-    send(mark_dispatched(job.id, url))
-    return job.id
+        s.add_all(jobs)
+    for i, job in enumerate(jobs):
+        try:
+            send(mark_dispatched(job.id, url))
+        except Exception as e:  # kombu's errors vary by transport
+            raise NotSentYet(ids, [j.id for j in jobs[i:]], f"{type(e).__name__}: {e}") from e
+    return ids
 
 
 def submission_limits(queue: str, url: str | None = None) -> Limits:
@@ -147,9 +204,8 @@ def submit_grid(
 ) -> tuple[str, list[str]]:
     """Submit a sweep as one group. Every spec is validated before anything is sent."""
     specs = expand_grid(base, grid, repeats)
-    check_submittable(specs, kw.get("queue"), kw.get("gpu_model"), kw.get("url"))
     group = group or f"sweep-{uuid.uuid4().hex[:8]}"
-    return group, [submit(s, group=group, **kw) for s in specs]
+    return group, submit_many(specs, group=group, **kw)
 
 
 def cancel(job_id: str, url: str | None = None) -> str:
@@ -159,7 +215,9 @@ def cancel(job_id: str, url: str | None = None) -> str:
 
 def retry(job_id: str, url: str | None = None) -> bool:
     """A new attempt of a failed or cancelled job; False if it is neither, or if its spec
-    never validated (core.lifecycle.not_retryable says which)."""
+    never validated (core.lifecycle.not_retryable says which). BrokerUnavailable when no
+    broker answers, before anything changes."""
+    require_broker("Nothing was changed.")
     d = prepare_retry(job_id, url)
     if d is None:
         return False

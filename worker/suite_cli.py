@@ -103,12 +103,18 @@ def run(name, profile, only, queue, gpu_model, wait, local) -> None:
             raise SystemExit(1)
         return
     from core.spec_io import SpecError
+    from worker.submit import BrokerUnavailable, NotSentYet
     from worker.suite_rounds import submit_suite
 
     try:
         run_id, ids = submit_suite(s, profile, keys, queue, gpu_model)
     except SpecError as e:
         fail([f"suite {name} ({profile}) is over this deployment's limits:", *e.lines()])
+    except BrokerUnavailable as e:
+        fail([str(e)], code=1)
+    except NotSentYet as e:
+        err.print(f"[yellow]warning:[/] {escape(str(e))}")
+        run_id, ids = e.run_id, e.ids
     except ValueError as e:
         fail([str(e)])
     err.print(f"group [bold]{run_id}[/]: round 1, {len(ids)} jobs")

@@ -12,7 +12,7 @@ from core.spec import BenchSpec
 from core.suite_runs import advance, run_of_job, stalled_runs, start
 from worker.queues import queue_for
 from worker.settings import Settings
-from worker.submit import check_submittable, send
+from worker.submit import NotSentYet, check_submittable, require_broker, send
 
 if TYPE_CHECKING:
     from core.suites import Suite
@@ -37,15 +37,21 @@ def submit_suite(
     gpu_model: str | None = None,
 ) -> tuple[str, list[str]]:
     """Check every spec of the run against the deployment's limits (all or nothing), record
-    the run and its first round, and send that round. Returns (run id, first round's job ids)."""
+    the run and its first round, and send that round. Returns (run id, first round's job ids).
+    BrokerUnavailable before anything is recorded; NotSentYet after."""
     from core.suites import PROFILES
 
     last_round = range(PROFILES[profile].seed_rounds[-1])
     every = [spec for e in suite.experiments if not keys or e.key in keys
              for _, spec in e.specs(PROFILES[profile], last_round)]  # fmt: skip
     check_submittable(every, queue, gpu_model)
+    require_broker()
     run_id, ids = start(suite, profile, keys, place, queue=queue, gpu_model=gpu_model)
-    dispatch(ids)
+    for i, job_id in enumerate(ids):
+        try:
+            send(mark_dispatched(job_id))
+        except Exception as e:  # recorded: the reconciler sends the rest
+            raise NotSentYet(ids, ids[i:], f"{type(e).__name__}: {e}", run_id) from e
     return run_id, ids
 
 

@@ -35,7 +35,7 @@ def _parse_grid(text: str) -> dict[str, list]:
 
 
 def _submit() -> None:
-    from worker.submit import check_submittable, expand_grid, submit
+    from worker.submit import BrokerUnavailable, NotSentYet, expand_grid, submit_many
 
     st.session_state.pop("submitted", None)
     errors: dict[str, str] = {}
@@ -47,25 +47,26 @@ def _submit() -> None:
         grid = _parse_grid(st.session_state.get("sweep", ""))
         repeats = int(st.session_state.get("sweep_repeats", 1))
         specs = expand_grid(base, grid, repeats) if grid or repeats > 1 else [base]
-        check_submittable(specs, queue, gpu_model)
+        group = (st.session_state.get("group") or "").strip() or None
+        if len(specs) > 1 and group is None:
+            group = f"sweep-{uuid.uuid4().hex[:8]}"
+        label = (st.session_state.get("label") or "").strip() or None
+        ids = submit_many(specs, queue, group=group, label=label, gpu_model=gpu_model)
     except SpecError as e:
         for field, message in e.problems:
             errors[field.split(".")[0]] = message
         st.session_state[spec_form.ERRORS] = errors
         return
+    except BrokerUnavailable as e:
+        st.session_state["submit_failure"] = str(e)
+        return
+    except NotSentYet as e:
+        ids = e.ids
+        st.session_state["submit_warning"] = str(e)
     except ValueError as e:  # a deployment setting, not the form
         st.session_state["submit_failure"] = f"a setting of this deployment is invalid: {e}"
         return
     st.session_state[spec_form.ERRORS] = {}
-    group = (st.session_state.get("group") or "").strip() or None
-    if len(specs) > 1 and group is None:
-        group = f"sweep-{uuid.uuid4().hex[:8]}"
-    label = (st.session_state.get("label") or "").strip() or None
-    try:
-        ids = [submit(s, queue=queue, gpu_model=gpu_model, group=group, label=label) for s in specs]
-    except Exception as e:  # broker down: say so, the rows stay queued for the reconciler
-        st.session_state["submit_failure"] = f"{type(e).__name__}: {e}"
-        return
     st.session_state["submitted"] = {"ids": ids, "group": group}
     data.clear()
 
@@ -106,10 +107,9 @@ def render() -> None:
     if errors := st.session_state.get(spec_form.ERRORS):
         st.error("Fix the highlighted fields: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     if failure := st.session_state.pop("submit_failure", None):
-        st.error(
-            f"Could not submit: {plain_text(failure)}. Start the broker (`bnbench up`) or check "
-            "the settings with `bnbench doctor`."
-        )
+        st.error(f"Could not submit: {plain_text(failure)} `bnbench doctor` checks every setting.")
+    if warning := st.session_state.pop("submit_warning", None):
+        st.warning(plain_text(warning))
     if done := st.session_state.get("submitted"):
         ids, group = done["ids"], done["group"]
         head = f"Submitted {len(ids)} job{'s' if len(ids) > 1 else ''}"

@@ -126,3 +126,15 @@ def test_out_of_range_and_unparsable_numbers_block_the_submission(dash_db):
         assert field in summary[0]
     assert any("'three' is not a whole number" in m for m in beside)
     assert at.text_input(key="spec.dropout_p").value == "1.5"  # left as typed, to be fixed
+
+
+def test_with_the_broker_down_the_form_says_so_and_records_nothing(dash_db, monkeypatch):
+    from tests.services import free_port
+
+    monkeypatch.setenv("BNBENCH_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
+    at = page("submit").run()
+    at.text_area(key="sweep").input("dropout_p=0,0.5")
+    submit(at)
+    assert not at.exception and not at.success
+    assert "no broker answers" in " ".join(e.value for e in at.error)
+    assert query_records() == []
