@@ -424,6 +424,30 @@ def queue_memory_mb(queue: str, stale_after_s: float, url: str | None = None) ->
     return max(budgets, default=None)
 
 
+def unserved_queues(
+    queues: list[str] | set[str], stale_after_s: float, url: str | None = None
+) -> list[str]:
+    """Those of `queues` that no live worker consumes; their jobs wait until one does.
+    "local" is left out: the CLI process that queued such a job runs it."""
+    served = {
+        q for w in list_workers(url) if is_live(w, stale_after_s) for q in (w["queues"] or [])
+    }
+    return sorted(q for q in set(queues) if q != "local" and q not in served)
+
+
+def queues_with_queued_jobs(url: str | None = None) -> set[str]:
+    with session_scope(url, readonly=True) as s:
+        return set(s.scalars(select(Job.queue).where(Job.status == "queued").distinct()))
+
+
+def unserved_message(queue: str) -> str:
+    return (
+        f"no live worker consumes queue {queue}: its jobs stay queued until one does. "
+        f"`bnbench workers` lists the fleet; `bnbench worker --queues {queue}` starts one"
+        + (" (on a machine with that GPU)" if queue.startswith("gpu.") else "")
+    )
+
+
 def queue_counts(url: str | None = None) -> dict[str, int]:
     with session_scope(url, readonly=True) as s:
         return dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all())

@@ -40,6 +40,14 @@ def guarded(fn: Callable[..., T], *args: Any, default: T, **kwargs: Any) -> T:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def idle_queue_warnings() -> list[str]:
+    """A line per queue holding queued jobs that no live worker consumes."""
+    from worker.submit import unserved_warnings
+
+    return unserved_warnings(lifecycle.queues_with_queued_jobs())
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def jobs(
     status: tuple[str, ...] = (),
     group: str | None = None,

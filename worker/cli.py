@@ -107,16 +107,30 @@ def submit(
         err.print(f"group [bold]{escape(group_id)}[/]: {len(ids)} jobs")
     for job_id in ids:
         click.echo(job_id)
+    warn_unserved(ids, err)
     if wait:
         statuses = wait_for(ids, err)
         if any(s != "succeeded" for s in statuses.values()):
             raise SystemExit(1)
 
 
+def warn_unserved(ids: list[str], console: Console) -> None:
+    """A warning for each queue of these jobs, still queued, that no live worker consumes."""
+    from core.results import ResultFilter, query_records
+    from worker.submit import unserved_warnings
+
+    recs = query_records(ResultFilter(job_ids=tuple(ids), status=("queued",)), spec=False)
+    for line in unserved_warnings({r["queue"] for r in recs}):
+        console.print(f"[yellow]warning:[/] {escape(line)}")
+
+
 def wait_for(ids: list[str], console: Console, poll_s: float = 1.0) -> dict[str, str]:
     """A progress display until every job is final; returns each job's status."""
+    from core.lifecycle import unserved_queues
     from core.results import ResultFilter, query_records
+    from worker.settings import Settings
 
+    stale = Settings.from_env().stale_after_s
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -133,6 +147,9 @@ def wait_for(ids: list[str], console: Console, poll_s: float = 1.0) -> dict[str,
             progress = sum(1.0 if r["status"] in FINAL else (r["progress"] or 0) for r in recs)
             counts = {s: list(statuses.values()).count(s) for s in STATUS_STYLE}
             detail = " ".join(f"{k} {v}" for k, v in counts.items() if v)
+            waiting = {r["queue"] for r in recs if r["status"] == "queued"}
+            if idle := unserved_queues(waiting, stale):
+                detail += f" [red]no live worker for {escape(', '.join(idle))}[/]"
             bar.update(overall, completed=progress, detail=detail)
             if done == len(ids):
                 return statuses
@@ -195,6 +212,7 @@ def jobs(status, group, label, limit, watch) -> None:
     console = Console()
     if not watch:
         console.print(jobs_table(limit, status, group, label))
+        _warn_idle_queues(console)
         return
     with Live(console=console, refresh_per_second=2, screen=False) as live:
         try:
@@ -207,6 +225,14 @@ def jobs(status, group, label, limit, watch) -> None:
                 time.sleep(1)
         except KeyboardInterrupt:
             pass
+
+
+def _warn_idle_queues(console: Console) -> None:
+    from core.lifecycle import queues_with_queued_jobs
+    from worker.submit import unserved_warnings
+
+    for line in unserved_warnings(queues_with_queued_jobs()):
+        console.print(f"[yellow]warning:[/] {escape(line)}")
 
 
 def _resolve(job_ids: tuple[str, ...]) -> list[str]:

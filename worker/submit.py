@@ -86,6 +86,14 @@ def send(d: Dispatch) -> None:
     )
 
 
+def unserved_warnings(queues: list[str] | set[str], url: str | None = None) -> list[str]:
+    """One line per queue that no live worker consumes (core.lifecycle.unserved_queues)."""
+    from core.lifecycle import unserved_message, unserved_queues
+
+    stale = Settings.from_env().stale_after_s
+    return [unserved_message(q) for q in unserved_queues(queues, stale, url)]
+
+
 def find_reusable(spec: BenchSpec, queue: str, url: str | None = None) -> str | None:
     """A succeeded job with the same spec hash on the same device class, if any."""
     with session_scope(url, readonly=True) as s:

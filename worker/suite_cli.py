@@ -119,6 +119,9 @@ def run(name, profile, only, queue, gpu_model, wait, local) -> None:
         fail([str(e)])
     err.print(f"group [bold]{run_id}[/]: round 1, {len(ids)} jobs")
     click.echo(run_id)
+    from worker.cli import warn_unserved
+
+    warn_unserved(ids, err)
     if wait:
         watch(run_id, err)
 

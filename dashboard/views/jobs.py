@@ -42,6 +42,8 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
 @st.fragment(run_every=REFRESH_S)
 def live_table(status, group, label) -> None:
     df = data.guarded(data.jobs, tuple(status), group, label, default=pd.DataFrame())
+    for line in data.guarded(data.idle_queue_warnings, default=[]):
+        st.warning(plain_text(line), icon=":material/hourglass_empty:")
     if df.empty:
         st.info(
             "No jobs yet. Submit one on the [Submit](/submit) page, or run "
@@ -125,6 +127,8 @@ def render() -> None:
         st.dataframe(running, hide_index=True)
     st.divider()
     df = data.guarded(data.jobs, tuple(status), group, label, default=pd.DataFrame())
+    for line in data.guarded(data.idle_queue_warnings, default=[]):
+        st.warning(plain_text(line), icon=":material/hourglass_empty:")
     if df.empty:
         return
     options = df["job_id"].tolist()

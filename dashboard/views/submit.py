@@ -69,6 +69,7 @@ def _submit() -> None:
     st.session_state[spec_form.ERRORS] = {}
     st.session_state["submitted"] = {"ids": ids, "group": group}
     data.clear()
+    st.session_state["idle_queues"] = data.guarded(data.idle_queue_warnings, default=[])
 
 
 def render() -> None:
@@ -118,6 +119,8 @@ def render() -> None:
             + ", ".join(f"`{i[:8]}`" for i in ids[:20])
         )
         st.markdown("See them on [Jobs](/) and [Compare](/compare).")  # Jobs is the default page
+        for line in st.session_state.get("idle_queues", []):
+            st.warning(plain_text(line), icon=":material/hourglass_empty:")
 
 
 render()

@@ -138,3 +138,14 @@ def test_with_the_broker_down_the_form_says_so_and_records_nothing(dash_db, monk
     assert not at.exception and not at.success
     assert "no broker answers" in " ".join(e.value for e in at.error)
     assert query_records() == []
+
+
+def test_a_queue_no_worker_consumes_is_named_on_submit_and_jobs(dash_db):
+    def warnings(at) -> str:  # alerts escape punctuation (dashboard.safe_text)
+        return " ".join(w.value.replace("\\", "") for w in at.warning)
+
+    at = page("submit").run()
+    at.text_input(key="gpu_model_route").input("h100")
+    submit(at)
+    assert "no live worker consumes queue gpu.h100" in warnings(at)
+    assert "no live worker consumes queue gpu.h100" in warnings(page("jobs").run())

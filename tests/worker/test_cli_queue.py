@@ -146,3 +146,17 @@ def test_retrying_a_job_whose_spec_never_validated_says_why_and_queues_nothing(c
     assert "queued again" not in res.stdout
     [rec] = query_records(ResultFilter(job_ids=(job_id,)), spec=False)
     assert rec["status"] == "failed"
+
+
+def test_submitting_to_a_queue_no_worker_consumes_says_so(cli):
+    res = invoke(cli, ["submit", *TINY_FLAGS, "--queue", "gpu.h100"])
+    assert "no live worker consumes queue gpu.h100" in " ".join(res.stderr.split())
+    assert "no live worker consumes queue gpu.h100" in " ".join(
+        invoke(cli, ["jobs"]).stdout.split()
+    )
+
+
+def test_no_warning_while_a_live_worker_consumes_the_queue(cli, start_workers):
+    start_workers(1)  # a real worker process on queue cpu, registered before this returns
+    res = invoke(cli, ["submit", *TINY_FLAGS, "--queue", "cpu"])
+    assert "no live worker" not in res.stderr

@@ -20,6 +20,7 @@ from core.lifecycle import (
     register_worker,
     request_cancel,
     requeue_stale,
+    unserved_queues,
 )
 from core.spec import BenchSpec
 from core.store import create_job, mark_failed
@@ -202,3 +203,11 @@ def test_a_queues_memory_budget_is_the_largest_among_its_live_workers(db_url):
     assert queue_memory_mb("gpu.h100", stale_after_s=60) is None
     time.sleep(0.05)
     assert queue_memory_mb("cpu", stale_after_s=0.01) is None  # all stale now
+
+
+def test_a_queue_with_no_live_consumer_is_named(db_url):
+    register_worker("cpu0@h", ["cpu"], None)
+    register_worker("gpu0@h", ["gpu", "gpu.a100"], "A100")
+    assert unserved_queues({"cpu", "gpu.a100", "gpu.h100", "local"}, 60) == ["gpu.h100"]
+    time.sleep(0.05)
+    assert unserved_queues({"cpu", "gpu.a100"}, stale_after_s=0.01) == ["cpu", "gpu.a100"]
