@@ -34,7 +34,7 @@ test: $(STAMP) tools
 	$(PY) -m pytest -n auto --dist loadfile tests
 
 up: $(STAMP)
-	$(VENV)/bin/bnbench up
+	$(VENV)/bin/bnbench up $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core worker dashboard tests benchmarks

@@ -378,9 +378,12 @@ def register_worker(
             row.memory_mb = memory_mb
 
 
-def worker_heartbeat(name: str, url: str | None = None) -> None:
+def worker_heartbeat(name: str, url: str | None = None) -> bool:
+    """False when the worker's row is gone (deleted by hand, or by a namesake that stopped):
+    the caller registers again."""
     with session_scope(url) as s:
-        s.execute(update(Worker).where(Worker.name == name).values(heartbeat_at=utcnow()))
+        res = s.execute(update(Worker).where(Worker.name == name).values(heartbeat_at=utcnow()))
+        return res.rowcount > 0
 
 
 def unregister_worker(name: str, url: str | None = None) -> None:

@@ -33,6 +33,38 @@ def default_host() -> str:
     return "0.0.0.0" if auth_configured() else "127.0.0.1"
 
 
+def free_port(host: str, port: int, tries: int = 20) -> int | None:
+    """`port`, or the next one up that nothing on `host` is bound to; None if all are taken."""
+    import socket
+
+    for candidate in range(port, port + tries):
+        with socket.socket() as s:
+            try:
+                s.bind((host, candidate))
+            except OSError:
+                continue
+        return candidate
+    return None
+
+
+def healthy(base_url: str, timeout_s: float) -> bool:
+    """True once the Streamlit server at base_url answers its health check."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    return True
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)
+
+
 def start(
     host: str | None = None,
     port: int = 8501,

@@ -360,7 +360,8 @@ def worker(gpus, cpu_workers, queues, loglevel, log_dir) -> None:
     ensure_schema()
     configure(loglevel)  # the supervisor's own records, in the workers' format
     extra = [("log files", log_dir)] if log_dir else []
-    print_summary(Console(), "bnbench worker", settings, plan, extra=extra)
     sup = Supervisor(plan, loglevel, log_dir, grace_s=settings.stop_grace_s)
+    sup.claim_names()
+    print_summary(Console(), "bnbench worker", settings, plan, extra=extra)
     sup.start()
     sup.run_forever()

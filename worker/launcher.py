@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
 
 from worker.queues import worker_queues
 
@@ -33,6 +35,27 @@ class WorkerProcess:
     proc: subprocess.Popen | None = None
     restarts: int = 0
     started: float = field(default=0.0)
+    lock: IO[Any] | None = None
+
+    def claim_name(self, directory: Path) -> None:
+        """Take the first free name of name, name-2, name-3, ... on this host, held by a lock
+        file for as long as this process lives: a second `bnbench worker` or `bnbench up` on
+        the host must not share the first one's row in the workers table, or its spool."""
+        import fcntl
+
+        directory.mkdir(parents=True, exist_ok=True)
+        host = socket.gethostname()
+        for k in range(1, 100):
+            name = self.name if k == 1 else f"{self.name}-{k}"
+            f = open(directory / f"{name}@{host}.lock", "a")  # noqa: SIM115  (held, not closed)
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.close()
+                continue
+            self.name, self.lock = name, f
+            return
+        raise RuntimeError(f"99 workers named {self.name} already run on {host}")
 
     def command(self, loglevel: str) -> list[str]:
         cmd = [
@@ -163,7 +186,16 @@ class Supervisor:
         self.stopping = False
         self.stopped = False
 
+    def claim_names(self) -> None:
+        """Unique names on this host (WorkerProcess.claim_name), before they are shown."""
+        from core.db import bnbench_home
+
+        for w in self.workers:
+            if w.lock is None:
+                w.claim_name(bnbench_home() / "workers")
+
     def start(self) -> None:
+        self.claim_names()
         for w in self.workers:
             w.start(self.loglevel, self.log_dir)
 

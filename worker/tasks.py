@@ -61,9 +61,10 @@ def _hard_time_limit(sender=None, task_id=None, exception=None, kwargs=None, **_
 class Upkeep(threading.Thread):
     """Worker heartbeat in the workers table, and the reconciler, on one timer."""
 
-    def __init__(self, name: str, settings: Settings):
+    def __init__(self, name: str, settings: Settings, register=None):
         super().__init__(name="bnbench-upkeep", daemon=True)
         self.worker_name, self.settings = name, settings
+        self.register = register
         self.stop = threading.Event()
         self.flusher = Flusher(spool_for(name), settings.heartbeat_s)
 
@@ -73,7 +74,9 @@ class Upkeep(threading.Thread):
         next_reconcile = time.monotonic()
         while not self.stop.wait(self.settings.heartbeat_s):
             try:
-                worker_heartbeat(self.worker_name)
+                if not worker_heartbeat(self.worker_name) and self.register is not None:
+                    log.warning("worker %s: its row was gone; registered again", self.worker_name)
+                    self.register()
                 if time.monotonic() >= next_reconcile:
                     did = reconcile(self.settings)
                     if any(did.values()):
@@ -97,10 +100,13 @@ def _register(sender, **_) -> None:
     settings = Settings.from_env()
     queues = [q.name for q in sender.app.amqp.queues.consume_from.values()]
     budget = worker_limits().max_model_mb
-    register_worker(
-        sender.hostname, queues, os.environ.get("BNBENCH_WORKER_GPU") or None, memory_mb=budget
-    )
-    _upkeep = Upkeep(sender.hostname, settings)
+    gpu = os.environ.get("BNBENCH_WORKER_GPU") or None
+
+    def register() -> None:
+        register_worker(sender.hostname, queues, gpu, memory_mb=budget)
+
+    register()
+    _upkeep = Upkeep(sender.hostname, settings, register)
     _upkeep.start()
     _upkeep.flusher.start()
     log.info("worker %s ready on %s", sender.hostname, ", ".join(queues))

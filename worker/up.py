@@ -30,6 +30,23 @@ def submit_demo() -> tuple[str, list[str]]:
     return group, ids
 
 
+def cli_path() -> str:
+    """How to type `bnbench` here: the bare name when it is on PATH, else its path."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    mine = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "bnbench" else None
+    mine = mine or Path(sys.executable).with_name("bnbench")
+    on_path = shutil.which("bnbench")
+    if on_path and Path(on_path).resolve() == mine.resolve():
+        return "bnbench"
+    try:
+        return str(mine.relative_to(Path.cwd()))
+    except ValueError:
+        return str(mine)
+
+
 def wait_for_workers(names: list[str], timeout_s: float) -> bool:
     from core.lifecycle import list_workers
 
@@ -100,29 +117,45 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
         fail([str(e)])
     sup = Supervisor(plan, "info", log_dir, grace_s=settings.stop_grace_s)
     sup.start()
-    dash = None
+    dash, extra = None, []
     if with_dashboard:
         from pathlib import Path
 
-        from dashboard.launch import default_host, start
+        from dashboard.launch import default_host, free_port, start
 
-        dash = start(port=port, log=Path(log_dir) / "dashboard.log", env=env)
+        host = default_host()
+        wanted, port = port, free_port(host, port)
+        if port is None:
+            fail([f"ports {wanted} to {wanted + 19} on {host} are taken; pass --port "
+                  "(make up PORT=...)"])  # fmt: skip
+        if port != wanted:
+            console.print(f"[yellow]port {wanted} is taken; the dashboard uses {port}[/]")
+        dash = start(host, port, log=Path(log_dir) / "dashboard.log", env=env)
     try:
-        extra = [("dashboard", f"http://{default_host()}:{port}")] if dash is not None else []
+        workers_ready = wait_for_workers([w.name for w in plan], 120)
+        if dash is not None:
+            from dashboard.launch import healthy
+
+            shown = "127.0.0.1" if host == "0.0.0.0" else host
+            if healthy(f"http://{shown}:{port}", 60):
+                extra = [("dashboard", f"http://{host}:{port}")]
+            else:
+                extra = [("dashboard", f"did not start; see {Path(log_dir) / 'dashboard.log'}")]
         print_summary(
             console, "bnbench is up", settings, plan, embedded=broker is not None,
             extra=[*extra, ("log files", log_dir)],
         )  # fmt: skip
-        if not wait_for_workers([w.name for w in plan], 120):
+        if not workers_ready:
             console.print("[yellow]workers are slow to start; see the logs[/]")
         if demo:
             group, ids = submit_demo()
             console.print(
                 f"  demo      group {group}: {len(ids)} jobs (SimpleNet, DropoutNet, Net)"
             )
+            cli = cli_path()
             console.print(
-                f"\nWatch:   bnbench jobs --watch\nCompare: bnbench compare "
-                f"--group {group}\nResults: bnbench results --group {group}"
+                f"\nWatch:   {cli} jobs --watch\nCompare: {cli} compare "
+                f"--group {group}\nResults: {cli} results --group {group}"
             )
         console.print("\nCtrl-C stops everything.")
         sup.run_forever()

@@ -1,15 +1,22 @@
 """`bnbench up` on embedded defaults: no Redis, no server, SQLite; the demo group finishes."""
 
 import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
+from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
+from core.db import session_scope
+from core.dbmodels import Worker
 from core.lifecycle import list_workers
 from core.results import ResultFilter, query_records
-from tests.services import FAST_TIMERS, dashboard_healthy, free_port, wait_until
+from tests.services import FAST_TIMERS, free_port, wait_until
 
 BNBENCH = [sys.executable, "-c", "from core.cli import main; main()"]
 
@@ -20,6 +27,29 @@ def records(**filters):
         return query_records(ResultFilter(**filters))
     except OperationalError:
         return []
+
+
+def second_worker_on_the_same_host_keeps_the_first_registered(env):
+    """Issue 14: `bnbench worker` beside `bnbench up` was named cpu0@host too, and deleted
+    up's row when it stopped; and a deleted row stayed deleted while the worker ran."""
+    [first] = list_workers()
+    second = subprocess.Popen(
+        [*BNBENCH, "worker", "--gpus", "none", "--cpu-workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        both = wait_until(lambda: len(list_workers()) == 2 and list_workers(), 60, "2 workers")
+        assert len({w["name"] for w in both}) == 2
+    finally:
+        os.killpg(second.pid, signal.SIGINT)
+        second.wait(60)
+    assert [w["name"] for w in list_workers()] == [first["name"]]
+    with session_scope() as s:  # deleted by hand: the next heartbeat registers it again
+        s.execute(delete(Worker))
+    wait_until(lambda: [w["name"] for w in list_workers()] == [first["name"]], 10, "re-register")
 
 
 def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypatch):
@@ -35,11 +65,12 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
     )
     monkeypatch.setenv("BNBENCH_HOME", env["BNBENCH_HOME"])
     monkeypatch.setenv("BNBENCH_EMBEDDED_BROKER_PORT", env["BNBENCH_EMBEDDED_BROKER_PORT"])
-    dash_port = free_port()
-    while str(dash_port) == env["BNBENCH_EMBEDDED_BROKER_PORT"]:  # closed sockets get reused
-        dash_port = free_port()
+    taken = socket.socket()  # the port asked for is taken: up must say so and use another
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    asked = taken.getsockname()[1]
     up = subprocess.Popen(
-        [*BNBENCH, "up", "--cpu-workers", "1", "--port", str(dash_port)],
+        [*BNBENCH, "up", "--cpu-workers", "1", "--port", str(asked)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -55,11 +86,7 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
             "the article's three networks to finish",
         )
         assert {r["label"] for r in records(group_id=group)} == {"simplenet", "dropoutnet", "net"}
-        wait_until(
-            lambda: dashboard_healthy(f"http://127.0.0.1:{dash_port}"),
-            60,
-            "the dashboard to answer",
-        )
+        second_worker_on_the_same_host_keeps_the_first_registered(env)
         sub = subprocess.run(
             [*BNBENCH, "submit", "--preset", "smoke", "--device", "cpu", "--wait"],
             env=env,
@@ -73,7 +100,12 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
     finally:
         os.killpg(up.pid, signal.SIGINT)
         out, _ = up.communicate(timeout=60)
+        taken.close()
     assert "bnbench is up" in out and "(embedded)" in out and "demo" in out
+    dash_port = int(re.search(r"the dashboard uses (\d+)", out).group(1))
+    assert dash_port != asked and f"port {asked} is taken" in out
     assert f"dashboard   http://127.0.0.1:{dash_port}" in out
+    cli = re.search(r"Watch: +(\S+) jobs --watch", out).group(1)
+    assert shutil.which(cli) or Path(cli).is_file(), cli  # a command the user can type
     assert "time limit" in out and "spec limits" in out  # the startup summary
     assert list_workers() == []  # workers unregistered on a clean stop
