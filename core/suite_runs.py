@@ -229,9 +229,7 @@ def stalled_runs(quiet_s: float, url: str | None = None) -> list[str]:
         .where(Job.group_id == SuiteRun.id, Job.status.not_in(FINAL_STATUSES))
         .exists()
     )
-    recent = (
-        select(Job.id).where(Job.group_id == SuiteRun.id, Job.finished_at >= cutoff).exists()
-    )
+    recent = select(Job.id).where(Job.group_id == SuiteRun.id, Job.finished_at >= cutoff).exists()
     with session_scope(url, readonly=True) as s:
         return list(
             s.scalars(

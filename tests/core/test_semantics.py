@@ -137,8 +137,11 @@ def test_the_variance_shift_follows_its_general_form_for_input_with_a_mean(dropo
     population / running = (1 - p) / (1 + p mu^2 / sigma^2), not 1 - p; channel dropout
     pools to the same variance. The prediction is reported beside the measurement."""
     torch.manual_seed(0)
-    bn = nn.BatchNorm1d(4, momentum=None) if dropout is nn.Dropout else nn.BatchNorm2d(4,
-                                                                                     momentum=None)
+    bn = (
+        nn.BatchNorm1d(4, momentum=None)
+        if dropout is nn.Dropout
+        else nn.BatchNorm2d(4, momentum=None)
+    )
     model = nn.Sequential(dropout(p), bn)
     shape = (20000, 4) if dropout is nn.Dropout else (4000, 4, 3, 3)
     mu = torch.tensor([0.0, 1.0, 2.0, 3.0]).reshape(1, 4, *([1] * (len(shape) - 2)))

@@ -46,8 +46,12 @@ def test_a_run_starts_with_its_first_round_and_ids_derived_from_run_label_and_se
     assert len(ids) == len(jobs) == 8  # 2 experiments x 2 arms x 2 seeds
     assert all(i == suite_job_id(run_id, label, seed) for i, label, seed in jobs)
     run = get_run(run_id, db_url)
-    assert (run.round, run.looks, run.state, run.undecided()) == (1, 2, "running",
-                                                                  ["decided", "undecided"])
+    assert (run.round, run.looks, run.state, run.undecided()) == (
+        1,
+        2,
+        "running",
+        ["decided", "undecided"],
+    )
     assert advance(run_id, cpu, db_url) == []  # the round has not ended
 
 

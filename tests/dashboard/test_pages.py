@@ -250,9 +250,7 @@ def test_a_suite_started_on_claims_runs_in_rounds_and_shows_its_round(dash_db, m
     assert any("Suite runs in progress" in m.value for m in jobs.markdown)
 
 
-def test_a_suite_over_the_limits_is_refused_on_claims_and_nothing_is_recorded(
-    dash_db, monkeypatch
-):
+def test_a_suite_over_the_limits_is_refused_on_claims_and_nothing_is_recorded(dash_db, monkeypatch):
     from core.suite_runs import recent_runs
 
     monkeypatch.setenv("BNBENCH_MAX_EPOCHS", "1")  # the quick article suite trains 6 epochs

@@ -36,7 +36,10 @@ def upgrade() -> None:
             "experiments", JSONType, nullable=False, comment="Experiment keys chosen; empty: all."
         ),
         sa.Column(
-            "round", sa.Integer(), nullable=False, comment="Rounds of seeds submitted so far, from 1."
+            "round",
+            sa.Integer(),
+            nullable=False,
+            comment="Rounds of seeds submitted so far, from 1.",
         ),
         sa.Column(
             "looks",
@@ -57,7 +60,10 @@ def upgrade() -> None:
             comment="queue: workers run it and submit its rounds; local: one CLI process.",
         ),
         sa.Column(
-            "queue", sa.String(length=64), nullable=True, comment="Queue given at submission, if any."
+            "queue",
+            sa.String(length=64),
+            nullable=True,
+            comment="Queue given at submission, if any.",
         ),
         sa.Column(
             "gpu_model",
