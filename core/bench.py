@@ -13,6 +13,7 @@ import torch
 from core.bench_errors import BenchError
 from core.data import load_data
 from core.gaps import bn_statistics_gap, evaluate, mode_gap, recalibrate_bn
+from core.host_load import LoadWindow
 from core.inference import benchmark_inference
 from core.layerbench import run_layer_bench
 from core.models import build_model, param_count
@@ -164,6 +165,7 @@ def run(
     reporter = Reporter(progress, should_cancel)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
+    window = LoadWindow()
     with _determinism(spec.deterministic):
         if spec.kind == "layer":
             torch.manual_seed(spec.seed)
@@ -179,6 +181,7 @@ def run(
         else:
             model_result, layer_result = run_model(spec, device, reporter), None
     reporter.tick(spec.epochs if spec.kind == "model" else 0, 0, 1.0, force=True)
+    load_avg, steal = window.finish()
     return BenchResult(
         spec_hash=spec.spec_hash(),
         spec=spec.model_dump(mode="json"),
@@ -189,4 +192,6 @@ def run(
         started_at=started.isoformat(),
         finished_at=datetime.now(UTC).isoformat(),
         total_time_s=time.perf_counter() - t0,
+        load_avg_1m=load_avg,
+        cpu_steal_fraction=steal,
     )

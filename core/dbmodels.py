@@ -158,6 +158,12 @@ class Result(Base):
         DateTime(timezone=True), default=utcnow, doc="When the result was written (UTC)."
     )
     total_time_s: Mapped[float] = col(Float, doc="Wall time of the whole run, seconds.")
+    load_avg_1m: Mapped[float | None] = col(
+        Float, doc="The host's 1-minute load average as the run ended."
+    )
+    cpu_steal_fraction: Mapped[float | None] = col(
+        Float, doc="Share of CPU time the hypervisor stole during the run (Linux)."
+    )
     task: Mapped[str | None] = col(String(16), doc="classification or regression (model kind).")
     param_count: Mapped[int | None] = col(Integer, doc="Trainable and frozen parameters.")
     n_train: Mapped[int | None] = col(Integer, doc="Training samples.")

@@ -172,3 +172,5 @@ class BenchResult(_Frozen):
     started_at: str
     finished_at: str
     total_time_s: float
+    load_avg_1m: float | None = None  # core.host_load: how busy the host was
+    cpu_steal_fraction: float | None = None

@@ -14,6 +14,8 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
         job_id=job_id,
         environment_id=env_id,
         total_time_s=r.total_time_s,
+        load_avg_1m=r.load_avg_1m,
+        cpu_steal_fraction=r.cpu_steal_fraction,
         diverged=False,
         result_json=json.loads(r.model_dump_json()),
     )

@@ -36,13 +36,13 @@ RESULT_COLUMNS = (
     "bn_mean_gap", "time_to_target_s", "epochs_to_target", "diverged", "fold_matches",
     "folded_layers", "peak_memory_mb", "param_count", "last_hidden_shift", "n_train", "n_test",
     "final_test_accuracy", "final_test_loss", "steps_to_target", "bn_variance_ratio_dropout_fed",
-    "bn_variance_ratios",
+    "bn_variance_ratios", "load_avg_1m", "cpu_steal_fraction",
 )  # fmt: skip
 ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha")
 
 # The metrics a grouped comparison summarizes by default.
 DEFAULT_METRICS = (
-    "train_samples_per_s", "final_val_accuracy", "generalization_gap",
+    "train_samples_per_s", "final_val_accuracy", "final_val_loss", "generalization_gap",
     "mode_accuracy_gap", "bn_variance_ratio", "time_to_target_s",
 )  # fmt: skip
 
@@ -278,3 +278,44 @@ def varying_spec_columns(df: pd.DataFrame, include_seed: bool = False) -> list[s
     if not include_seed:
         cols = [c for c in cols if c != "spec.seed"]
     return [c for c in cols if df[c].astype(str).nunique() > 1]
+
+
+def _sort_key(values: pd.Series) -> pd.Series:
+    """Numbers by value, everything else as text; missing values last."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().sum() == values.notna().sum():
+        return numbers
+    return values.astype(str)
+
+
+def by_varying_fields(df: pd.DataFrame, include_seed: bool = False) -> pd.DataFrame:
+    """Rows sorted by the spec fields that vary between them, first varying field first, so
+    a sweep reads in the order of its values and its first value is the baseline."""
+    cols = varying_spec_columns(df, include_seed)
+    if not cols or df.empty:
+        return df
+    return df.sort_values(cols, key=_sort_key, kind="stable", na_position="last")
+
+
+def run_labels(df: pd.DataFrame, id_column: str = "job_id") -> pd.Series:
+    """A label per row naming what sets it apart: `dropout_p=0.3 norm=none`. Seeds are
+    named only when they vary, and an id prefix is added only where labels would collide."""
+    cols = varying_spec_columns(df)
+    seeds = "spec.seed" in df and df["spec.seed"].astype(str).nunique() > 1
+    parts = [*cols, *(["spec.seed"] if seeds else [])]
+
+    def label(row: pd.Series) -> str:
+        return " ".join(f"{c[5:]}={_short(row[c])}" for c in parts)
+
+    labels = df.apply(label, axis=1) if parts else pd.Series("", index=df.index)
+    if id_column in df:
+        clash = labels.duplicated(keep=False) | (labels == "")
+        ids = df[id_column].astype(str).str[:8]
+        labels = labels.where(~clash, (ids + " " + labels).str.strip())
+    return labels.astype(str)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -9,7 +9,6 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
@@ -156,49 +155,37 @@ def wait_for(ids: list[str], console: Console, poll_s: float = 1.0) -> dict[str,
             time.sleep(poll_s)
 
 
-def jobs_table(limit: int, status: tuple[str, ...], group: str | None, label: str | None) -> Table:
+def job_table(
+    limit: int, status: tuple[str, ...], group: str | None, label: str | None
+) -> tuple[list, list[dict[str, str]]]:
+    """Columns and rows of the jobs table, newest first."""
+    from datetime import UTC, datetime
+
+    from core.cli.tables import Column
     from core.results import ResultFilter, query_records
 
-    recs = query_records(
-        ResultFilter(status=status, group_id=group, label=label), limit=limit, spec=False
-    )
-    t = Table(title=f"{len(recs)} most recent jobs", title_justify="left")
-    for c in (
-        "job",
-        "status",
-        "progress",
-        "epoch",
-        "queue",
-        "worker",
-        "duration",
-        "label",
-        "error",
-    ):
-        t.add_column(c, no_wrap=c not in ("error",), overflow="ellipsis")
+    recs = query_records(ResultFilter(status=status, group_id=group, label=label), limit=limit)
+    columns = [Column("job", "job", 0), Column("status", "status", 0),
+               Column("progress", "progress", 1, justify="right"),
+               Column("error", "error", 1, max_width=60), Column("epoch", "epoch", 2),
+               Column("duration", "duration", 2, justify="right"),
+               Column("label", "label", 3, max_width=24), Column("queue", "queue", 4),
+               Column("worker", "worker", 5, max_width=30)]  # fmt: skip
+    rows = []
     for r in recs:
-        st = r["status"]
+        st, epochs = r["status"], r.get("spec.epochs")
         start, end = r["started_at"], r["finished_at"]
-        if start is not None:
-            from datetime import UTC, datetime
-
-            secs = ((end or datetime.now(UTC)) - start).total_seconds()
-            duration = f"{secs:.1f}s"
-        else:
-            duration = "-"
-        t.add_row(
-            r["job_id"][:8],
-            f"[{STATUS_STYLE.get(st, '')}]{st}[/]",
-            ProgressBar(
-                total=1.0, completed=1.0 if st == "succeeded" else (r["progress"] or 0), width=12
-            ),
-            str(r.get("progress_epoch") or "-"),
-            escape(r["queue"]),
-            escape(r["worker"] or "-"),
-            duration,
-            escape(r["label"] or ""),
-            escape((r["error_message"] or "")[:80]),
-        )
-    return t
+        secs = ((end or datetime.now(UTC)) - start).total_seconds() if start else None
+        done = 1.0 if st == "succeeded" else (r["progress"] or 0.0)
+        epoch = epochs if st == "succeeded" else r.get("progress_epoch")
+        rows.append({
+            "job": r["job_id"][:8], "status": st, "progress": f"{100 * done:.0f}%",
+            "epoch": f"{epoch}/{epochs}" if epoch is not None and epochs else "-",
+            "duration": "-" if secs is None else f"{secs:.1f}s", "queue": r["queue"],
+            "worker": r["worker"] or "-", "label": r["label"] or "",
+            "error": " ".join((r["error_message"] or "").split()),
+        })  # fmt: skip
+    return columns, rows
 
 
 @click.command()
@@ -206,25 +193,65 @@ def jobs_table(limit: int, status: tuple[str, ...], group: str | None, label: st
 @click.option("--group", help="Only this group.")
 @click.option("--label", help="Only this label.")
 @click.option("--limit", type=click.IntRange(1), default=30, show_default=True)
-@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
-def jobs(status, group, label, limit, watch) -> None:
+@click.option("--watch", is_flag=True, help="Refresh until Ctrl-C (piped: a table every 2 s).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def jobs(status, group, label, limit, watch, fmt) -> None:
     """The queue: status, progress, worker, duration and errors of recent jobs."""
+    from core.cli.tables import show
+
     console = Console()
-    if not watch:
-        console.print(jobs_table(limit, status, group, label))
+
+    def render() -> None:
+        columns, rows = job_table(limit, status, group, label)
+        if fmt in ("csv", "json"):
+            import pandas as pd
+
+            from core.cli.results_cmd import write_frame
+
+            write_frame(pd.DataFrame(rows, columns=[c.key for c in columns]), fmt, None)
+            return
+        styles = {"status": lambda s: STATUS_STYLE.get(s, "")}
+        show(columns, rows, f"{len(rows)} most recent jobs", fmt, console, styles)
         _warn_idle_queues(console)
+
+    if not watch:
+        render()
         return
-    with Live(console=console, refresh_per_second=2, screen=False) as live:
-        try:
+    try:
+        if not console.is_terminal or fmt != "table":  # piped: a new table each time
             while True:
-                live.update(
-                    Group(
-                        jobs_table(limit, status, group, label), "[dim]Ctrl-C to stop watching[/]"
-                    )
-                )
+                render()
+                console.file.flush()
+                time.sleep(2)
+        with Live(console=console, refresh_per_second=2, screen=False) as live:
+            while True:
+                columns, rows = job_table(limit, status, group, label)
+                live.update(Group(_live_table(columns, rows, console.width),
+                                  "[dim]Ctrl-C to stop watching[/]"))  # fmt: skip
                 time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _live_table(columns, rows, width: int) -> Table:
+    from core.cli.tables import fit
+
+    t = Table(title=f"{len(rows)} most recent jobs", title_justify="left")
+    shown = fit(columns, rows, width)
+    for c in shown:
+        t.add_column(c.header, no_wrap=True, overflow="ellipsis", max_width=c.max_width,
+                     justify=c.justify)  # fmt: skip
+    for r in rows:
+        cells = [escape(r[c.key]) for c in shown]
+        cells[1] = f"[{STATUS_STYLE.get(r['status'], 'default')}]{cells[1]}[/]"
+        t.add_row(*cells)
+    return t
 
 
 def _warn_idle_queues(console: Console) -> None:

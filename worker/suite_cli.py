@@ -241,7 +241,9 @@ def list_runs(limit) -> None:
     help="Write the report: .html with charts, otherwise Markdown.",
 )
 def report(name, group_id, out) -> None:
-    """Verdicts of suite NAME's latest run (or --group): effect, 95% CI, explanation."""
+    """Verdicts of suite NAME's latest run (or --group): effect, 95% CI, explanation.
+
+    On a terminal, a table; piped or redirected, the same report as Markdown."""
     from core.suites.report import (
         as_judged,
         confidence_note,
@@ -265,6 +267,11 @@ def report(name, group_id, out) -> None:
     elif out:
         with open(out, "w") as f:
             f.write(markdown(s, group_id, verdicts))
+    console = Console()
+    if not console.is_terminal:  # piped or redirected: Markdown, not a wrapped 80-column table
+        click.echo(markdown(s, group_id, verdicts))
+        Console(stderr=True).print(confidence_note(verdicts))
+        return
     t = Table(title=f"Suite {name}, group {group_id}", title_justify="left", show_lines=True)
     for c in ("experiment", "verdict", "effect [CI]", "seeds", "why"):
         t.add_column(c, overflow="fold")
@@ -276,5 +283,5 @@ def report(name, group_id, out) -> None:
             seeds += f" ({v.stopped})"
         t.add_row(v.experiment, f"[{STYLE[v.verdict]}]{v.verdict}[/]", effect, seeds,
                   escape(v.explanation))  # fmt: skip
-    Console().print(t)
+    console.print(t)
     Console(stderr=True).print(confidence_note(verdicts))

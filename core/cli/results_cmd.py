@@ -9,18 +9,31 @@ import click
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from core.cli.query_options import build_filter, filter_options
+from core.cli.tables import Column, show
 from core.results import varying_spec_columns
 
-TABLE_COLUMNS = {
-    "job_id": "job", "status": "status", "created_at": "created", "spec.family": "family",
-    "spec.norm": "norm", "spec.dropout_p": "p", "spec.seed": "seed",
-    "final_val_accuracy": "val acc", "generalization_gap": "gen gap",
+SPEC_DEFAULT_COLUMNS = ("spec.family", "spec.norm", "spec.dropout_p", "spec.seed")
+METRIC_HEADERS = {
+    "final_val_accuracy": "val acc", "final_test_accuracy": "test acc",
+    "final_val_loss": "val loss", "generalization_gap": "gen gap",
     "mode_accuracy_gap": "mode gap", "train_samples_per_s": "samples/s",
-    "device": "device", "gpu_name": "gpu", "label": "label",
+    "bn_variance_ratio": "BN var ratio", "time_to_target_s": "to target (s)",
 }  # fmt: skip
+NOISY_MARK = "!"
+NOISE_NOTE = (
+    "! its spread is over 10% of its median (IQR/median, the level at which "
+    "torch.utils.benchmark warns): too noisy to compare; the load column shows a busy host"
+)
+
+
+def header_of(column: str) -> str:
+    if column.startswith("spec."):
+        return column[5:]
+    return METRIC_HEADERS.get(column, column)
+
+
 COMPARE_METRICS = (
     "final_val_accuracy", "best_val_accuracy", "final_val_loss", "generalization_gap",
     "mode_accuracy_gap", "mode_output_rel_diff", "bn_variance_ratio", "train_samples_per_s",
@@ -29,8 +42,11 @@ COMPARE_METRICS = (
 
 
 def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and v != v):
+    """A cell: "-" for no value, 4 significant digits, thousands separated."""
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
         return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
     if hasattr(v, "strftime"):
@@ -78,7 +94,7 @@ def write_frame(df: pd.DataFrame, fmt: str, out: Path | None) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "json", "parquet"]),
+    type=click.Choice(["table", "markdown", "csv", "json", "parquet"]),
     default="table",
     show_default=True,
 )
@@ -91,51 +107,116 @@ def results(limit, repeats, fmt, out, **filters) -> None:
     """List recorded jobs and their figures, filtered by spec fields, status, group, GPU, time."""
     from core.results import compare_repeats, query_records
 
+    if limit is None and fmt in ("table", "markdown"):
+        limit = 50
     try:
         f = build_filter(**filters)
         if repeats:
             df = compare_repeats(f)
+            df = df.head(limit) if limit else df
         else:
-            if limit is None and fmt == "table":
-                limit = 50
             df = pd.DataFrame.from_records(query_records(f, limit=limit))
     except ValueError as e:
         _fail(str(e))
-    if fmt != "table":
+    if fmt not in ("table", "markdown"):
         write_frame(df, fmt, out)
         return
-    console = Console()
+    console = Console(file=out.open("w") if out else None)
     if df.empty:
         console.print("No matching jobs. Record one with `bnbench run --preset smoke`.")
         return
-    cols = list(TABLE_COLUMNS)
-    head = []
-    if repeats:
-        head = ["repeat_key", "repeats", *varying_spec_columns(df)]
-        cols = [c for c in df.columns if c.endswith(".median")]
-    t = Table(title=f"{len(df)} {'groups' if repeats else 'jobs'}", title_justify="left")
-    for c in head + cols:
-        t.add_column(TABLE_COLUMNS.get(c, c), overflow="fold")
-    for _, row in df.iterrows():
-        cells = [escape(_fmt(row.get(c))) for c in head + cols]
-        if not repeats:
-            cells[0] = cells[0][:8]
-        t.add_row(*cells)
-    console.print(t)
+    columns, rows, notes = (repeat_rows if repeats else job_rows)(df)
+    kind = "repeat groups" if repeats else "jobs"
+    show(columns, rows, f"{len(df)} {kind}", fmt, console, notes=notes)
+
+
+def _metric_columns(df: pd.DataFrame, suffix: str = "") -> list[str]:
+    """The table's metrics that hold a value in some row: a regression task has no accuracy."""
+    return [m for m in METRIC_HEADERS if f"{m}{suffix}" in df and df[f"{m}{suffix}"].notna().any()]
+
+
+PRIMARY_METRICS = ("final_val_accuracy", "final_val_loss", "train_samples_per_s")
+
+
+def spec_columns(spec: list[str]) -> list[Column]:
+    """What varies: the first three before the metrics at a narrow width, the rest after."""
+    return [Column(c, header_of(c), 1 if i < 3 else 3, max_width=24) for i, c in enumerate(spec)]
+
+
+def metric_columns(metrics: list[str]) -> list[Column]:
+    return [Column(m, header_of(m), 1 if m in PRIMARY_METRICS else 2, justify="right")
+            for m in metrics]  # fmt: skip
+
+
+def job_rows(df: pd.DataFrame) -> tuple[list[Column], list[dict[str, str]], list[str]]:
+    """One row per job: id, status, what varies between the jobs, their figures, the host."""
+    from core.repeat_stats import NOISY_REL_IQR
+
+    spec = varying_spec_columns(df) or [c for c in SPEC_DEFAULT_COLUMNS if c in df]
+    metrics = _metric_columns(df)
+    columns = [Column("job_id", "job", 0), Column("status", "status", 0),
+               *spec_columns(spec), *metric_columns(metrics),
+               Column("label", "label", 2, max_width=20), Column("load_avg_1m", "load", 4),
+               Column("created_at", "created", 4), Column("device", "ran on", 5),
+               Column("gpu_name", "gpu", 5, max_width=20)]  # fmt: skip
+    rows, noisy = [], False
+    for _, r in df.iterrows():
+        row = {c.key: _fmt(r.get(c.key)) for c in columns}
+        row["job_id"] = r["job_id"][:8]
+        step_iqr, step_median = r.get("step_ms_iqr"), r.get("step_ms_median")
+        if step_iqr and step_median and step_iqr / step_median > NOISY_REL_IQR:
+            row["train_samples_per_s"] += NOISY_MARK
+            noisy = True
+        rows.append(row)
+    note = NOISE_NOTE.replace("its spread", "its training steps' spread")
+    return columns, rows, [note] if noisy else []
+
+
+def repeat_rows(df: pd.DataFrame) -> tuple[list[Column], list[dict[str, str]], list[str]]:
+    """One row per repeat group: what varies between groups, and each metric's median."""
+    from core.repeat_stats import noisy_metrics
+
+    spec = varying_spec_columns(df)
+    metrics = _metric_columns(df, ".median")
+    columns = [Column("repeat_key", "group", 0), Column("repeats", "n", 0, justify="right"),
+               *spec_columns(spec), *metric_columns(metrics)]  # fmt: skip
+    rows, any_noisy = [], False
+    for _, r in df.iterrows():
+        row = {c: _fmt(r.get(c)) for c in ("repeats", *spec)}
+        row["repeat_key"] = str(r["repeat_key"])[:8]
+        flagged = noisy_metrics(r, metrics)
+        any_noisy |= bool(flagged)
+        for m in metrics:
+            row[m] = _fmt(r.get(f"{m}.median")) + (NOISY_MARK if m in flagged else "")
+        rows.append(row)
+    notes = ["medians over the seeds of each group; `--format csv` has IQR and 95% CI"]
+    return columns, rows, [*notes, NOISE_NOTE] if any_noisy else notes
 
 
 @click.command()
 @click.argument("job_ids", nargs=-1)
 @click.option("--group", "group_id", help="Compare the repeat groups of this group instead.")
 @click.option("--metric", "metrics", multiple=True, help="Metrics to show (default: the main).")
-def compare(job_ids, group_id, metrics) -> None:
-    """Side by side: the spec fields that differ, and metrics with % deltas vs the first."""
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def compare(job_ids, group_id, metrics, fmt) -> None:
+    """Side by side: the spec fields that differ, and metrics with % deltas vs the first.
+
+    Columns are named by what differs (dropout_p=0.3); a group's are sorted by those values,
+    so the first, the baseline, is the sweep's first value."""
     from core.results import (
         JobNotFound,
         ResultFilter,
+        by_varying_fields,
         compare_repeats,
         query_records,
         resolve_job_id,
+        run_labels,
     )
 
     metrics = tuple(metrics) or COMPARE_METRICS
@@ -143,10 +224,9 @@ def compare(job_ids, group_id, metrics) -> None:
         _fail("give two or more JOB_IDS, or --group G")
     try:
         if group_id:
-            df = compare_repeats(ResultFilter(group_id=group_id), metrics)
-            names = [
-                f"{k[:8]} (n={n})" for k, n in zip(df["repeat_key"], df["repeats"], strict=True)
-            ]
+            df = by_varying_fields(compare_repeats(ResultFilter(group_id=group_id), metrics))
+            names = [f"{k} (n={n})" for k, n in
+                     zip(run_labels(df, "repeat_key"), df["repeats"], strict=True)]  # fmt: skip
             values = {m: df[f"{m}.median"].tolist() for m in metrics}
         else:
             if len(job_ids) < 2:
@@ -154,32 +234,30 @@ def compare(job_ids, group_id, metrics) -> None:
             ids = [resolve_job_id(j) for j in job_ids]
             recs = {r["job_id"]: r for r in query_records(ResultFilter(job_ids=tuple(ids)))}
             df = pd.DataFrame.from_records([recs[i] for i in ids])
-            names = [i[:8] for i in ids]
+            names = run_labels(df).tolist()
             values = {m: df[m].tolist() for m in metrics}
     except (JobNotFound, ValueError) as e:
         _fail(str(e))
     if df.empty:
         _fail(f"group {group_id!r} has no succeeded jobs")
-    t = Table(
-        title="Compare" + (" (medians over repeats)" if group_id else ""), title_justify="left"
-    )
-    t.add_column("")
-    for n in names:
-        t.add_column(n, justify="right")
-    differing = varying_spec_columns(df)
-    for c in differing:
-        t.add_row(f"[cyan]{escape(c)}[/]", *[escape(_fmt(v)) for v in df[c]])
-    if not differing:
-        t.add_row("[cyan]spec[/]", *["identical"] * len(names))
-    t.add_section()
+    if fmt in ("csv", "json"):
+        write_frame(df, fmt, None)
+        return
+    columns = [Column("row", "", 0)]
+    columns += [Column(f"c{i}", n, 0 if i == 0 else 1, justify="right")
+                for i, n in enumerate(names)]  # fmt: skip
+    rows = [{"row": header_of(c), **{f"c{i}": _fmt(v) for i, v in enumerate(df[c])}}
+            for c in varying_spec_columns(df)]  # fmt: skip
     for m in metrics:
         vals = values[m]
-        base = vals[0]
-        cells = [_fmt(vals[0])]
-        for v in vals[1:]:
-            delta = ""
+        if all(v is None or v != v for v in vals):
+            continue  # a metric this task does not have (accuracy of a regression)
+        row = {"row": header_of(m), "c0": _fmt(vals[0])}
+        for i, v in enumerate(vals[1:], start=1):
+            base, delta = vals[0], ""
             if base not in (None, 0) and v is not None and base == base and v == v:
                 delta = f" ({100 * (v - base) / abs(base):+.1f}%)"
-            cells.append(_fmt(v) + delta)
-        t.add_row(m, *cells)
-    Console().print(t)
+            row[f"c{i}"] = _fmt(v) + delta
+        rows.append(row)
+    title = "Compare" + (" (medians over repeats)" if group_id else "") + "; % vs the first"
+    show(columns, rows, title, fmt)

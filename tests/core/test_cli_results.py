@@ -113,8 +113,10 @@ def test_compare_two_jobs_shows_differing_fields_and_deltas(cli, db_url):
     invoke(cli, [*SMOKE, "--dropout-p", "0.5"])
     ids = [r["job_id"] for r in query_records()]
     out = invoke(cli, ["compare", *ids]).stdout
-    assert "spec.dropout_p" in out and "spec.norm" not in out
-    assert "%)" in out and "final_val_accuracy" in out
+    header = out.splitlines()[2]  # columns are named by what differs, not by job ids
+    assert "dropout_p=0.5" in header and "dropout_p=0.1" in header and ids[0][:8] not in header
+    assert "norm" not in out
+    assert "%)" in out and "val acc" in out
 
 
 def test_compare_a_group_uses_repeat_medians(cli, db_url):
@@ -122,7 +124,9 @@ def test_compare_a_group_uses_repeat_medians(cli, db_url):
         for seed in ("0", "1"):
             invoke(cli, [*SMOKE, "--dropout-p", p, "--seed", seed, "--group", "sw"])
     out = invoke(cli, ["compare", "--group", "sw"]).stdout
-    assert "medians over repeats" in out and "(n=2)" in out
+    assert "medians over repeats" in out
+    header = out.splitlines()[2]  # sorted by the swept value: the baseline is its first
+    assert header.index("dropout_p=0.1 (n=2)") < header.index("dropout_p=0.5 (n=2)")
 
 
 def test_db_commands(cli, db_url):
@@ -147,3 +151,12 @@ def test_an_unreachable_database_is_named_with_the_fix(monkeypatch):
     res = CliRunner().invoke(main, ["jobs"])
     assert res.exit_code == 2
     assert "is unreachable" in res.stderr and "bnbench doctor" in res.stderr
+
+
+def test_results_repeats_honours_limit_and_names_formats(cli, db_url):
+    for p in ("0.1", "0.3", "0.5"):
+        invoke(cli, [*SMOKE, "--dropout-p", p])
+    out = invoke(cli, ["results", "--repeats", "--limit", "2"]).stdout
+    assert out.startswith("2 repeat groups")
+    md = invoke(cli, ["results", "--format", "markdown"]).stdout
+    assert "| job | status | dropout_p |" in md and "val loss" in md

@@ -91,12 +91,33 @@ def test_repeats_are_grouped_with_median_iqr_and_ci(seeded, db_url):
     assert row["final_val_accuracy.p25"] == pytest.approx(0.6)
     assert row["final_val_accuracy.p75"] == pytest.approx(0.8)
     assert row["final_val_accuracy.iqr"] == pytest.approx(0.2)
-    half = 4.303 * 0.2 / math.sqrt(3)
+    half = 4.302653 * 0.2 / math.sqrt(3)  # t(0.975, 2 dof)
     assert row["final_val_accuracy.ci_low"] == pytest.approx(0.7 - half)
     assert row["final_val_accuracy.ci_high"] == pytest.approx(0.7 + half)
     other = df[df["spec.dropout_p"] == 0.5].iloc[0]
     assert other["final_val_accuracy.median"] == pytest.approx(0.6)
     assert "spec.seed" not in df.columns
+
+
+def test_a_timing_ci_stays_positive_and_an_outlier_marks_it_noisy():
+    """Issue 14: one job at 356 samples/s among ~60k gave a CI of -61,035 samples/s."""
+    import pandas as pd
+
+    from core.repeat_stats import noisy_metrics, summarize_groups
+
+    df = pd.DataFrame(
+        {"repeat_key": ["k"] * 3, "train_samples_per_s": [60_000.0, 61_000.0, 356.0]}
+    )
+    row = summarize_groups(df, ["train_samples_per_s"]).iloc[0]
+    assert 0 < row["train_samples_per_s.ci_low"] < row["train_samples_per_s.ci_high"]
+    assert noisy_metrics(row, ["train_samples_per_s"]) == ["train_samples_per_s"]
+    logs = [math.log(v) for v in (60_000.0, 61_000.0, 356.0)]  # the geometric mean's t CI
+    mean, sd = sum(logs) / 3, pd.Series(logs).std()
+    expected = math.exp(mean - 4.302653 * sd / math.sqrt(3))
+    assert row["train_samples_per_s.ci_low"] == pytest.approx(expected, rel=1e-5)
+    steady = df.assign(train_samples_per_s=[60_000.0, 61_000.0, 60_500.0])
+    assert noisy_metrics(summarize_groups(steady, ["train_samples_per_s"]).iloc[0],
+                         ["train_samples_per_s"]) == []  # fmt: skip
 
 
 def test_repeat_groups_ignore_unfinished_jobs(seeded, db_url):
@@ -126,5 +147,6 @@ def test_job_ids_resolve_from_a_unique_prefix(seeded, db_url):
 def test_statistics_helpers():
     stats = describe(np.array([1.0, 2.0, 3.0, 4.0, math.nan]))
     assert stats["n"] == 4 and stats["median"] == 2.5 and stats["iqr"] == pytest.approx(1.5)
-    assert t_quantile_975(1) == 12.706 and t_quantile_975(200) == 1.96
+    assert t_quantile_975(1) == pytest.approx(12.706, abs=1e-3)  # scipy.stats.t.ppf
+    assert t_quantile_975(200) == pytest.approx(1.972, abs=1e-3)
     assert math.isnan(describe(np.array([5.0]))["ci_low"])

@@ -160,3 +160,24 @@ def test_no_warning_while_a_live_worker_consumes_the_queue(cli, start_workers):
     start_workers(1)  # a real worker process on queue cpu, registered before this returns
     res = invoke(cli, ["submit", *TINY_FLAGS, "--queue", "cpu"])
     assert "no live worker" not in res.stderr
+
+
+def test_jobs_watch_piped_prints_a_table_each_refresh(queue_env):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bnbench = str(Path(sys.executable).with_name("bnbench"))
+    proc = subprocess.Popen([bnbench, "jobs", "--watch"], stdout=subprocess.PIPE, text=True,
+                            env=os.environ, start_new_session=True)  # fmt: skip
+    try:
+        import select
+
+        ready, _, _ = select.select([proc.stdout], [], [], 30)  # Live printed nothing here
+        first = proc.stdout.readline() if ready else ""
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(10)
+    assert "most recent jobs" in first
