@@ -18,7 +18,7 @@ from core.inference import benchmark_inference
 from core.layerbench import run_layer_bench
 from core.models import build_model, param_count
 from core.objective import objective_for
-from core.progress import CancelFn, ProgressFn, Reporter
+from core.progress import CancelFn, EpochFn, ProgressFn, Reporter
 from core.provenance import collect
 from core.result import BenchResult, ModelResult, Throughput
 from core.spec import BenchSpec
@@ -159,10 +159,12 @@ def run(
     spec: BenchSpec,
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
+    on_epoch: EpochFn | None = None,
 ) -> BenchResult:
-    """Run one benchmark. progress(epoch, step, fraction) and should_cancel() are throttled."""
+    """Run one benchmark. progress(epoch, step, fraction) and should_cancel() are throttled;
+    on_epoch(metrics) is called once per training epoch, outside the timed steps."""
     device = resolve_device(spec)
-    reporter = Reporter(progress, should_cancel)
+    reporter = Reporter(progress, should_cancel, on_epoch=on_epoch)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     window = LoadWindow()

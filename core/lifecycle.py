@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.db import session_scope
-from core.dbmodels import Job, Worker, utcnow
+from core.dbmodels import EpochMetric, Job, Worker, utcnow
 from core.spec import BenchSpec
 from core.storable import storable
 from core.store import new_job
@@ -104,10 +104,16 @@ def stored_spec(job_id: str, url: str | None = None) -> tuple[str, dict] | None:
 
 
 def heartbeat(
-    job_id: str, worker: str, epoch: int | None, fraction: float | None, url: str | None = None
+    job_id: str,
+    worker: str,
+    epoch: int | None,
+    fraction: float | None,
+    url: str | None = None,
+    epochs: list | None = None,
 ) -> str:
-    """Record life and progress. Returns "ok"; "cancel" when a cancel was requested; or
-    "lost" when the job no longer belongs to this worker (reclaimed, or finished elsewhere)."""
+    """Record life and progress, and the epochs finished since the last beat (their rows
+    replace any an earlier attempt left). Returns "ok"; "cancel" when a cancel was requested;
+    or "lost" when the job no longer belongs to this worker (reclaimed, or finished)."""
     values: dict[str, Any] = {"heartbeat_at": utcnow()}
     if fraction is not None:
         values.update(progress=fraction, progress_epoch=epoch or None)
@@ -119,6 +125,14 @@ def heartbeat(
         )
         if res.rowcount != 1:
             return "lost"
+        if epochs:
+            from core.result_rows import epoch_row
+
+            first = min(e.epoch for e in epochs)
+            s.execute(
+                delete(EpochMetric).where(EpochMetric.job_id == job_id, EpochMetric.epoch >= first)
+            )
+            s.add_all([epoch_row(job_id, e) for e in epochs])
         return "cancel" if s.scalar(select(Job.cancel_requested).where(Job.id == job_id)) else "ok"
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from core.bench_errors import Cancelled
 
 ProgressFn = Callable[[int, int, float], None]
 CancelFn = Callable[[], bool]
+EpochFn = Callable[[Any], None]  # called with each epoch's core.result.EpochMetrics
 
 
 class Reporter:
@@ -22,9 +24,11 @@ class Reporter:
         progress: ProgressFn | None = None,
         should_cancel: CancelFn | None = None,
         interval: float = 0.25,
+        on_epoch: EpochFn | None = None,
     ):
         self.progress = progress
         self.should_cancel = should_cancel
+        self.on_epoch = on_epoch
         self.interval = interval
         self._last = -float("inf")
 
@@ -37,3 +41,8 @@ class Reporter:
             self.progress(epoch, step, min(max(fraction, 0.0), 1.0))
         if self.should_cancel is not None and self.should_cancel():
             raise Cancelled(f"cancelled at epoch {epoch}, step {step}")
+
+    def epoch_done(self, metrics: Any) -> None:
+        """An epoch's metrics, as soon as they are measured: for live learning curves."""
+        if self.on_epoch is not None:
+            self.on_epoch(metrics)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from core.dbmodels import BNLayerStat, EpochMetric, InferenceMetric, LayerMetric, Result
-from core.result import BenchResult
+from core.result import BenchResult, EpochMetrics
 
 
 def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
@@ -92,25 +92,7 @@ def detail_rows(job_id: str, r: BenchResult) -> list:
     m = r.model
     if m is None:
         return rows
-    for e in m.epochs:
-        rows.append(
-            EpochMetric(
-                job_id=job_id,
-                epoch=e.epoch,
-                train_loss=finite(e.train_loss),
-                train_accuracy=e.train_accuracy,
-                val_loss=finite(e.val_loss),
-                val_accuracy=e.val_accuracy,
-                val_loss_train_mode=finite(e.val_loss_train_mode),
-                val_accuracy_train_mode=e.val_accuracy_train_mode,
-                epoch_time_s=e.epoch_time_s,
-                wall_time_s=e.wall_time_s,
-                last_hidden_p15=finite(e.last_hidden_p15),
-                last_hidden_p50=finite(e.last_hidden_p50),
-                last_hidden_p85=finite(e.last_hidden_p85),
-                last_hidden_shift=finite(e.last_hidden_shift),
-            )
-        )
+    rows += [epoch_row(job_id, e) for e in m.epochs]
     for p in m.inference:
         rows.append(
             InferenceMetric(
@@ -147,3 +129,22 @@ def detail_rows(job_id: str, r: BenchResult) -> list:
 def row_values(obj: Any) -> dict[str, Any]:
     """The column values of an unsaved ORM row, for a Core executemany."""
     return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key != "id"}
+
+
+def epoch_row(job_id: str, e: EpochMetrics) -> EpochMetric:
+    return EpochMetric(
+        job_id=job_id,
+        epoch=e.epoch,
+        train_loss=finite(e.train_loss),
+        train_accuracy=e.train_accuracy,
+        val_loss=finite(e.val_loss),
+        val_accuracy=e.val_accuracy,
+        val_loss_train_mode=finite(e.val_loss_train_mode),
+        val_accuracy_train_mode=e.val_accuracy_train_mode,
+        epoch_time_s=e.epoch_time_s,
+        wall_time_s=e.wall_time_s,
+        last_hidden_p15=finite(e.last_hidden_p15),
+        last_hidden_p50=finite(e.last_hidden_p50),
+        last_hidden_p85=finite(e.last_hidden_p85),
+        last_hidden_shift=finite(e.last_hidden_shift),
+    )

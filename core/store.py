@@ -13,13 +13,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.dbmodels import (
     Environment,
+    EpochMetric,
     Job,
     Result,
     utcnow,
@@ -134,6 +135,8 @@ def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None
     the jobs succeeded. Core executemany: no unit of work, no RETURNING per row."""
     now = utcnow()
     tables: dict[Any, list[dict[str, Any]]] = {}
+    # the live curve's rows, written while the job ran, give way to the result's
+    s.execute(delete(EpochMetric).where(EpochMetric.job_id.in_([j for j, _, _ in items])))
     for job_id, env_id, r in items:
         values = row_values(result_row(job_id, env_id, r))
         values["created_at"] = now

@@ -189,6 +189,7 @@ def train(
             autocast, probe.measure(),
         )  # fmt: skip
         out.epochs.append(m)
+        reporter.epoch_done(m)
         reporter.tick(epoch, steps_per_epoch, epoch / spec.epochs * TRAIN_FRACTION, force=True)
         if not math.isfinite(train_loss):
             out.diverged, out.diverged_epoch = True, epoch

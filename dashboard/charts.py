@@ -9,17 +9,48 @@ from core.suites.claims import tested_arms
 
 
 def curves(df: pd.DataFrame, y: str, x: str, y_title: str, x_title: str) -> alt.Chart:
-    """Learning curves, one line per job (labelled by job and label)."""
+    """Learning curves, one line per run (labelled by what sets it apart)."""
     return (
         alt.Chart(df)
         .mark_line(point=True)
         .encode(
             x=alt.X(x, title=x_title),
             y=alt.Y(y, title=y_title),
-            color=alt.Color("run:N", title="job"),
+            color=alt.Color("run:N", title="run", sort=list(dict.fromkeys(df["run"]))),
             tooltip=["run", x, y],
         )
     )
+
+
+def has(df: pd.DataFrame, column: str) -> bool:
+    """A column with at least one value: a regression task records no accuracy."""
+    return column in df and df[column].notna().any()
+
+
+def learning_curves(df: pd.DataFrame, x: str = "epoch", x_title: str = "epoch") -> list:
+    """The task's own curves: validation accuracy where it has one, and the losses (train
+    mode training loss, eval mode validation loss), one line per run and split."""
+    out = []
+    if has(df, "val_accuracy"):
+        out.append(curves(df, "val_accuracy", x, "validation accuracy (eval mode)", x_title))
+    losses = df.melt(
+        id_vars=["run", x], value_vars=[c for c in ("train_loss", "val_loss") if has(df, c)],
+        var_name="split", value_name="loss",
+    ).dropna()  # fmt: skip
+    if not losses.empty:
+        losses["split"] = losses["split"].str.replace("_loss", "")
+        out.append(
+            alt.Chart(losses)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X(x, title=x_title),
+                y=alt.Y("loss:Q", title="loss (train: train mode; val: eval mode)"),
+                color=alt.Color("run:N", title="run", sort=list(dict.fromkeys(df["run"]))),
+                strokeDash=alt.StrokeDash("split:N", title="split"),
+                tooltip=["run", "split", x, "loss"],
+            )
+        )
+    return out
 
 
 def input_bands(df: pd.DataFrame, by: str = "run") -> alt.LayerChart | None:

@@ -50,18 +50,34 @@ class Heartbeat(threading.Thread):
         self.stop = threading.Event()
         self.state = "ok"
         self._progress: tuple[int | None, float | None] = (None, None)
+        self._epochs: list = []  # finished epochs not yet written: the live learning curve
+        self._lock = threading.Lock()
 
     def progress(self, epoch: int, step: int, fraction: float) -> None:
         self._progress = (epoch, fraction)
+
+    def epoch_done(self, metrics) -> None:
+        with self._lock:
+            self._epochs.append(metrics)
+
+    def finish(self) -> None:
+        """Stop beating, and wait for a beat in flight, before the result is written."""
+        self.stop.set()
+        if self.is_alive():
+            self.join(timeout=30)
 
     def should_cancel(self) -> bool:
         return self.state != "ok"
 
     def run(self) -> None:
         while not self.stop.wait(self.interval_s):
+            with self._lock:
+                epochs, self._epochs = self._epochs, []
             try:
-                self.state = heartbeat(self.job_id, self.worker, *self._progress)
-            except Exception:  # a database hiccup must not kill the job; retry next beat
+                self.state = heartbeat(self.job_id, self.worker, *self._progress, epochs=epochs)
+            except Exception:
+                with self._lock:  # kept for the next beat
+                    self._epochs[:0] = epochs  # a database hiccup must not kill the job
                 log.warning(
                     "heartbeat for %s failed", self.job_id, exc_info=True,
                     extra={"job_id": self.job_id},
@@ -217,7 +233,8 @@ def _outcome(job_id: str, spec: BenchSpec, beat: Heartbeat, settings: Settings) 
     try:
         from core.bench import run
 
-        result = run(spec, progress=beat.progress, should_cancel=beat.should_cancel)
+        result = run(spec, progress=beat.progress, should_cancel=beat.should_cancel,
+                     on_epoch=beat.epoch_done)  # fmt: skip
     except Cancelled:
         if beat.state == "lost":
             log.info("job %s was reclaimed elsewhere; this attempt stops", job_id)
@@ -232,6 +249,7 @@ def _outcome(job_id: str, spec: BenchSpec, beat: Heartbeat, settings: Settings) 
         if isinstance(e, KeyboardInterrupt | SystemExit):
             raise
         return "failed"
+    beat.finish()
     saved = _durably(save_result, job_id, result)
     log.info("job %s succeeded%s", job_id, "" if saved else " (result already recorded)")
     return "succeeded"

@@ -95,14 +95,14 @@ def detail(job_id: str) -> None:
         st.markdown("**Environment**")
         st.json(result["provenance"] if result else {}, expanded=False)
     curves = data.guarded(data.curves, (job_id,), default=pd.DataFrame())
+    if curves.empty and rec["status"] == "running":
+        st.caption("The learning curves appear here as each epoch ends.")
     if not curves.empty:
         curves = curves.assign(run=job_id[:8])
-        st.altair_chart(
-            charts.curves(
-                curves, "val_accuracy", "epoch", "validation accuracy (eval mode)", "epoch"
-            ),
-            width="stretch",
-        )
+        epochs = rec["spec"].get("epochs")
+        st.markdown(f"**Learning curves** ({len(curves)} of {epochs} epochs)")
+        for col, chart in zip(st.columns(2), charts.learning_curves(curves), strict=False):
+            col.altair_chart(chart, width="stretch")
         bands = charts.input_bands(curves, by="run")
         if bands is not None:
             st.markdown("**Last hidden layer inputs** (15th, 50th and 85th percentile)")
@@ -126,9 +126,13 @@ def render() -> None:
         st.markdown("**Suite runs in progress** (the workers send each next round of seeds)")
         st.dataframe(running, hide_index=True)
     st.divider()
-    df = data.guarded(data.jobs, tuple(status), group, label, default=pd.DataFrame())
-    for line in data.guarded(data.idle_queue_warnings, default=[]):
-        st.warning(plain_text(line), icon=":material/hourglass_empty:")
+    picker(tuple(status), group, label)
+
+
+@st.fragment(run_every=REFRESH_S)
+def picker(status: tuple[str, ...], group: str, label: str) -> None:
+    """A job and its story, refreshed: new jobs join the list, curves grow while it runs."""
+    df = data.guarded(data.jobs, status, group, label, default=pd.DataFrame())
     if df.empty:
         return
     options = df["job_id"].tolist()

@@ -30,7 +30,7 @@ from worker.queues import gpu_slug
 # Closes a <script> element from inside a JSON string if it is embedded unescaped.
 BREAKOUT = "</script><script>alert(1)</script>"
 STRINGS = [*HOSTILE, BREAKOUT]
-NO_BROKER = "redis://127.0.0.1:9/0"  # nothing listens there; Submit's send is replaced
+NO_BROKER = "redis://127.0.0.1:9/0"  # nothing listens there; Submit's PING and send are replaced
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 # Element types whose body Streamlit renders as Markdown; every element's label and help too.
 MARKDOWN_BODIES = {
@@ -201,6 +201,7 @@ def test_submit_stores_a_hostile_label_group_and_data_root_exactly(dash_url, mon
     """No broker: the message that would be sent is recorded instead."""
     sent = []
     monkeypatch.setattr("worker.submit.send", sent.append)
+    monkeypatch.setattr("worker.submit.require_broker", lambda *_: None)
     at = page("submit").run()
     at.text_input(key="label").input(text)
     at.text_input(key="group").input(text)

@@ -134,3 +134,24 @@ def test_a_job_that_ignores_cancel_is_terminated_after_the_grace_period(queue_en
     after = submit(BenchSpec(**TINY))
     wait_until(lambda: status_of(after) == "succeeded", 90, "the worker to serve again")
     assert status_of(stuck) == "cancelled" and result_count(stuck) == 0
+
+
+def test_learning_curves_grow_while_the_job_runs(queue_env, start_workers):
+    """Each epoch's row is written by the next heartbeat, not when the job ends."""
+    from sqlalchemy import func, select
+
+    from core.db import session_scope
+    from core.dbmodels import EpochMetric
+
+    def epochs_written() -> int:
+        with session_scope() as s:
+            return s.scalar(select(func.count()).where(EpochMetric.job_id == job_id))
+
+    start_workers(1)
+    job_id = submit(BenchSpec(**LONG))  # about a minute: 300 epochs
+    wait_until(lambda: epochs_written() >= 2, 60, "the first epochs' rows")
+    first = epochs_written()
+    wait_until(lambda: epochs_written() > first, 30, "more epochs' rows")
+    assert status_of(job_id) == "running"
+    cancel(job_id)
+    wait_until(lambda: status_of(job_id) == "cancelled", 60, "the cancel")
