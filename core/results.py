@@ -298,20 +298,24 @@ def by_varying_fields(df: pd.DataFrame, include_seed: bool = False) -> pd.DataFr
 
 
 def run_labels(df: pd.DataFrame, id_column: str = "job_id") -> pd.Series:
-    """A label per row naming what sets it apart: `dropout_p=0.3 norm=none`. Seeds are
-    named only when they vary, and an id prefix is added only where labels would collide."""
+    """A label per row naming what sets it apart: `dropout_p=0.3 norm=none`, then the job's
+    label where labels differ. Seeds are named only when they vary; where nothing varies, or
+    labels would collide, the id's first 8 characters lead."""
     cols = varying_spec_columns(df)
     seeds = "spec.seed" in df and df["spec.seed"].astype(str).nunique() > 1
     parts = [*cols, *(["spec.seed"] if seeds else [])]
+    given = df["label"].fillna("").astype(str) if "label" in df else pd.Series("", index=df.index)
+    ids = df[id_column].astype(str).str[:8] if id_column in df else None
 
     def label(row: pd.Series) -> str:
         return " ".join(f"{c[5:]}={_short(row[c])}" for c in parts)
 
-    labels = df.apply(label, axis=1) if parts else pd.Series("", index=df.index)
-    if id_column in df:
-        clash = labels.duplicated(keep=False) | (labels == "")
-        ids = df[id_column].astype(str).str[:8]
-        labels = labels.where(~clash, (ids + " " + labels).str.strip())
+    labels = df.apply(label, axis=1).astype(str) if parts else pd.Series("", index=df.index)
+    if not parts or given.nunique() > 1:
+        labels = (labels + " " + given).str.strip()
+    if ids is not None:
+        lead = labels.duplicated(keep=False) | (labels == "") | (not parts)
+        labels = labels.where(~lead, (ids + " " + labels).str.strip())
     return labels.astype(str)
 
 

@@ -172,3 +172,73 @@ def evidence(df: pd.DataFrame, metric: str) -> alt.LayerChart | None:
         "ci_high",
         f"{metric} (mean, 95% CI over seeds)",
     )
+
+
+def sweep_summary(df: pd.DataFrame, field: str, metric: str, by: str | None) -> pd.DataFrame:
+    """Per value of `field` (and of `by`): the mean of `metric` over repeats and its 95% CI
+    (core.repeat_stats.describe; on the log scale for timings, so the band stays positive)."""
+    from core.repeat_stats import describe, is_timing
+
+    keys = [field, *([by] if by else [])]
+    rows = []
+    for key, g in df.groupby(keys, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        s = describe(pd.to_numeric(g[metric], errors="coerce").to_numpy(float), is_timing(metric))
+        if s["n"]:
+            low = s["mean"] if pd.isna(s["ci_low"]) else s["ci_low"]
+            high = s["mean"] if pd.isna(s["ci_high"]) else s["ci_high"]
+            rows.append({**dict(zip(keys, key, strict=True)), "mean": s["mean"], "n": s["n"],
+                         "ci_low": low, "ci_high": high})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def sweep(df: pd.DataFrame, field: str, metric: str, by: str | None = None) -> alt.LayerChart:
+    """`metric` against a swept spec field: every job as a dot, the mean over repeats as a
+    line, and its 95% CI as a band; one color per value of `by` when a second field varies."""
+    x = alt.X(f"{field}:Q", title=field.removeprefix("spec."))
+    color = alt.Color(f"{by}:N", title=by.removeprefix("spec.")) if by else alt.value("#4c78a8")
+    summary = sweep_summary(df, field, metric, by)
+    base = alt.Chart(summary).encode(x=x, color=color)
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("ci_low:Q", title=metric), y2="ci_high:Q")
+    line = base.mark_line(point=False).encode(
+        y="mean:Q", tooltip=[field, *([by] if by else []), "mean", "ci_low", "ci_high", "n"]
+    )
+    dots = (
+        alt.Chart(df.dropna(subset=[metric]))
+        .mark_circle(size=50, opacity=0.7)
+        .encode(
+            x=x,
+            y=alt.Y(f"{metric}:Q", title=f"{metric} (line: mean, band: 95% CI)"),
+            color=color,
+            tooltip=["run", field, metric],
+        )
+    )
+    return band + line + dots
+
+
+def parallel(df: pd.DataFrame, fields: list[str], metric: str) -> alt.Chart:
+    """Parallel coordinates of a sweep over several fields: one line per job through its
+    values (each axis scaled to its own range), colored by `metric`."""
+    cols = [*fields, metric]
+    d = df[["job_id", "run", *cols]].dropna(subset=[metric]).copy()
+    for c in cols:
+        v = pd.to_numeric(d[c], errors="coerce")
+        if v.isna().any():  # text values: their order of appearance
+            v = d[c].astype("category").cat.codes.astype(float)
+        span = v.max() - v.min()
+        d[f"{c}__scaled"] = (v - v.min()) / span if span else 0.5
+    long = d.melt(id_vars=["job_id", "run", metric], value_vars=[f"{c}__scaled" for c in cols],
+                  var_name="axis", value_name="position")  # fmt: skip
+    long["axis"] = long["axis"].str.removesuffix("__scaled").str.removeprefix("spec.")
+    order = [c.removeprefix("spec.") for c in cols]
+    return (
+        alt.Chart(long)
+        .mark_line(opacity=0.7)
+        .encode(
+            x=alt.X("axis:N", sort=order, title=None),
+            y=alt.Y("position:Q", axis=None),
+            detail="job_id:N",
+            color=alt.Color(f"{metric}:Q", scale=alt.Scale(scheme="viridis")),
+            tooltip=["run", metric],
+        )
+    )

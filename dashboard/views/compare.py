@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.results import varying_spec_columns
-from dashboard import charts, data
+from core.results import by_varying_fields, run_labels, varying_spec_columns
+from dashboard import charts, data, tables
 from dashboard.safe_text import plain_text
 
 METRICS = {
@@ -69,17 +69,52 @@ def select_jobs() -> pd.DataFrame:
 
 
 def figures_table(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """A row per run with the metrics this task has, % deltas against the baseline, and a
+    mark on training throughput whose steps spread over 10% of their median."""
+    from core.repeat_stats import NOISY_REL_IQR
+
     base = df[df["run"] == baseline].iloc[0]
+    metrics = {m: t for m, t in METRICS.items() if m in df and df[m].notna().any()}
     rows = []
     for _, r in df.iterrows():
-        row = {"job": r["run"]}
-        for m, title in METRICS.items():
+        row = {"run": r["run"]}
+        for m, title in metrics.items():
             v, b = r.get(m), base.get(m)
             row[title] = v
             if r["run"] != baseline and pd.notna(v) and pd.notna(b) and b:
                 row[f"{title} Δ%"] = 100 * (v - b) / abs(b)
+        iqr, med = r.get("step_ms_iqr"), r.get("step_ms_median")
+        noisy = pd.notna(iqr) and pd.notna(med) and med and iqr / med > NOISY_REL_IQR
+        row["timing"] = "noisy: step IQR > 10% of median" if noisy else "ok"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def swept_fields(df: pd.DataFrame) -> list[str]:
+    """The varying spec fields with numeric values: the x axis of a sweep plot."""
+    out = []
+    for c in varying_spec_columns(df):
+        if pd.to_numeric(df[c], errors="coerce").notna().all():
+            out.append(c)
+    return out
+
+
+def sweep_section(df: pd.DataFrame) -> None:
+    fields = swept_fields(df)
+    varying = varying_spec_columns(df)
+    metrics = [m for m in METRICS if m in df and df[m].notna().any()]
+    if not fields or not metrics:
+        return
+    st.subheader("Across the sweep")
+    c1, c2 = st.columns(2)
+    field = c1.selectbox("x: swept field", fields, format_func=lambda c: c[5:], key="cmp_x")
+    metric = c2.selectbox("y: metric", metrics, format_func=METRICS.get, key="cmp_y")
+    others = [c for c in varying if c != field]
+    by = others[0] if len(others) == 1 else None
+    st.altair_chart(charts.sweep(df, field, metric, by), width="stretch")
+    if len(others) > 1 or (len(others) == 1 and len(varying) >= 2 and len(fields) >= 2):
+        st.markdown("**Parallel coordinates** (one line per job, colored by the metric)")
+        st.altair_chart(charts.parallel(df, varying, metric), width="stretch")
 
 
 def render() -> None:
@@ -91,16 +126,21 @@ def render() -> None:
             "article's three networks run with `bnbench up`."
         )
         return
-    df = df.assign(run=df["job_id"].str[:8] + " " + df["label"].fillna(""))
+    df = by_varying_fields(df, include_seed=True)
+    df = df.assign(run=run_labels(df).to_numpy())
     diff = varying_spec_columns(df, include_seed=True)
     st.subheader("What differs")
     if diff:
-        st.dataframe(df[["run", *diff]], hide_index=True)
+        tables.show(df[["run", *diff]])
     else:
         st.caption("The specs are identical (seeds aside).")
 
+    sweep_section(df)
+
     st.subheader("Figures")
-    baseline = st.selectbox("Baseline for % deltas", df["run"].tolist(), key="cmp_baseline")
+    runs = df["run"].tolist()
+    baseline = st.selectbox("Baseline for % deltas (default: the sweep's first value)", runs,
+                            key="cmp_baseline")  # fmt: skip
     base_tp = df.loc[df["run"] == baseline, "train_samples_per_s"].iloc[0]
     cards = st.columns(min(len(df), 4))
     for col, (_, r) in zip(cards, df.head(4).iterrows(), strict=False):
@@ -113,31 +153,20 @@ def render() -> None:
             "-" if pd.isna(tp) else f"{tp:,.0f} samples/s",
             delta,
         )
-    table = figures_table(df, baseline)
-    st.dataframe(table, hide_index=True, width="stretch")
+    tables.show(figures_table(df, baseline), width="stretch")
     st.download_button(
         "Download CSV", df.to_csv(index=False).encode(), "bnbench-compare.csv", "text/csv"
     )
 
     ids = tuple(df["job_id"])
+    names = dict(zip(df["job_id"], df["run"], strict=True))
     curves = data.guarded(data.curves, ids, default=pd.DataFrame())
     if not curves.empty:
-        names = dict(zip(df["job_id"], df["run"], strict=True))
         curves = curves.assign(run=curves["job_id"].map(names))
+        curves = curves.sort_values("run", key=lambda s: s.map({r: i for i, r in enumerate(runs)}))
         st.subheader("Learning curves")
-        c1, c2 = st.columns(2)
-        c1.altair_chart(
-            charts.curves(
-                curves, "val_accuracy", "epoch", "validation accuracy (eval mode)", "epoch"
-            ),
-            width="stretch",
-        )
-        c2.altair_chart(
-            charts.curves(
-                curves, "val_loss", "wall_time_s", "validation loss", "training time (s)"
-            ),
-            width="stretch",
-        )
+        for col, chart in zip(st.columns(2), charts.learning_curves(curves), strict=False):
+            col.altair_chart(chart, width="stretch")
 
     st.subheader("Throughput and the train/eval gap")
     c1, c2 = st.columns(2)
@@ -170,7 +199,6 @@ def render() -> None:
     c3, c4 = st.columns(2)
     bn = data.guarded(data.bn_layers, ids, default=pd.DataFrame())
     if not bn.empty:
-        names = dict(zip(df["job_id"], df["run"], strict=True))
         bn = bn.assign(run=bn["job_id"].map(names))
         c3.altair_chart(
             charts.grouped_bars(
@@ -188,7 +216,7 @@ def render() -> None:
                 "run", "name", "preceded_by_dropout", "dropout_p", "variance_ratio",
                 "predicted_variance_ratio", "variance_ratio_min", "variance_ratio_max",
             ]  # fmt: skip
-            st.dataframe(bn[[c for c in cols if c in bn.columns]], hide_index=True)
+            tables.show(bn[[c for c in cols if c in bn.columns]])
     sc = df.dropna(subset=["final_val_accuracy", "train_samples_per_s"])
     if not sc.empty:
         c4.altair_chart(
@@ -204,11 +232,21 @@ def render() -> None:
 
     rep = data.guarded(data.repeats, None, ids, default=pd.DataFrame())
     if not rep.empty and (rep["repeats"] > 1).any():
+        from core.repeat_stats import noisy_metrics
+
         st.subheader("Repeats (same spec but seed): median and 95% CI")
-        keep = ["repeat_key", "repeats", *varying_spec_columns(rep)] + [
-            c for c in rep.columns if c.endswith((".median", ".ci_low", ".ci_high"))
+        st.caption(
+            "Timing CIs are on the log scale (the geometric mean's), so they stay positive; "
+            "noisy: IQR over 10% of the median, as torch.utils.benchmark warns."
+        )
+        rep = by_varying_fields(rep)
+        rep = rep.assign(group=run_labels(rep, "repeat_key").to_numpy())
+        metrics = [m for m in METRICS if f"{m}.median" in rep and rep[f"{m}.median"].notna().any()]
+        rep["noisy"] = rep.apply(lambda r: ", ".join(noisy_metrics(r, metrics)) or "-", axis=1)
+        keep = ["group", "repeats", "noisy"] + [
+            f"{m}.{k}" for m in metrics for k in ("median", "ci_low", "ci_high")
         ]
-        st.dataframe(rep[keep], hide_index=True)
+        tables.show(rep[keep])
 
 
 render()

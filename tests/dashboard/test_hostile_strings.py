@@ -181,8 +181,8 @@ def test_the_compare_filter_takes_hostile_text_as_a_value_or_an_inert_error(host
     at.text_input(key="cmp_filter").input(f"data_root={text}").run()
     assert_inert(at)
     if "," not in text:  # the filter box splits pairs at commas
-        figures = next(d.value for d in at.dataframe if "job" in d.value.columns)
-        assert list(figures["job"]) == [f"{hostile[text][:8]} {text}"]
+        figures = next(d.value for d in at.dataframe if "timing" in d.value.columns)
+        assert list(figures["run"]) == [f"{hostile[text][:8]} {text}"]
     at.text_input(key="cmp_filter").input(f"family={text}").run()
     assert_inert(at)
     assert not at.dataframe and "No finished jobs" in at.info[0].value

@@ -258,3 +258,37 @@ def test_a_suite_over_the_limits_is_refused_on_claims_and_nothing_is_recorded(da
     at.selectbox(key="run_suite").set_value("article")
     at.button[0].click().run()
     assert "epochs" in " ".join(e.value for e in at.error) and recent_runs() == []
+
+
+def test_compare_names_runs_by_the_swept_field_sorted_with_a_sweep_plot(dash_db, sample_result):
+    """Issue 14: legends read "0bdb47ee ux-dash-sweep" six times; the baseline was arbitrary."""
+    base, result = sample_result
+    for p in (0.5, 0.1, 0.3):  # submitted out of order
+        for s in (0, 1):
+            spec = base.with_overrides(dropout_p=p, seed=s)
+            seed(dash_db, spec, variant(result, spec), group_id="g", label="ux-dash-sweep")
+    at = page("compare").run()
+    at.selectbox(key="cmp_group").set_value("g").run()
+    assert not at.exception
+    assert at.selectbox(key="cmp_baseline").options[:2] == [
+        "dropout_p=0.1 seed=0", "dropout_p=0.1 seed=1"
+    ]
+    assert at.selectbox(key="cmp_x").value == "spec.dropout_p"  # the sweep plot's x axis
+    repeats = next(d.value for d in at.dataframe if "group" in d.value.columns)
+    assert list(repeats["group"]) == ["dropout_p=0.1", "dropout_p=0.3", "dropout_p=0.5"]
+    assert (repeats["train_samples_per_s.ci_low"] > 0).all()
+
+
+def test_compare_shows_a_regression_tasks_losses_and_no_empty_accuracy(dash_db, sample_result):
+    base, result = sample_result
+    for p in (0.0, 0.5):
+        spec = base.with_overrides(dropout_p=p)
+        reg = variant(result, spec, task="regression", final_val_accuracy=None,
+                      final_train_accuracy=None, generalization_gap=None)  # fmt: skip
+        seed(dash_db, spec, reg, group_id="reg")
+    at = page("compare").run()
+    at.selectbox(key="cmp_group").set_value("reg").run()
+    assert not at.exception
+    figures = next(d.value for d in at.dataframe if "timing" in d.value.columns)
+    assert "val loss" in figures.columns and "val accuracy" not in figures.columns
+    assert at.selectbox(key="cmp_y").options[0] != "final_val_accuracy"
