@@ -20,11 +20,11 @@ if gate():
             icon=":material/add_circle:",
             url_path="submit",
         ),
-        st.Page(
+        jobs := st.Page(
             HERE / "views/jobs.py",
             title="Jobs",
             icon=":material/list:",
-            url_path="jobs",
+            url_path="home",  # served at "/"; a name that is not /jobs, which leads here
             default=True,
         ),
         st.Page(
@@ -49,4 +49,8 @@ if gate():
             HERE / "views/workers.py", title="Workers", icon=":material/dns:", url_path="workers"
         ),
     ]
+    # The default page lives at "/": /jobs, as linked or typed, leads there too.
+    pages.append(
+        st.Page(lambda: st.switch_page(jobs), url_path="jobs", title="Jobs", visibility="hidden")
+    )
     st.navigation(pages).run()

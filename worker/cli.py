@@ -37,7 +37,7 @@ def parse_grid(items: tuple[str, ...]) -> dict[str, list]:
 
 
 @click.command(cls=SpecCommand)
-@spec_input(exclude=frozenset({"repeats"}))  # --repeats means seeds here; see --set repeats=N
+@spec_input(exclude=frozenset({"repeats"}))  # --repeats once meant seeds here: refused below
 @click.option(
     "--grid",
     multiple=True,
@@ -45,12 +45,14 @@ def parse_grid(items: tuple[str, ...]) -> dict[str, list]:
     help="Sweep a field over values; repeatable; the cross product is one group.",
 )
 @click.option(
-    "--repeats",
+    "--seeds",
+    "repeats",
     type=click.IntRange(1, 100),
     default=1,
     show_default=True,
-    help="Repeat each spec with seeds seed, seed+1, ...",
+    help="Run each spec with this many seeds: seed, seed+1, ...",
 )
+@click.option("--repeats", "old_repeats", type=int, default=None, hidden=True)
 @click.option(
     "--queue",
     help="Queue to send to (default: by device: cpu, gpu, or "
@@ -77,6 +79,7 @@ def submit(
     group_id,
     reuse,
     wait,
+    old_repeats,
     **fields,
 ) -> None:
     """Queue SPEC_FILE (or a preset, flags, a grid) for the workers. Prints the job ids.
@@ -86,6 +89,10 @@ def submit(
 
     from worker.submit import BrokerUnavailable, NotSentYet, expand_grid, submit_many
 
+    if old_repeats is not None:
+        n = old_repeats
+        fail([f"--repeats: submit's seeds option is now --seeds (--seeds {n}); the spec's "
+              f"timed rounds, which `run --repeats` sets, are --set repeats={n}"])  # fmt: skip
     err = Console(stderr=True)
     if grid or repeats > 1:
         group_id = group_id or f"sweep-{uuid.uuid4().hex[:8]}"
@@ -275,11 +282,20 @@ def _resolve(job_ids: tuple[str, ...]) -> list[str]:
 @click.command()
 @click.argument("job_ids", nargs=-1, required=True)
 def cancel(job_ids) -> None:
-    """Cancel queued jobs at once; ask running ones to stop (terminated after a grace period)."""
+    """Cancel queued jobs at once; ask running ones to stop (terminated after a grace period).
+
+    Exits 1 when a job had already finished: there was nothing to cancel."""
     from worker.submit import cancel as cancel_one
 
+    finished = []
     for job_id in _resolve(job_ids):
-        click.echo(f"{job_id[:8]} {cancel_one(job_id)}")
+        state = cancel_one(job_id)
+        if state in ("succeeded", "failed"):
+            finished.append(f"{job_id[:8]} had already {state}; nothing to cancel")
+        else:
+            click.echo(f"{job_id[:8]} {state}")
+    if finished:
+        fail(finished, code=1)
 
 
 @click.command()

@@ -92,7 +92,7 @@ def render() -> None:
             placeholder="dropout_p=0,0.1,0.5\nnorm=batchnorm,none",
         )
         c2.number_input(
-            "Repeats (seeds seed, seed+1, ...)",
+            "Seeds per spec (seed, seed+1, ...)",
             min_value=1,
             max_value=100,
             value=1,

@@ -44,7 +44,7 @@ def test_submit_a_grid_with_repeats_makes_one_group(cli):
             "dropout_p=0.0,0.5",
             "--grid",
             "norm=batchnorm,none",
-            "--repeats",
+            "--seeds",
             "2",
             "--label",
             "g",
@@ -181,3 +181,19 @@ def test_jobs_watch_piped_prints_a_table_each_refresh(queue_env):
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(10)
     assert "most recent jobs" in first
+
+
+def test_cancelling_a_finished_job_says_there_was_nothing_to_cancel(cli):
+    from core.store import mark_failed
+
+    job_id = invoke(cli, ["submit", *TINY_FLAGS]).stdout.strip()
+    mark_failed(job_id, "DataError", "boom")
+    res = invoke(cli, ["cancel", job_id[:8]], code=1)
+    assert f"{job_id[:8]} had already failed; nothing to cancel" in res.stderr
+    assert query_records()[0]["status"] == "failed"
+
+
+def test_submit_repeats_is_refused_with_the_two_names_it_could_mean(cli):
+    res = invoke(cli, ["submit", *TINY_FLAGS, "--repeats", "3"], code=2)
+    assert "--seeds 3" in res.stderr and "--set repeats=3" in res.stderr
+    assert query_records() == []
