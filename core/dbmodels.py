@@ -109,8 +109,70 @@ class Job(Base):
     )
     error_type: Mapped[str | None] = col(String(100), doc="Class of the failure, if failed.")
     error_message: Mapped[str | None] = col(Text, doc="What went wrong and how to fix it.")
+    note: Mapped[str | None] = col(Text, doc="Free-text note, editable after submission.")
+    archived_at: Mapped[datetime | None] = col(
+        DateTime(timezone=True), doc="When it was archived (UTC): hidden from default listings."
+    )
 
     result: Mapped[Result | None] = relationship(back_populates="job", uselist=False)
+
+
+class JobTag(Base):
+    """One tag of one job; a group's tags are its jobs' tags."""
+
+    __tablename__ = "job_tags"
+    __table_args__ = (
+        Index("ix_job_tags_tag", "tag"),
+        {"comment": "Tags on jobs: SELECT job_id FROM job_tags WHERE tag = 'baseline'."},
+    )
+
+    job_id: Mapped[str] = col(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, doc="The job."
+    )
+    tag: Mapped[str] = col(String(64), primary_key=True, doc="The tag, as typed.")
+
+
+class GroupNote(Base):
+    """A note on a group (a sweep or a suite run)."""
+
+    __tablename__ = "group_notes"
+    __table_args__ = ({"comment": "Free-text notes on groups of jobs."},)
+
+    group_id: Mapped[str] = col(String(64), primary_key=True, doc="jobs.group_id it describes.")
+    note: Mapped[str] = col(Text, doc="The note.")
+    updated_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="When it was last written (UTC)."
+    )
+
+
+class DeletedJob(Base):
+    """A deleted job's id, so a message still in the broker cannot bring the job back."""
+
+    __tablename__ = "deleted_jobs"
+    __table_args__ = ({"comment": "Ids of deleted jobs; their late deliveries are dropped."},)
+
+    job_id: Mapped[str] = col(String(36), primary_key=True, doc="The deleted job's id.")
+    deleted_at: Mapped[datetime] = col(
+        DateTime(timezone=True), default=utcnow, doc="When it was deleted (UTC)."
+    )
+
+
+class JobLog(Base):
+    """The log lines a worker wrote while running one attempt of a job."""
+
+    __tablename__ = "job_logs"
+    __table_args__ = (
+        Index("ix_job_logs_job_id", "job_id"),
+        {"comment": "The worker's log lines for each job, in order."},
+    )
+
+    id: Mapped[int] = col(Integer, primary_key=True, doc="Surrogate key; the lines' order.")
+    job_id: Mapped[str] = col(ForeignKey("jobs.id", ondelete="CASCADE"), doc="The job.")
+    attempt: Mapped[int] = col(Integer, doc="The attempt that wrote it, from 1.")
+    logged_at: Mapped[datetime] = col(DateTime(timezone=True), doc="When it was logged (UTC).")
+    level: Mapped[str] = col(String(16), doc="INFO, WARNING, ERROR, ...")
+    logger: Mapped[str] = col(String(100), doc="Logger name, e.g. bnbench.worker.")
+    message: Mapped[str] = col(Text, doc="The formatted message, exception text included.")
 
 
 class Environment(Base):

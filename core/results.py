@@ -15,17 +15,17 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.db import session_scope
-from core.dbmodels import Environment, Job, Result
+from core.dbmodels import Environment, Job, JobTag, Result
 from core.repeat_stats import summarize_groups
 from core.spec import BenchSpec
 
 JOB_COLUMNS = (
     "id", "status", "kind", "queue", "group_id", "label", "spec_hash", "repeat_key",
     "created_at", "started_at", "finished_at", "worker", "attempt", "progress", "progress_epoch",
-    "error_type", "error_message",
+    "error_type", "error_message", "note", "archived_at",
 )  # fmt: skip
 RESULT_COLUMNS = (
     "train_samples_per_s", "train_samples_per_s_p25", "train_samples_per_s_p75",
@@ -60,6 +60,8 @@ class ResultFilter:
     until: datetime | None = None
     job_ids: tuple[str, ...] = ()
     with_results_only: bool = False
+    tags: tuple[str, ...] = ()  # jobs carrying every one of these tags
+    archived: bool | None = False  # False: hide archived jobs (unless named by id); None: all
 
 
 def _json_field(name: str):
@@ -127,6 +129,11 @@ def apply_filter(stmt: Select, f: ResultFilter) -> Select:
             clauses.append(Environment.gpu_name.icontains(f.gpu, autoescape=True))
     if f.with_results_only:
         clauses.append(Result.id.is_not(None))
+    for tag in f.tags:
+        t = aliased(JobTag)  # apart from a JobTag the outer query may join
+        clauses.append(select(t.job_id).where(t.job_id == Job.id, t.tag == tag).exists())
+    if f.archived is not None and not f.job_ids:
+        clauses.append(Job.archived_at.is_not(None) if f.archived else Job.archived_at.is_(None))
     return stmt.where(and_(*clauses)) if clauses else stmt
 
 
@@ -165,9 +172,17 @@ def query_records(
     names = [*JOB_COLUMNS, *RESULT_COLUMNS, *ENV_COLUMNS]
     with _session(url, session) as s:
         rows = s.execute(stmt).all()
+        tags: dict[str, list[str]] = {}
+        if rows:
+            tagged = apply_filter(
+                _select([Job.id, JobTag.tag]).join(JobTag, JobTag.job_id == Job.id), f
+            )
+            for job_id, tag in s.execute(tagged.order_by(JobTag.tag)):
+                tags.setdefault(job_id, []).append(tag)
     out = []
     for row in rows:
         rec = {("job_id" if n == "id" else n): _utc(v) for n, v in zip(names, row, strict=False)}
+        rec["tags"] = ", ".join(tags.get(rec["job_id"], []))
         if spec:
             rec.update({f"spec.{k}": _cell(v) for k, v in row[-1].items()})
         out.append(rec)

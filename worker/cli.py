@@ -163,7 +163,11 @@ def wait_for(ids: list[str], console: Console, poll_s: float = 1.0) -> dict[str,
 
 
 def job_table(
-    limit: int, status: tuple[str, ...], group: str | None, label: str | None
+    limit: int,
+    status: tuple[str, ...],
+    group: str | None,
+    label: str | None,
+    tags: tuple[str, ...] = (),
 ) -> tuple[list, list[dict[str, str]]]:
     """Columns and rows of the jobs table, newest first."""
     from datetime import UTC, datetime
@@ -171,12 +175,15 @@ def job_table(
     from core.cli.tables import Column
     from core.results import ResultFilter, query_records
 
-    recs = query_records(ResultFilter(status=status, group_id=group, label=label), limit=limit)
+    recs = query_records(
+        ResultFilter(status=status, group_id=group, label=label, tags=tags), limit=limit
+    )
     columns = [Column("job", "job", 0), Column("status", "status", 0),
                Column("progress", "progress", 1, justify="right"),
                Column("error", "error", 1, max_width=60), Column("epoch", "epoch", 2),
                Column("duration", "duration", 2, justify="right"),
-               Column("label", "label", 3, max_width=24), Column("queue", "queue", 4),
+               Column("label", "label", 3, max_width=24), Column("tags", "tags", 3, max_width=24),
+               Column("queue", "queue", 4),
                Column("worker", "worker", 5, max_width=30)]  # fmt: skip
     rows = []
     for r in recs:
@@ -189,7 +196,7 @@ def job_table(
             "job": r["job_id"][:8], "status": st, "progress": f"{100 * done:.0f}%",
             "epoch": f"{epoch}/{epochs}" if epoch is not None and epochs else "-",
             "duration": "-" if secs is None else f"{secs:.1f}s", "queue": r["queue"],
-            "worker": r["worker"] or "-", "label": r["label"] or "",
+            "worker": r["worker"] or "-", "label": r["label"] or "", "tags": r["tags"],
             "error": " ".join((r["error_message"] or "").split()),
         })  # fmt: skip
     return columns, rows
@@ -199,6 +206,7 @@ def job_table(
 @click.option("--status", multiple=True, type=click.Choice(list(STATUS_STYLE)))
 @click.option("--group", help="Only this group.")
 @click.option("--label", help="Only this label.")
+@click.option("--tag", "tags", multiple=True, help="Only jobs with this tag; repeatable: all.")
 @click.option("--limit", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--watch", is_flag=True, help="Refresh until Ctrl-C (piped: a table every 2 s).")
 @click.option(
@@ -208,14 +216,14 @@ def job_table(
     default="table",
     show_default=True,
 )
-def jobs(status, group, label, limit, watch, fmt) -> None:
+def jobs(status, group, label, tags, limit, watch, fmt) -> None:
     """The queue: status, progress, worker, duration and errors of recent jobs."""
     from core.cli.tables import show
 
     console = Console()
 
     def render() -> None:
-        columns, rows = job_table(limit, status, group, label)
+        columns, rows = job_table(limit, status, group, label, tags)
         if fmt in ("csv", "json"):
             import pandas as pd
 
@@ -238,7 +246,7 @@ def jobs(status, group, label, limit, watch, fmt) -> None:
                 time.sleep(2)
         with Live(console=console, refresh_per_second=2, screen=False) as live:
             while True:
-                columns, rows = job_table(limit, status, group, label)
+                columns, rows = job_table(limit, status, group, label, tags)
                 live.update(Group(_live_table(columns, rows, console.width),
                                   "[dim]Ctrl-C to stop watching[/]"))  # fmt: skip
                 time.sleep(1)

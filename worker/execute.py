@@ -11,6 +11,7 @@ import uuid
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from core.annotations import was_deleted
 from core.bench_errors import BenchError, Cancelled
 from core.formats import DataError
 from core.lifecycle import (
@@ -164,6 +165,9 @@ def _admit(
         spec = parse(args, kwargs, worker_limits()).spec
     except PayloadError as e:
         return _refuse_payload(e, args, kwargs, headers, where)
+    if was_deleted(job_id):
+        log.info("job %s was deleted; delivery dropped", job_id)
+        return "deleted"
     held = admit(job_id, spec, where["queue"])
     if held is not None:
         return _refuse(

@@ -17,6 +17,9 @@ COMMANDS: dict[str, str] = {
     "results": "core.cli.results_cmd:results",
     "compare": "core.cli.results_cmd:compare",
     "show": "core.cli.show_cmd:show",
+    "tag": "core.cli.annotate_cmd:tag",
+    "archive": "core.cli.annotate_cmd:archive",
+    "delete": "core.cli.annotate_cmd:delete",
     # Queue commands live with the worker; they load only when asked for.
     "submit": "worker.cli:submit",
     "jobs": "worker.cli:jobs",
@@ -33,7 +36,8 @@ COMMANDS: dict[str, str] = {
 
 # Commands that read or write jobs: on a new machine they find the schema created, not a
 # "no such table" traceback.
-NEEDS_SCHEMA = {"results", "compare", "show", "jobs", "cancel", "retry", "workers", "suite"}
+NEEDS_SCHEMA = {"results", "compare", "show", "jobs", "cancel", "retry", "workers", "suite",
+                "tag", "archive", "delete"}  # fmt: skip
 
 
 def _ensure_schema() -> None:

@@ -52,13 +52,26 @@ def filter_options(f: Callable) -> Callable:
         click.option("--gpu", help="Substring of the GPU name, or 'cpu'."),
         click.option("--since", help="Created at or after: ISO date or an age like 7d."),
         click.option("--until", help="Created before: ISO date or an age like 1d."),
+        click.option("--tag", "tags", multiple=True, help="Carrying this tag; repeatable: all."),
+        click.option(
+            "--archived",
+            type=click.Choice(["hide", "only", "include"]),
+            default="hide",
+            show_default=True,
+            help="Archived jobs (`bnbench archive`).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
     return f
 
 
-def build_filter(where, status, group_id, label, gpu, since, until, **extra) -> ResultFilter:
+ARCHIVED = {"hide": False, "only": True, "include": None}
+
+
+def build_filter(
+    where, status, group_id, label, gpu, since, until, tags=(), archived="hide", **extra
+) -> ResultFilter:
     spec = {}
     for item in where:
         key, value = parse_override(item)
@@ -71,5 +84,7 @@ def build_filter(where, status, group_id, label, gpu, since, until, **extra) -> 
         gpu=gpu,
         since=parse_time(since),
         until=parse_time(until),
+        tags=tuple(tags),
+        archived=ARCHIVED[archived],
         **extra,
     )

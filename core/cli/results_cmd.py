@@ -156,7 +156,8 @@ def job_rows(df: pd.DataFrame) -> tuple[list[Column], list[dict[str, str]], list
     metrics = _metric_columns(df)
     columns = [Column("job_id", "job", 0), Column("status", "status", 0),
                *spec_columns(spec), *metric_columns(metrics),
-               Column("label", "label", 2, max_width=20), Column("load_avg_1m", "load", 4),
+               Column("label", "label", 2, max_width=20), Column("tags", "tags", 3, max_width=24),
+               Column("load_avg_1m", "load", 4),
                Column("created_at", "created", 4), Column("device", "ran on", 5),
                Column("gpu_name", "gpu", 5, max_width=20)]  # fmt: skip
     rows, noisy = [], False

@@ -145,3 +145,15 @@ def test_time_limit_message_names_the_setting():
 def test_cuda_and_cpu_oom_messages_map_to_out_of_memory(text):
     error_type, message = describe_failure(RuntimeError(text), BenchSpec(batch_size=256), SETTINGS)
     assert error_type == "OutOfMemory" and "try batch_size=128" in message
+
+
+def test_a_late_message_for_a_deleted_job_is_dropped_not_run_again(db_url):
+    from core.annotations import delete_jobs
+    from core.store import mark_failed
+
+    spec = BenchSpec(**TINY)
+    job_id = create_job(spec, queue="cpu")
+    mark_failed(job_id, "Cancelled", "cancelled before it started", status="cancelled")
+    assert delete_jobs([job_id]) == ([job_id], [])
+    assert run({"spec": spec.model_dump(mode="json"), "job_id": job_id}) == "deleted"
+    assert row(job_id) is None  # not re-created as a raw client's job
