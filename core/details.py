@@ -14,6 +14,7 @@ from core.dbmodels import (
     EpochMetric,
     InferenceMetric,
     Job,
+    JobLog,
     LayerMetric,
     Result,
 )
@@ -89,3 +90,14 @@ def layer_benchmarks(
     if not df.empty:
         df["machine"] = df["gpu_name"].fillna(df["cpu_model"]) + " (" + df["device"] + ")"
     return df
+
+
+def job_log(job_id: str, url: str | None = None) -> pd.DataFrame:
+    """The worker's log lines for a job (worker/job_logs.py), oldest first, every attempt's."""
+    g = JobLog
+    stmt = (
+        select(g.attempt, g.logged_at, g.level, g.logger, g.message)
+        .where(g.job_id == job_id)
+        .order_by(g.id)
+    )
+    return _frame(stmt, url)

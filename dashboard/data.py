@@ -81,6 +81,11 @@ def curves(job_ids: tuple[str, ...]) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def job_log(job_id: str) -> pd.DataFrame:
+    return details.job_log(job_id)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def inference(job_ids: tuple[str, ...]) -> pd.DataFrame:
     return details.inference_table(job_ids)
 

@@ -27,6 +27,7 @@ from core.rejections import Rejection, file_refusal
 from core.spec import BenchSpec
 from core.store import mark_failed, save_result
 from worker.envelope import job_id_for
+from worker.job_logs import captured
 from worker.memory_budget import worker_limits
 from worker.payload import PayloadError, parse
 from worker.settings import Settings
@@ -147,7 +148,8 @@ def execute(
             if admitted == "rejected":  # the job failed: it may have ended its suite's round
                 _next_round(job_id)
             return admitted
-        return _run(job_id, admitted, worker, settings)
+        with captured(job_id):
+            return _run(job_id, admitted, worker, settings)
 
 
 def _admit(

@@ -15,7 +15,8 @@ from core.spec import BenchSpec
 @click.command()
 @click.argument("job_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the job record as JSON.")
-def show(job_id: str, as_json: bool) -> None:
+@click.option("--log", "with_log", is_flag=True, help="Print the worker's log lines for the job.")
+def show(job_id: str, as_json: bool, with_log: bool) -> None:
     """Spec, status, environment, learning curves and inference table of one job.
 
     JOB_ID may be a unique prefix of at least 4 characters.
@@ -30,6 +31,13 @@ def show(job_id: str, as_json: bool) -> None:
     except JobNotFound as e:
         Console(stderr=True).print(f"[red]error:[/] {escape(str(e))}", highlight=False)
         sys.exit(2)
+    if with_log:
+        from core.details import job_log
+
+        for r in job_log(rec["job_id"]).itertuples():
+            click.echo(f"{r.logged_at:%Y-%m-%d %H:%M:%S} #{r.attempt} {r.level} {r.logger}: "
+                       f"{r.message}")  # fmt: skip
+        return
     if as_json:
         import json
 

@@ -107,6 +107,15 @@ def detail(job_id: str) -> None:
         if bands is not None:
             st.markdown("**Last hidden layer inputs** (15th, 50th and 85th percentile)")
             st.altair_chart(bands, width="stretch")
+    logs = data.guarded(data.job_log, job_id, default=pd.DataFrame())
+    with st.expander(f"Worker log ({len(logs)} lines)"):
+        if logs.empty:
+            st.caption("The worker's log lines for this job are stored when an attempt ends.")
+        else:
+            st.code("\n".join(
+                f"{r.logged_at:%H:%M:%S} #{r.attempt} {r.level:<7} {r.logger}: {r.message}"
+                for r in logs.itertuples()
+            ), language=None)  # fmt: skip
     inf = data.guarded(data.inference, (job_id,), default=pd.DataFrame())
     if not inf.empty:
         st.markdown("**Inference (eval mode)**")

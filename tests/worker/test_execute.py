@@ -157,3 +157,19 @@ def test_a_late_message_for_a_deleted_job_is_dropped_not_run_again(db_url):
     assert delete_jobs([job_id]) == ([job_id], [])
     assert run({"spec": spec.model_dump(mode="json"), "job_id": job_id}) == "deleted"
     assert row(job_id) is None  # not re-created as a raw client's job
+
+
+def test_a_jobs_log_lines_are_stored_with_it(db_url, caplog):
+    """At the worker's log level (info here, as `bnbench worker` defaults to)."""
+    import logging
+
+    from core.details import job_log
+
+    caplog.set_level(logging.INFO, logger="bnbench")
+    spec = BenchSpec(**TINY)
+    job_id = create_job(spec, queue="cpu")
+    assert run({"spec": spec.model_dump(mode="json"), "job_id": job_id}) == "succeeded"
+    lines = job_log(job_id)
+    assert f"job {job_id} started on w@test" in lines["message"].tolist()
+    assert any(m.startswith(f"job {job_id} succeeded") for m in lines["message"])
+    assert set(lines["attempt"]) == {1}
