@@ -275,12 +275,14 @@ def job_record(job_id: str, url: str | None = None) -> dict[str, Any]:
     return rec
 
 
-def group_ids(url: str | None = None) -> list[str]:
-    """Every group id, most recently used first."""
+def group_ids(url: str | None = None, archived: bool = False) -> list[str]:
+    """Every group id with a job not archived (with `archived`, every group), most recently
+    used first."""
+    shown = Job.group_id.is_not(None) if archived else Job.archived_at.is_(None)
     with session_scope(url, readonly=True) as s:
         rows = s.execute(
             select(Job.group_id, func.max(Job.created_at).label("last"))
-            .where(Job.group_id.is_not(None))
+            .where(Job.group_id.is_not(None), shown)
             .group_by(Job.group_id)
             .order_by(func.max(Job.created_at).desc())
         ).all()

@@ -53,8 +53,10 @@ def jobs(
     group: str | None = None,
     label: str | None = None,
     limit: int = 200,
+    archived: bool = False,
 ) -> pd.DataFrame:
-    f = results.ResultFilter(status=status, group_id=group or None, label=label or None)
+    f = results.ResultFilter(status=status, group_id=group or None, label=label or None,
+                             archived=None if archived else False)  # fmt: skip
     return pd.DataFrame.from_records(results.query_records(f, limit=limit))
 
 
@@ -66,8 +68,8 @@ def jobs_where(spec: tuple[tuple[str, Any], ...], limit: int = 500) -> pd.DataFr
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def groups() -> list[str]:
-    return results.group_ids()
+def groups(archived: bool = False) -> list[str]:
+    return results.group_ids(archived=archived)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -32,6 +32,7 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
             "queue": df["queue"],
             "duration (s)": df.apply(_duration, axis=1),
             "label": df["label"],
+            "tags": df["tags"],
             "group": df["group_id"],
             "error": df["error_message"],
         }
@@ -40,8 +41,9 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @st.fragment(run_every=REFRESH_S)
-def live_table(status, group, label) -> None:
-    df = data.guarded(data.jobs, tuple(status), group, label, default=pd.DataFrame())
+def live_table(status, group, label, archived: bool = False) -> None:
+    df = data.guarded(data.jobs, tuple(status), group, label, 200, archived,
+                      default=pd.DataFrame())  # fmt: skip
     for line in data.guarded(data.idle_queue_warnings, default=[]):
         st.warning(plain_text(line), icon=":material/hourglass_empty:")
     if df.empty:
@@ -73,6 +75,94 @@ def _act(action: str, job_id: str) -> None:
     else:
         st.session_state["job_action"] = not_retryable(job_id) or f"{job_id[:8]}: not retried"
     data.clear()
+
+
+def _save(job_ids: list[str], key: str, group: str | None = None) -> None:
+    from core.annotations import AnnotationError, edit, set_group_note
+
+    state = st.session_state
+    try:
+        if group is None:
+            old = set(state[f"{key}_old_tags"])
+            new = set(state[f"{key}_tags"])
+            edit(job_ids, new - old, old - new, state[f"{key}_note"], state[f"{key}_label"])
+        else:
+            edit(job_ids, state[f"{key}_tags"])
+            set_group_note(group, state[f"{key}_note"])
+        state["job_action"] = f"saved: {len(job_ids)} job{'s' if len(job_ids) > 1 else ''}"
+    except AnnotationError as e:
+        state["job_action"] = f"not saved: {e}"
+    data.clear()
+
+
+def _archive(job_ids: list[str], undo: bool) -> None:
+    from core.annotations import archive
+
+    n = archive(job_ids, undo=undo)
+    st.session_state["job_action"] = f"{n} job{'s' if n != 1 else ''} " + (
+        "unarchived" if undo else "archived: hidden unless 'archived' is on"
+    )
+    data.clear()
+
+
+@st.dialog("Delete for good?")
+def _confirm_delete(job_ids: list[str], what: str) -> None:
+    st.write(f"{what}: the job rows, results, curves, logs and tags go, and cannot come back. "
+             "Archive hides them instead.")  # fmt: skip
+    if st.button("Delete", type="primary", key="delete_confirmed"):
+        from core.annotations import delete_jobs
+
+        deleted, refused = delete_jobs(job_ids)
+        msg = f"{len(deleted)} deleted"
+        if refused:
+            msg += f"; {len(refused)} still queued or running were kept: cancel them first"
+        st.session_state["job_action"] = msg
+        data.clear()
+        st.rerun()
+
+
+def annotate(row) -> None:
+    """Name, tag and note the job; archive or delete it."""
+    from core.annotations import all_tags
+
+    job_id, key = row["job_id"], f"edit_{row['job_id'][:8]}"
+    tags = [t for t in (row.get("tags") or "").split(", ") if t]
+    with st.expander("Name, tags and note; archive or delete"):
+        with st.form(key):
+            st.text_input("Label", value=row.get("label") or "", key=f"{key}_label")
+            st.session_state[f"{key}_old_tags"] = tags
+            known = sorted({*all_tags(), *tags})
+            st.multiselect("Tags", known, default=tags, key=f"{key}_tags", accept_new_options=True,
+                           help="Type a new tag and press Enter.")  # fmt: skip
+            st.text_area("Note", value=row.get("note") or "", key=f"{key}_note")
+            st.form_submit_button("Save", on_click=_save, args=([job_id], key))
+        b1, b2, _ = st.columns([1, 1, 4])
+        archived = pd.notna(row.get("archived_at"))
+        b1.button("Unarchive" if archived else "Archive", key=f"{key}_archive",
+                  on_click=_archive, args=([job_id], archived))  # fmt: skip
+        if b2.button("Delete…", key=f"{key}_delete"):
+            _confirm_delete([job_id], f"job {job_id[:8]}")
+
+
+def group_actions(group: str) -> None:
+    """Tag, note, archive or delete a whole group."""
+    from core.annotations import group_note, jobs_of
+
+    ids = data.guarded(jobs_of, (), group, default=[])
+    if not ids:
+        return
+    key = "group_edit"
+    with st.expander(f"Group {group}: tags, note, archive or delete ({len(ids)} jobs)"):
+        with st.form(key):
+            st.multiselect("Add tags to every job", [], key=f"{key}_tags",
+                           accept_new_options=True)  # fmt: skip
+            st.text_area("Group note", value=group_note(group), key=f"{key}_note")
+            st.form_submit_button("Save", on_click=_save, args=(ids, key, group))
+        b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+        b1.button("Archive group", key="group_archive", on_click=_archive, args=(ids, False))
+        b2.button("Unarchive group", key="group_unarchive", on_click=_archive, args=(ids, True))
+        if b3.button("Delete group…", key="group_delete"):
+            _confirm_delete(ids, f"group {group} ({len(ids)} jobs)")
 
 
 def detail(job_id: str) -> None:
@@ -124,24 +214,27 @@ def detail(job_id: str) -> None:
 
 def render() -> None:
     st.title("Jobs")
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns([3, 3, 3, 1])
+    archived = c4.toggle("archived", key="jobs_archived", help="Show archived jobs and groups.")
     status = c1.multiselect("Status", JOB_STATUSES, key="jobs_status")
-    groups = data.guarded(data.groups, default=[])
+    groups = data.guarded(data.groups, archived, default=[])
     group = c2.selectbox("Group", ["", *groups], key="jobs_group")
     label = c3.text_input("Label", key="jobs_label")
-    live_table(status, group, label)
+    live_table(status, group, label, archived)
+    if group:
+        group_actions(group)
     runs = data.guarded(data.suite_runs, default=pd.DataFrame())
     if not runs.empty and (running := runs[runs["state"] == "running"]).shape[0]:
         st.markdown("**Suite runs in progress** (the workers send each next round of seeds)")
         st.dataframe(running, hide_index=True)
     st.divider()
-    picker(tuple(status), group, label)
+    picker(tuple(status), group, label, archived)
 
 
 @st.fragment(run_every=REFRESH_S)
-def picker(status: tuple[str, ...], group: str, label: str) -> None:
+def picker(status: tuple[str, ...], group: str, label: str, archived: bool = False) -> None:
     """A job and its story, refreshed: new jobs join the list, curves grow while it runs."""
-    df = data.guarded(data.jobs, status, group, label, default=pd.DataFrame())
+    df = data.guarded(data.jobs, status, group, label, 200, archived, default=pd.DataFrame())
     if df.empty:
         return
     options = df["job_id"].tolist()
@@ -159,6 +252,7 @@ def picker(status: tuple[str, ...], group: str, label: str) -> None:
     if msg := st.session_state.pop("job_action", None):
         st.toast(msg)
         st.info(msg)
+    annotate(df[df["job_id"] == job_id].iloc[0])
     detail(job_id)
 
 

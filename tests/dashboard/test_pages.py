@@ -3,7 +3,7 @@
 import pytest
 
 from core.lifecycle import register_worker
-from core.results import query_records
+from core.results import ResultFilter, query_records
 from core.spec import BenchSpec
 from core.store import create_job
 from tests.dashboard.conftest import app, page
@@ -294,3 +294,30 @@ def test_compare_shows_a_regression_tasks_losses_and_no_empty_accuracy(dash_db, 
     figures = next(d.value for d in at.dataframe if "timing" in d.value.columns)
     assert "val loss" in figures.columns and "val accuracy" not in figures.columns
     assert at.selectbox(key="cmp_y").options[0] != "final_val_accuracy"
+
+
+def test_jobs_tags_notes_and_archives_a_job_and_a_group(seeded):
+    from core.annotations import group_note, tags_of
+
+    ids, _ = seeded
+    at = page("jobs").run()
+    job_id = at.selectbox(key="jobs_selected").value
+    key = f"edit_{job_id[:8]}"
+    at.text_input(key=f"{key}_label").input("renamed")
+    at.multiselect(key=f"{key}_tags").set_value(["baseline"])
+    at.text_area(key=f"{key}_note").input("looks right")
+    at.button(key=f"FormSubmitter:{key}-Save").click().run()
+    assert not at.exception
+    [rec] = query_records(ResultFilter(job_ids=(job_id,)))
+    assert (rec["label"], rec["tags"], rec["note"]) == ("renamed", "baseline", "looks right")
+
+    at.selectbox(key="jobs_group").set_value("sweep").run()
+    at.multiselect(key="group_edit_tags").set_value(["p-sweep"])
+    at.text_area(key="group_edit_note").input("two seeds per p")
+    at.button(key="FormSubmitter:group_edit-Save").click().run()
+    assert all("p-sweep" in t for t in tags_of(ids).values())
+    assert group_note("sweep") == "two seeds per p"
+    at.button(key="group_archive").click().run()
+    assert not at.exception
+    assert {r["job_id"] for r in query_records()} & set(ids) == set()  # hidden by default
+    assert "sweep" not in page("jobs").run().selectbox(key="jobs_group").options
