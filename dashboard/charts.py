@@ -192,35 +192,47 @@ def sweep_summary(df: pd.DataFrame, field: str, metric: str, by: str | None) -> 
     return pd.DataFrame(rows)
 
 
+def _plain(column: str | None) -> str | None:
+    """A column name Vega-Lite reads as one field: a dot would mean a nested one."""
+    return None if column is None else column.removeprefix("spec.").replace(".", "_")
+
+
 def sweep(df: pd.DataFrame, field: str, metric: str, by: str | None = None) -> alt.LayerChart:
     """`metric` against a swept spec field: every job as a dot, the mean over repeats as a
     line, and its 95% CI as a band; one color per value of `by` when a second field varies."""
-    x = alt.X(f"{field}:Q", title=field.removeprefix("spec."))
-    color = alt.Color(f"{by}:N", title=by.removeprefix("spec.")) if by else alt.value("#4c78a8")
+    names = {c: _plain(c) for c in (field, by, metric) if c}
+    df = df.rename(columns=names)
+    field, by, metric = names[field], names.get(by) if by else None, names[metric]
+    x = alt.X(f"{field}:Q", title=field)
+    color = alt.Color(f"{by}:N", title=by) if by else alt.value("#4c78a8")
     summary = sweep_summary(df, field, metric, by)
+    y_scale = alt.Scale(zero=False)
     base = alt.Chart(summary).encode(x=x, color=color)
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("ci_low:Q", title=metric), y2="ci_high:Q")
+    band = base.mark_area(opacity=0.2).encode(
+        y=alt.Y("ci_low:Q", title=metric, scale=y_scale), y2="ci_high:Q"
+    )
     line = base.mark_line(point=False).encode(
         y="mean:Q", tooltip=[field, *([by] if by else []), "mean", "ci_low", "ci_high", "n"]
     )
     dots = (
-        alt.Chart(df.dropna(subset=[metric]))
+        alt.Chart(df.dropna(subset=[metric])[["run", field, metric, *([by] if by else [])]])
         .mark_circle(size=50, opacity=0.7)
         .encode(
             x=x,
-            y=alt.Y(f"{metric}:Q", title=f"{metric} (line: mean, band: 95% CI)"),
+            y=alt.Y(f"{metric}:Q", title=metric, scale=y_scale),
             color=color,
             tooltip=["run", field, metric],
         )
     )
-    return band + line + dots
+    return (band + line + dots).properties(height=320)
 
 
 def parallel(df: pd.DataFrame, fields: list[str], metric: str) -> alt.Chart:
     """Parallel coordinates of a sweep over several fields: one line per job through its
     values (each axis scaled to its own range), colored by `metric`."""
-    cols = [*fields, metric]
-    d = df[["job_id", "run", *cols]].dropna(subset=[metric]).copy()
+    names = {c: _plain(c) for c in [*fields, metric]}
+    d = df[["job_id", "run", *names]].rename(columns=names).dropna(subset=[names[metric]])
+    cols, metric = list(names.values()), names[metric]
     for c in cols:
         v = pd.to_numeric(d[c], errors="coerce")
         if v.isna().any():  # text values: their order of appearance
@@ -229,8 +241,8 @@ def parallel(df: pd.DataFrame, fields: list[str], metric: str) -> alt.Chart:
         d[f"{c}__scaled"] = (v - v.min()) / span if span else 0.5
     long = d.melt(id_vars=["job_id", "run", metric], value_vars=[f"{c}__scaled" for c in cols],
                   var_name="axis", value_name="position")  # fmt: skip
-    long["axis"] = long["axis"].str.removesuffix("__scaled").str.removeprefix("spec.")
-    order = [c.removeprefix("spec.") for c in cols]
+    long["axis"] = long["axis"].str.removesuffix("__scaled")
+    order = cols
     return (
         alt.Chart(long)
         .mark_line(opacity=0.7)

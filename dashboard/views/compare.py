@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pandas as pd
 import streamlit as st
 
@@ -19,6 +21,9 @@ METRICS = {
     "time_to_target_s": "time to target (s)",
     "final_val_loss": "val loss",
 }
+
+
+BASELINE = "Baseline for % deltas (default: the sweep's first value)"
 
 
 def parse_filter(text: str) -> tuple[tuple[str, object], ...]:
@@ -112,6 +117,8 @@ def sweep_section(df: pd.DataFrame) -> None:
     others = [c for c in varying if c != field]
     by = others[0] if len(others) == 1 else None
     st.altair_chart(charts.sweep(df, field, metric, by), width="stretch")
+    st.caption("Dots: jobs. Line: the mean over seeds. Band: its 95% CI (t; log scale for "
+               "timings), where a value has two seeds or more.")  # fmt: skip
     if len(others) > 1 or (len(others) == 1 and len(varying) >= 2 and len(fields) >= 2):
         st.markdown("**Parallel coordinates** (one line per job, colored by the metric)")
         st.altair_chart(charts.parallel(df, varying, metric), width="stretch")
@@ -139,8 +146,9 @@ def render() -> None:
 
     st.subheader("Figures")
     runs = df["run"].tolist()
-    baseline = st.selectbox("Baseline for % deltas (default: the sweep's first value)", runs,
-                            key="cmp_baseline")  # fmt: skip
+    # keyed by the runs: other jobs start again from their first, the sweep's first value
+    key = f"cmp_baseline_{zlib.crc32('|'.join(runs).encode())}"
+    baseline = st.selectbox(BASELINE, runs, key=key)
     base_tp = df.loc[df["run"] == baseline, "train_samples_per_s"].iloc[0]
     cards = st.columns(min(len(df), 4))
     for col, (_, r) in zip(cards, df.head(4).iterrows(), strict=False):
@@ -150,7 +158,7 @@ def render() -> None:
             delta = f"{100 * (tp - base_tp) / base_tp:+.1f}% vs baseline"
         col.metric(
             f"{plain_text(r['run'])}: training throughput",
-            "-" if pd.isna(tp) else f"{tp:,.0f} samples/s",
+            "-" if pd.isna(tp) else f"{tp:,.0f}/s",
             delta,
         )
     tables.show(figures_table(df, baseline), width="stretch")

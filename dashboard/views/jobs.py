@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.dbmodels import JOB_STATUSES
-from dashboard import charts, data
+from dashboard import charts, data, tables
 from dashboard.safe_text import plain_text
 
 REFRESH_S = 2
@@ -52,14 +52,14 @@ def live_table(status, group, label, archived: bool = False) -> None:
             "`bnbench submit --preset smoke`."
         )
         return
-    st.dataframe(
+    tables.show(
         table(df),
-        hide_index=True,
         width="stretch",
         column_config={
             "progress": st.column_config.ProgressColumn(
                 "progress", min_value=0.0, max_value=1.0, format="percent"
-            )
+            ),
+            "duration (s)": st.column_config.NumberColumn(format="%.1f"),
         },
     )
 
@@ -107,8 +107,8 @@ def _archive(job_ids: list[str], undo: bool) -> None:
 
 @st.dialog("Delete for good?")
 def _confirm_delete(job_ids: list[str], what: str) -> None:
-    st.write(f"{what}: the job rows, results, curves, logs and tags go, and cannot come back. "
-             "Archive hides them instead.")  # fmt: skip
+    st.write(f"{plain_text(what)}: the job rows, results, curves, logs and tags go, and cannot "
+             "come back. Archive hides them instead.")  # fmt: skip
     if st.button("Delete", type="primary", key="delete_confirmed"):
         from core.annotations import delete_jobs
 
@@ -152,7 +152,8 @@ def group_actions(group: str) -> None:
     if not ids:
         return
     key = "group_edit"
-    with st.expander(f"Group {group}: tags, note, archive or delete ({len(ids)} jobs)"):
+    n = f"{len(ids)} job{'s' if len(ids) != 1 else ''}"
+    with st.expander(f"Group {plain_text(group)}: tags, note, archive or delete ({n})"):
         with st.form(key):
             st.multiselect("Add tags to every job", [], key=f"{key}_tags",
                            accept_new_options=True)  # fmt: skip
@@ -166,7 +167,10 @@ def group_actions(group: str) -> None:
 
 
 def detail(job_id: str) -> None:
-    rec = data.guarded(data.job_detail, job_id, default=None)
+    from core import details, results
+
+    # Read afresh, not through the 5 s cache: this view is watched while the job runs.
+    rec = data.guarded(results.job_record, job_id, default=None)
     if rec is None:
         return
     st.subheader(f"Job {job_id}")
@@ -184,7 +188,7 @@ def detail(job_id: str) -> None:
     with right:
         st.markdown("**Environment**")
         st.json(result["provenance"] if result else {}, expanded=False)
-    curves = data.guarded(data.curves, (job_id,), default=pd.DataFrame())
+    curves = data.guarded(details.epoch_curves, (job_id,), default=pd.DataFrame())
     if curves.empty and rec["status"] == "running":
         st.caption("The learning curves appear here as each epoch ends.")
     if not curves.empty:
@@ -209,12 +213,12 @@ def detail(job_id: str) -> None:
     inf = data.guarded(data.inference, (job_id,), default=pd.DataFrame())
     if not inf.empty:
         st.markdown("**Inference (eval mode)**")
-        st.dataframe(inf.drop(columns=["job_id"]), hide_index=True)
+        tables.show(inf.drop(columns=["job_id"]))
 
 
 def render() -> None:
     st.title("Jobs")
-    c1, c2, c3, c4 = st.columns([3, 3, 3, 1])
+    c1, c2, c3, c4 = st.columns([3, 3, 3, 2], vertical_alignment="bottom")
     archived = c4.toggle("archived", key="jobs_archived", help="Show archived jobs and groups.")
     status = c1.multiselect("Status", JOB_STATUSES, key="jobs_status")
     groups = data.guarded(data.groups, archived, default=[])

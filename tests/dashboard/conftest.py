@@ -44,3 +44,8 @@ def app():
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(VIEWS / "app.py"), default_timeout=60)
+
+
+def baseline_picker(at):
+    """Compare's baseline selectbox: its key changes with the jobs compared."""
+    return next(w for w in at.selectbox if w.label.startswith("Baseline for % deltas"))

@@ -57,7 +57,7 @@ def test_submit_in_the_browser_then_watch_it_succeed_and_compare(
 
         page.goto(f"{dashboard_url}/compare")
         [rec] = query_records(ResultFilter(label="browser-e2e"))
-        figure = f"{rec['train_samples_per_s']:,.0f} samples/s"
+        figure = f"{rec['train_samples_per_s']:,.0f}/s"
         expect(page.get_by_text(figure)).to_be_visible()
         page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
         browser.close()

@@ -22,7 +22,7 @@ from core.suites.model import Suite
 from core.suites.report import evaluate, results_by_experiment
 from dashboard.report_html import render
 from tests.core.test_hostile_strings import HOSTILE
-from tests.dashboard.conftest import dashboard_database, page
+from tests.dashboard.conftest import baseline_picker, dashboard_database, page
 from tests.dbseed import seed, variant
 from tests.services import CHROMIUM, CHROMIUM_ARGS, running_dashboard
 from worker.queues import gpu_slug
@@ -170,7 +170,7 @@ def test_compare_a_hostile_group_shows_its_label_literally_on_the_cards(hostile,
     [card] = at.metric
     assert card.label.startswith(hostile[text][:8])
     assert shows_literally(card.label, f"{hostile[text][:8]} {text}: training throughput")
-    assert at.selectbox(key="cmp_baseline").options == [f"{hostile[text][:8]} {text}"]
+    assert baseline_picker(at).options == [f"{hostile[text][:8]} {text}"]
 
 
 @pytest.mark.parametrize("text", STRINGS, ids=ids(STRINGS))
