@@ -1,11 +1,11 @@
-"""End to end in a real headless Chromium: submit from the form, watch it succeed, compare."""
+"""The Submit form in a real headless Chromium (the whole journey: test_journey.py)."""
 
 import shutil
 
 import pytest
 
 from core.results import ResultFilter, query_records
-from tests.services import CHROMIUM, CHROMIUM_ARGS, running_dashboard, wait_until
+from tests.services import CHROMIUM, CHROMIUM_ARGS, running_dashboard
 
 pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM),
@@ -17,50 +17,6 @@ pytestmark = pytest.mark.skipif(
 def dashboard_url(queue_env, tmp_path):
     with running_dashboard(tmp_path) as base:
         yield base
-
-
-def test_submit_in_the_browser_then_watch_it_succeed_and_compare(
-    dashboard_url, start_workers, tmp_path
-):
-    from playwright.sync_api import expect, sync_playwright
-
-    start_workers(1)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
-
-        page.goto(f"{dashboard_url}/submit")
-        page.get_by_role("combobox", name="Start from a preset").click()
-        page.get_by_role("option", name="smoke", exact=True).click()
-        # the preset reruns the page; wait until its values are in the form
-        expect(page.get_by_label("synthetic_samples", exact=True)).to_have_value("512")
-        label = page.get_by_label("Label", exact=True)
-        label.fill("browser-e2e")
-        label.press("Enter")
-        expect(label).to_have_value("browser-e2e")
-        page.wait_for_load_state("networkidle")
-        page.get_by_role("button", name="Submit", exact=True).click()
-        expect(page.get_by_text("Submitted 1 job")).to_be_visible()
-        [job] = query_records(ResultFilter(label="browser-e2e"))
-        assert job["spec.synthetic_samples"] == 512  # the smoke preset's, from the form
-
-        page.goto(f"{dashboard_url}/jobs")
-        status = page.get_by_test_id("stMetricValue").first
-
-        def succeeded() -> bool:
-            page.reload()
-            page.wait_for_selector("[data-testid=stMetricValue]")
-            return status.inner_text() == "succeeded"
-
-        wait_until(succeeded, 120, "Jobs to show the job succeeded", interval_s=1)
-
-        page.goto(f"{dashboard_url}/compare")
-        [rec] = query_records(ResultFilter(label="browser-e2e"))
-        figure = f"{rec['train_samples_per_s']:,.0f}/s"
-        expect(page.get_by_text(figure)).to_be_visible()
-        page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
-        browser.close()
 
 
 def test_bad_numbers_typed_in_the_browser_block_the_submission(dashboard_url):
