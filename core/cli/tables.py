@@ -80,7 +80,8 @@ def show(
         for note in notes:
             console.out(f"\n{note}", highlight=False)
         return
-    if not console.is_terminal:
+    if not console.is_terminal:  # every cell whole: a file has no width to fit
+        columns = [replace(c, max_width=None) for c in columns]
         wide = sum(cell_width(c, rows) + PADDING for c in columns) + 1
         console = Console(file=console.file, width=max(wide, len(title), 80), no_color=True)
     shown = fit(columns, rows, console.width)

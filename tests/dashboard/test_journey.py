@@ -90,7 +90,8 @@ def test_a_sweep_from_the_form_to_an_archived_tagged_group(bnbench_up, tmp_path)
 
         # 2. Jobs, at /jobs: watch a job that has yet to start; its curves grow as it runs
         page.goto(f"{url}/jobs")
-        expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+        expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Page not found")).to_have_count(0)
         waiting = query_records(ResultFilter(label="journey", status=("queued",)))
         assert waiting, "2 workers take 2 of the 4 jobs; the others wait"
         page.get_by_role("combobox", name="Job").click()

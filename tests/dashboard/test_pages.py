@@ -285,6 +285,20 @@ def test_compare_names_runs_by_the_swept_field_sorted_with_a_sweep_plot(dash_db,
     assert (repeats["train_samples_per_s.ci_low"] > 0).all()
 
 
+def test_a_sweep_over_two_fields_gets_parallel_coordinates(dash_db, sample_result):
+    base, result = sample_result
+    for p in (0.0, 0.5):
+        for lr in (0.01, 0.1):
+            spec = base.with_overrides(dropout_p=p, lr=lr)
+            seed(dash_db, spec, variant(result, spec), group_id="g2")
+    at = page("compare").run()
+    at.selectbox(key="cmp_group").set_value("g2").run()
+    assert not at.exception
+    assert "Parallel coordinates" in " ".join(m.value for m in at.markdown)
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert any('"field": "axis"' in s and '"field": "position"' in s for s in specs)
+
+
 def test_compare_shows_a_regression_tasks_losses_and_no_empty_accuracy(dash_db, sample_result):
     base, result = sample_result
     for p in (0.0, 0.5):
