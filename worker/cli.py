@@ -336,31 +336,43 @@ def retry(job_ids) -> None:
     help="Seconds without heartbeat before a worker counts as stale "
     "[default: BNBENCH_STALE_AFTER_S].",
 )
-def workers(stale_after) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def workers(stale_after, fmt) -> None:
     """The fleet: host, GPU, queues, heartbeat age and current job of every worker."""
+    from core.cli.tables import Column, show
     from core.lifecycle import is_live, list_workers
     from worker.settings import Settings
 
     limit = stale_after or Settings.from_env().stale_after_s
-    rows = list_workers()
-    if not rows:
+    workers_ = list_workers()
+    if not workers_ and fmt in ("table", "markdown"):
         Console().print("No workers registered. Start some with `bnbench worker` or `bnbench up`.")
         return
-    t = Table(title=f"{len(rows)} workers", title_justify="left")
-    for c in ("name", "state", "host", "gpu", "queues", "heartbeat", "current job"):
-        t.add_column(c, no_wrap=True)
-    for w in rows:
-        live = is_live(w, limit)
-        t.add_row(
-            w["name"],
-            "[green]live[/]" if live else "[red]stale[/]",
-            w["host"],
-            w["gpu_model"] or "cpu",
-            ",".join(w["queues"]),
-            f"{w['heartbeat_age_s']:.0f}s ago",
-            (w["current_job_id"] or "-")[:8],
-        )
-    Console().print(t)
+    columns = [Column("name", "name", 0), Column("state", "state", 0),
+               Column("heartbeat", "heartbeat", 1), Column("current job", "current job", 1),
+               Column("queues", "queues", 2, max_width=40), Column("gpu", "gpu", 2),
+               Column("host", "host", 3, max_width=30)]  # fmt: skip
+    rows = [{
+        "name": w["name"], "state": "live" if is_live(w, limit) else "stale", "host": w["host"],
+        "gpu": w["gpu_model"] or "cpu", "queues": ",".join(w["queues"]),
+        "heartbeat": f"{w['heartbeat_age_s']:.0f}s ago",
+        "current job": (w["current_job_id"] or "-")[:8],
+    } for w in workers_]  # fmt: skip
+    if fmt in ("csv", "json"):
+        import pandas as pd
+
+        from core.cli.results_cmd import write_frame
+
+        write_frame(pd.DataFrame(rows, columns=[c.key for c in columns]), fmt, None)
+        return
+    styles = {"state": lambda v: "green" if v == "live" else "red"}
+    show(columns, rows, f"{len(rows)} workers", fmt, Console(), styles)
     _print_refused()
 
 

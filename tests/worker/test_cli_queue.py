@@ -1,5 +1,7 @@
 """Queue commands as a user types them."""
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -95,6 +97,8 @@ def test_workers_lists_the_fleet(cli, start_workers):
     start_workers(1, prefix="fleet")
     out = invoke(cli, ["workers"]).stdout
     assert "fleet0@" in out and "live" in out and "cpu" in out
+    rows = json.loads(invoke(cli, ["workers", "--format", "json"]).stdout)
+    assert [(r["state"], r["queues"]) for r in rows] == [("live", "cpu")]
 
 
 def test_submit_wait_exits_nonzero_when_a_job_fails(cli, start_workers, tmp_path):
