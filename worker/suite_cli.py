@@ -217,19 +217,35 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
 
 @suite.command("runs")
 @click.option("--limit", default=10, show_default=True, help="How many runs, newest first.")
-def list_runs(limit) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def list_runs(limit, fmt) -> None:
     """Suite runs: their round, state, and the experiments still undecided."""
+    from core.cli.tables import Column, show
     from core.migrate import ensure_schema
     from core.suite_runs import recent_runs
 
     ensure_schema()
-    t = Table(title="Suite runs", title_justify="left")
-    for c in ("group", "suite", "profile", "round", "state", "undecided"):
-        t.add_column(c, overflow="fold")
-    for r in recent_runs(limit):
-        round_ = f"{r.round} of at most {r.looks}"
-        t.add_row(r.id, r.suite, r.profile, round_, r.state, ", ".join(r.undecided()) or "-")
-    Console().print(t)
+    columns = [Column("group", "group", 0), Column("state", "state", 0),
+               Column("round", "round", 1), Column("suite", "suite", 1),
+               Column("profile", "profile", 2),
+               Column("undecided", "undecided", 1, max_width=60)]  # fmt: skip
+    rows = [{"group": r.id, "suite": r.suite, "profile": r.profile, "state": r.state,
+             "round": f"{r.round} of at most {r.looks}",
+             "undecided": ", ".join(r.undecided()) or "-"} for r in recent_runs(limit)]  # fmt: skip
+    if fmt in ("csv", "json"):
+        import pandas as pd
+
+        from core.cli.results_cmd import write_frame
+
+        write_frame(pd.DataFrame(rows, columns=[c.key for c in columns]), fmt, None)
+        return
+    show(columns, rows, "Suite runs", fmt)
 
 
 @suite.command()

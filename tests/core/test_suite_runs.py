@@ -125,3 +125,18 @@ def test_charts_get_the_runs_their_verdict_rests_on(db_url, rounds):
     data = as_judged(rounds, run_id, {"decided": df, "undecided": df}, db_url)
     assert list(data["decided"]["spec.seed"]) == [0, 1]
     assert len(data["undecided"]) == 4  # not stopped yet: everything finished so far
+
+
+def test_suite_runs_lists_a_run_in_every_format(rounds, db_url):
+    import json
+
+    from click.testing import CliRunner
+
+    from core.cli import main
+
+    run_id, _ = start(rounds, "ci", [], cpu, url=db_url)
+    runner = CliRunner()
+    [row] = json.loads(runner.invoke(main, ["suite", "runs", "--format", "json"]).stdout)
+    assert (row["group"], row["state"], row["round"]) == (run_id, "running", "1 of at most 2")
+    md = runner.invoke(main, ["suite", "runs", "--format", "markdown"]).stdout
+    assert f"| {run_id} | running |" in md
