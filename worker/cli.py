@@ -9,9 +9,9 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
+from core.cli.tables import format_option
 from core.spec_io import SpecError, parse_override
 
 FINAL = ("succeeded", "failed", "cancelled")
@@ -123,10 +123,15 @@ def submit(
 def warn_unserved(ids: list[str], console: Console) -> None:
     """A warning for each queue of these jobs, still queued, that no live worker consumes."""
     from core.results import ResultFilter, query_records
-    from worker.submit import unserved_warnings
 
     recs = query_records(ResultFilter(job_ids=tuple(ids), status=("queued",)), spec=False)
-    for line in unserved_warnings({r["queue"] for r in recs}):
+    print_unserved({r["queue"] for r in recs}, console)
+
+
+def print_unserved(queues: set[str], console: Console) -> None:
+    from worker.submit import unserved_warnings
+
+    for line in unserved_warnings(queues):
         console.print(f"[yellow]warning:[/] {escape(line)}")
 
 
@@ -209,31 +214,20 @@ def job_table(
 @click.option("--tag", "tags", multiple=True, help="Only jobs with this tag; repeatable: all.")
 @click.option("--limit", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--watch", is_flag=True, help="Refresh until Ctrl-C (piped: a table every 2 s).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option
 def jobs(status, group, label, tags, limit, watch, fmt) -> None:
     """The queue: status, progress, worker, duration and errors of recent jobs."""
-    from core.cli.tables import show
+    from core.cli.tables import emit, fit, rich_table
+    from core.lifecycle import queues_with_queued_jobs
 
     console = Console()
+    styles = {"status": lambda s: STATUS_STYLE.get(s, "")}
 
     def render() -> None:
         columns, rows = job_table(limit, status, group, label, tags)
-        if fmt in ("csv", "json"):
-            import pandas as pd
-
-            from core.cli.results_cmd import write_frame
-
-            write_frame(pd.DataFrame(rows, columns=[c.key for c in columns]), fmt, None)
-            return
-        styles = {"status": lambda s: STATUS_STYLE.get(s, "")}
-        show(columns, rows, f"{len(rows)} most recent jobs", fmt, console, styles)
-        _warn_idle_queues(console)
+        emit(columns, rows, f"{len(rows)} most recent jobs", fmt, console, styles)
+        if fmt in ("table", "markdown"):
+            print_unserved(queues_with_queued_jobs(), console)
 
     if not watch:
         render()
@@ -247,34 +241,12 @@ def jobs(status, group, label, tags, limit, watch, fmt) -> None:
         with Live(console=console, refresh_per_second=2, screen=False) as live:
             while True:
                 columns, rows = job_table(limit, status, group, label, tags)
-                live.update(Group(_live_table(columns, rows, console.width),
-                                  "[dim]Ctrl-C to stop watching[/]"))  # fmt: skip
+                table = rich_table(fit(columns, rows, console.width), rows, styles,
+                                   f"{len(rows)} most recent jobs")  # fmt: skip
+                live.update(Group(table, "[dim]Ctrl-C to stop watching[/]"))
                 time.sleep(1)
     except KeyboardInterrupt:
         pass
-
-
-def _live_table(columns, rows, width: int) -> Table:
-    from core.cli.tables import fit
-
-    t = Table(title=f"{len(rows)} most recent jobs", title_justify="left")
-    shown = fit(columns, rows, width)
-    for c in shown:
-        t.add_column(c.header, no_wrap=True, overflow="ellipsis", max_width=c.max_width,
-                     justify=c.justify)  # fmt: skip
-    for r in rows:
-        cells = [escape(r[c.key]) for c in shown]
-        cells[1] = f"[{STATUS_STYLE.get(r['status'], 'default')}]{cells[1]}[/]"
-        t.add_row(*cells)
-    return t
-
-
-def _warn_idle_queues(console: Console) -> None:
-    from core.lifecycle import queues_with_queued_jobs
-    from worker.submit import unserved_warnings
-
-    for line in unserved_warnings(queues_with_queued_jobs()):
-        console.print(f"[yellow]warning:[/] {escape(line)}")
 
 
 def _resolve(job_ids: tuple[str, ...]) -> list[str]:
@@ -336,16 +308,10 @@ def retry(job_ids) -> None:
     help="Seconds without heartbeat before a worker counts as stale "
     "[default: BNBENCH_STALE_AFTER_S].",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option
 def workers(stale_after, fmt) -> None:
     """The fleet: host, GPU, queues, heartbeat age and current job of every worker."""
-    from core.cli.tables import Column, show
+    from core.cli.tables import Column, emit
     from core.lifecycle import is_live, list_workers
     from worker.settings import Settings
 
@@ -364,16 +330,10 @@ def workers(stale_after, fmt) -> None:
         "heartbeat": f"{w['heartbeat_age_s']:.0f}s ago",
         "current job": (w["current_job_id"] or "-")[:8],
     } for w in workers_]  # fmt: skip
-    if fmt in ("csv", "json"):
-        import pandas as pd
-
-        from core.cli.results_cmd import write_frame
-
-        write_frame(pd.DataFrame(rows, columns=[c.key for c in columns]), fmt, None)
-        return
     styles = {"state": lambda v: "green" if v == "live" else "red"}
-    show(columns, rows, f"{len(rows)} workers", fmt, Console(), styles)
-    _print_refused()
+    emit(columns, rows, f"{len(rows)} workers", fmt, Console(), styles)
+    if fmt in ("table", "markdown"):
+        _print_refused()
 
 
 def _print_refused() -> None:

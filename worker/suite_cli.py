@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from core.cli.spec_options import fail
+from core.cli.tables import format_option
 
 STYLE = {
     "supported": "green",
@@ -217,16 +218,10 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
 
 @suite.command("runs")
 @click.option("--limit", default=10, show_default=True, help="How many runs, newest first.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option
 def list_runs(limit, fmt) -> None:
     """Suite runs: their round, state, and the experiments still undecided."""
-    from core.cli.tables import Column, show
+    from core.cli.tables import Column, emit
     from core.migrate import ensure_schema
     from core.suite_runs import recent_runs
 
@@ -238,14 +233,7 @@ def list_runs(limit, fmt) -> None:
     rows = [{"group": r.id, "suite": r.suite, "profile": r.profile, "state": r.state,
              "round": f"{r.round} of at most {r.looks}",
              "undecided": ", ".join(r.undecided()) or "-"} for r in recent_runs(limit)]  # fmt: skip
-    if fmt in ("csv", "json"):
-        import pandas as pd
-
-        from core.cli.results_cmd import write_frame
-
-        write_frame(pd.DataFrame(rows, columns=[c.key for c in columns]), fmt, None)
-        return
-    show(columns, rows, "Suite runs", fmt)
+    emit(columns, rows, "Suite runs", fmt)
 
 
 @suite.command()

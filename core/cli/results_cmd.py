@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from core.cli.query_options import build_filter, filter_options
-from core.cli.tables import Column, show
+from core.cli.tables import Column, format_option, show
 from core.results import varying_spec_columns
 
 SPEC_DEFAULT_COLUMNS = ("spec.family", "spec.norm", "spec.dropout_p", "spec.seed")
@@ -198,13 +198,7 @@ def repeat_rows(df: pd.DataFrame) -> tuple[list[Column], list[dict[str, str]], l
 @click.argument("job_ids", nargs=-1)
 @click.option("--group", "group_id", help="Compare the repeat groups of this group instead.")
 @click.option("--metric", "metrics", multiple=True, help="Metrics to show (default: the main).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option
 def compare(job_ids, group_id, metrics, fmt) -> None:
     """Side by side: the spec fields that differ, and metrics with % deltas vs the first.
 

@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 PADDING = 3  # a cell's two spaces of padding and its border
+FORMATS = ("table", "markdown", "csv", "json")
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,23 @@ def show(
     hidden = [c.header for c in columns if c.key not in {s.key for s in shown}]
     if title:
         console.print(escape(title), highlight=False)
-    table = Table()
+    table = rich_table(shown, rows, styles)
+    console.print(table)
+    if hidden:
+        notes = [*notes, f"not shown at this width: {', '.join(hidden)} "
+                         "(a wider terminal, or --format csv|json|markdown)"]  # fmt: skip
+    for note in notes:
+        console.print(f"[dim]{escape(note)}[/]", highlight=False)
+
+
+def rich_table(
+    shown: list[Column],
+    rows: list[dict[str, str]],
+    styles: dict[str, Callable[[str], str]] | None = None,
+    title: str | None = None,
+) -> Table:
+    """The Rich table of these columns (as `fit` chose them), cells escaped and styled."""
+    table = Table(title=title, title_justify="left")
     for c in shown:
         table.add_column(
             escape(c.header), no_wrap=True, overflow="ellipsis", max_width=c.max_width,
@@ -102,9 +124,24 @@ def show(
             style = styles[c.key](r.get(c.key, "")) if c.key in styles else ""
             cells.append(f"[{style}]{text}[/]" if style else text)
         table.add_row(*cells)
-    console.print(table)
-    if hidden:
-        notes = [*notes, f"not shown at this width: {', '.join(hidden)} "
-                         "(a wider terminal, or --format csv|json|markdown)"]  # fmt: skip
-    for note in notes:
-        console.print(f"[dim]{escape(note)}[/]", highlight=False)
+    return table
+
+
+def emit(
+    columns: list[Column],
+    rows: list[dict[str, str]],
+    title: str = "",
+    fmt: str = "table",
+    console: Console | None = None,
+    styles: dict[str, Callable[[str], str]] | None = None,
+    notes: list[str] | None = None,
+) -> None:
+    """`show` for table and markdown; csv and json write the rows' cells, a column each."""
+    if fmt in ("csv", "json"):
+        import pandas as pd
+
+        from core.cli.results_cmd import write_frame
+
+        write_frame(pd.DataFrame(rows, columns=[c.key for c in columns]), fmt, None)
+        return
+    show(columns, rows, title, fmt, console, styles, notes)
