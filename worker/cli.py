@@ -283,16 +283,16 @@ def cancel(job_ids) -> None:
 def retry(job_ids) -> None:
     """Queue a new attempt of failed or cancelled jobs."""
     from core.lifecycle import not_retryable
-    from worker.submit import BrokerUnavailable, require_broker
+    from worker.submit import BrokerUnavailable
     from worker.submit import retry as retry_one
 
-    try:
-        require_broker("Nothing was changed.")
-    except BrokerUnavailable as e:
-        fail([str(e)], code=1)
     bad = []
     for job_id in _resolve(job_ids):
-        if retry_one(job_id):
+        try:
+            retried = retry_one(job_id)  # PINGs the broker first, before anything changes
+        except BrokerUnavailable as e:
+            fail([str(e)], code=1)
+        if retried:
             click.echo(f"{job_id[:8]} queued again")
         else:
             bad.append(not_retryable(job_id) or f"{job_id[:8]} could not be retried")

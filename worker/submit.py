@@ -86,6 +86,19 @@ def send(d: Dispatch) -> None:
     )
 
 
+def send_recorded(
+    new_ids: list[str], ids: list[str] | None = None, run_id: str = "", url: str | None = None
+) -> None:
+    """Send jobs already recorded as queued; NotSentYet (naming `ids`, the whole submission)
+    when the broker stops answering, the rest left for the reconciler."""
+    for i, job_id in enumerate(new_ids):
+        try:
+            send(mark_dispatched(job_id, url))
+        except Exception as e:  # kombu's errors vary by transport
+            reason = f"{type(e).__name__}: {e}"
+            raise NotSentYet(ids or new_ids, new_ids[i:], reason, run_id) from e
+
+
 def unserved_warnings(queues: list[str] | set[str], url: str | None = None) -> list[str]:
     """One line per queue that no live worker consumes (core.lifecycle.unserved_queues)."""
     from core.lifecycle import unserved_message, unserved_queues
@@ -153,11 +166,7 @@ def submit_many(
         ids.append(jobs[-1].id)
     with session_scope(url) as s:
         s.add_all(jobs)
-    for i, job in enumerate(jobs):
-        try:
-            send(mark_dispatched(job.id, url))
-        except Exception as e:  # kombu's errors vary by transport
-            raise NotSentYet(ids, [j.id for j in jobs[i:]], f"{type(e).__name__}: {e}") from e
+    send_recorded([j.id for j in jobs], ids, url=url)
     return ids
 
 

@@ -12,7 +12,7 @@ from core.spec import BenchSpec
 from core.suite_runs import advance, run_of_job, stalled_runs, start
 from worker.queues import queue_for
 from worker.settings import Settings
-from worker.submit import NotSentYet, check_submittable, require_broker, send
+from worker.submit import check_submittable, require_broker, send, send_recorded
 
 if TYPE_CHECKING:
     from core.suites import Suite
@@ -47,11 +47,7 @@ def submit_suite(
     check_submittable(every, queue, gpu_model)
     require_broker()
     run_id, ids = start(suite, profile, keys, place, queue=queue, gpu_model=gpu_model)
-    for i, job_id in enumerate(ids):
-        try:
-            send(mark_dispatched(job_id))
-        except Exception as e:  # recorded: the reconciler sends the rest
-            raise NotSentYet(ids, ids[i:], f"{type(e).__name__}: {e}", run_id) from e
+    send_recorded(ids, run_id=run_id)
     return run_id, ids
 
 

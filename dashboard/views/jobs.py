@@ -66,11 +66,18 @@ def live_table(status, group, label, archived: bool = False) -> None:
 
 def _act(action: str, job_id: str) -> None:
     from core.lifecycle import not_retryable
-    from worker.submit import cancel, retry
+    from worker.submit import BrokerUnavailable, cancel, retry
 
     if action == "cancel":
         st.session_state["job_action"] = f"{job_id[:8]}: {cancel(job_id)}"
-    elif retry(job_id):
+        data.clear()
+        return
+    try:
+        retried = retry(job_id)
+    except BrokerUnavailable as e:
+        st.session_state["job_action"] = f"{job_id[:8]}: not retried: {e}"
+        return
+    if retried:
         st.session_state["job_action"] = f"{job_id[:8]}: queued again"
     else:
         st.session_state["job_action"] = not_retryable(job_id) or f"{job_id[:8]}: not retried"

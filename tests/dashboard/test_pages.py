@@ -71,6 +71,20 @@ def test_cancel_and_retry_buttons_change_the_rows(seeded):
     assert not at.exception
 
 
+def test_retry_with_the_broker_down_says_so_and_changes_nothing(seeded, monkeypatch):
+    from tests.services import free_port
+
+    _, queued = seeded
+    at = page("jobs").run()
+    at.selectbox(key="jobs_selected").set_value(queued).run()
+    at.button(key="jobs_cancel").click().run()
+    monkeypatch.setenv("BNBENCH_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
+    at.button(key="jobs_retry").click().run()
+    assert not at.exception
+    assert "no broker answers" in " ".join(i.value for i in at.info).replace("\\", "")
+    assert {r["job_id"]: r["status"] for r in query_records()}[queued] == "cancelled"
+
+
 def test_jobs_filters_by_status(seeded):
     at = page("jobs").run()
     at.multiselect(key="jobs_status").select("queued").run()
