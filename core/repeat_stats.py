@@ -75,7 +75,10 @@ def summarize_groups(
     g = values.groupby(df[by], sort=True)
     q = g.quantile([0.25, 0.5, 0.75])
     n, mean, std = g.count(), g.mean(), g.std(ddof=1)
-    t = n.apply(lambda col: col.map(lambda k: t_quantile_975(int(k) - 1)))
+    from scipy.stats import t as student
+
+    # one vectorized call, not one per group and metric: this runs over every repeat group
+    t = pd.DataFrame(student.ppf(0.975, n - 1), index=n.index, columns=n.columns).where(n > 1)
     half = t * std / np.sqrt(n.where(n > 0))
     low, high = mean - half, mean + half
     logs = np.log(values.where(values > 0))
@@ -106,6 +109,13 @@ def summarize_groups(
             }
         )
     return pd.DataFrame(parts).reset_index(drop=True)[cols]
+
+
+def steps_noisy(iqr: float | None, median: float | None) -> bool:
+    """A job's training steps spread over NOISY_REL_IQR of their median."""
+    if iqr is None or median is None or pd.isna(iqr) or pd.isna(median) or median <= 0:
+        return False
+    return iqr / median > NOISY_REL_IQR
 
 
 def noisy_metrics(row: pd.Series | dict, metrics: tuple[str, ...] | list[str]) -> list[str]:

@@ -73,11 +73,6 @@ def groups(archived: bool = False) -> list[str]:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def job_detail(job_id: str) -> dict:
-    return results.job_record(job_id)
-
-
-@st.cache_data(ttl=TTL_S, show_spinner=False)
 def curves(job_ids: tuple[str, ...]) -> pd.DataFrame:
     return details.epoch_curves(job_ids)
 

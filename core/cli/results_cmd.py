@@ -150,7 +150,7 @@ def metric_columns(metrics: list[str]) -> list[Column]:
 
 def job_rows(df: pd.DataFrame) -> tuple[list[Column], list[dict[str, str]], list[str]]:
     """One row per job: id, status, what varies between the jobs, their figures, the host."""
-    from core.repeat_stats import NOISY_REL_IQR
+    from core.repeat_stats import steps_noisy
 
     spec = varying_spec_columns(df) or [c for c in SPEC_DEFAULT_COLUMNS if c in df]
     metrics = _metric_columns(df)
@@ -164,8 +164,7 @@ def job_rows(df: pd.DataFrame) -> tuple[list[Column], list[dict[str, str]], list
     for _, r in df.iterrows():
         row = {c.key: _fmt(r.get(c.key)) for c in columns}
         row["job_id"] = r["job_id"][:8]
-        step_iqr, step_median = r.get("step_ms_iqr"), r.get("step_ms_median")
-        if step_iqr and step_median and step_iqr / step_median > NOISY_REL_IQR:
+        if steps_noisy(r.get("step_ms_iqr"), r.get("step_ms_median")):
             row["train_samples_per_s"] += NOISY_MARK
             noisy = True
         rows.append(row)

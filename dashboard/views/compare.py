@@ -76,7 +76,7 @@ def select_jobs() -> pd.DataFrame:
 def figures_table(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """A row per run with the metrics this task has, % deltas against the baseline, and a
     mark on training throughput whose steps spread over 10% of their median."""
-    from core.repeat_stats import NOISY_REL_IQR
+    from core.repeat_stats import steps_noisy
 
     base = df[df["run"] == baseline].iloc[0]
     metrics = {m: t for m, t in METRICS.items() if m in df and df[m].notna().any()}
@@ -88,8 +88,7 @@ def figures_table(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
             row[title] = v
             if r["run"] != baseline and pd.notna(v) and pd.notna(b) and b:
                 row[f"{title} Δ%"] = 100 * (v - b) / abs(b)
-        iqr, med = r.get("step_ms_iqr"), r.get("step_ms_median")
-        noisy = pd.notna(iqr) and pd.notna(med) and med and iqr / med > NOISY_REL_IQR
+        noisy = steps_noisy(r.get("step_ms_iqr"), r.get("step_ms_median"))
         row["timing"] = "noisy: step IQR > 10% of median" if noisy else "ok"
         rows.append(row)
     return pd.DataFrame(rows)
