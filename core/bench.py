@@ -152,6 +152,10 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         final_test_accuracy=None if test is None else test.accuracy,
         final_test_loss=None if test is None else test.loss,
         steps_to_target=out.steps_to_target,
+        final_train_r2=train_eval.r2,
+        final_val_r2=val_eval.r2,
+        final_val_rmse=val_eval.rmse,
+        final_test_r2=None if test is None else test.r2,
     )
 
 

@@ -291,6 +291,18 @@ class Result(Base):
     steps_to_target: Mapped[int | None] = col(
         Integer, doc="Optimizer steps to the target accuracy, counted at the epoch reaching it."
     )
+    final_train_r2: Mapped[float | None] = col(
+        Float, doc="Regression: R² of the final model on the training split, eval mode."
+    )
+    final_val_r2: Mapped[float | None] = col(
+        Float, doc="Regression: R² (1 - SSE/SST) on validation, eval mode; null: classification."
+    )
+    final_val_rmse: Mapped[float | None] = col(
+        Float, doc="Regression: root mean squared error on validation, eval mode."
+    )
+    final_test_r2: Mapped[float | None] = col(
+        Float, doc="Regression: R² of the final model on the test split, measured once."
+    )
     result_json: Mapped[dict] = col(JSONType, doc="The full BenchResult, for exact round trips.")
 
     job: Mapped[Job] = relationship(back_populates="result")
@@ -329,6 +341,7 @@ class EpochMetric(Base):
     last_hidden_shift: Mapped[float | None] = col(
         Float, doc="Mean |median move| of that layer's inputs since init, in input units."
     )
+    val_r2: Mapped[float | None] = col(Float, doc="Regression: validation R², eval mode.")
 
 
 class InferenceMetric(Base):

@@ -31,12 +31,12 @@ def _frame(stmt, url: str | None) -> pd.DataFrame:
 
 
 def epoch_curves(job_ids: Sequence[str], url: str | None = None) -> pd.DataFrame:
-    """One row per (job, epoch): losses and accuracies in train and eval mode, times, and the
-    last hidden layer's input distribution."""
+    """One row per (job, epoch): losses and accuracies (R² for a regression) in train and eval
+    mode, times, and the last hidden layer's input distribution."""
     e = EpochMetric
     stmt = (
         select(e.job_id, Job.label, e.epoch, e.train_loss, e.train_accuracy, e.val_loss,
-               e.val_accuracy, e.val_loss_train_mode, e.val_accuracy_train_mode,
+               e.val_accuracy, e.val_r2, e.val_loss_train_mode, e.val_accuracy_train_mode,
                e.epoch_time_s, e.wall_time_s, e.last_hidden_p15, e.last_hidden_p50,
                e.last_hidden_p85, e.last_hidden_shift)
         .join(Job, Job.id == e.job_id)

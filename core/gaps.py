@@ -25,6 +25,12 @@ class Evaluation:
     loss: float
     accuracy: float | None
     outputs: torch.Tensor
+    r2: float | None = None  # regression only
+
+    @property
+    def rmse(self) -> float | None:
+        """Root mean squared error of a regression: the square root of its MSE loss."""
+        return None if self.r2 is None else self.loss**0.5
 
 
 @contextlib.contextmanager
@@ -62,7 +68,7 @@ def evaluate(
     batch_size: int,
     autocast: contextlib.AbstractContextManager | None = None,
 ) -> Evaluation:
-    """Loss, accuracy and outputs over (x, y). Train mode batches like training does."""
+    """Loss, accuracy (or R²) and outputs over (x, y). Train mode batches like training does."""
     device = x.device
     size = batch_size if train_mode else max(batch_size, EVAL_CHUNK)
     outs = []
@@ -74,7 +80,7 @@ def evaluate(
     out = torch.cat(outs)
     loss = objective.loss(out, y).item()
     acc = objective.correct(out, y).item() / y.shape[0] if objective.has_accuracy else None
-    return Evaluation(loss, acc, out)
+    return Evaluation(loss, acc, out, objective.r2(out, y))
 
 
 def mode_gap(eval_pass: Evaluation, train_pass: Evaluation) -> ModeGap:

@@ -27,6 +27,18 @@ class Objective:
             )
         return F.cross_entropy(out, y, reduction=reduction)
 
+    def r2(self, out: torch.Tensor, y: torch.Tensor) -> float | None:
+        """Coefficient of determination of a regression, 1 - SSE/SST per output, averaged
+        over outputs as sklearn.metrics.r2_score does; None for a classification."""
+        if self.task != "regression":
+            return None
+        out, y = out.float().reshape(y.shape[0], -1), y.float().reshape(y.shape[0], -1)
+        sse = ((y - out) ** 2).sum(0)
+        sst = ((y - y.mean(0)) ** 2).sum(0)
+        # sklearn's force_finite: a constant target scores 1 when predicted exactly, else 0
+        r2 = torch.where(sst > 0, 1 - sse / sst.clamp_min(1e-30), (sse == 0).float())
+        return float(r2.mean())
+
     def correct(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Number of correct predictions, as a device tensor (no host sync)."""
         if self.n_outputs == 1:

@@ -27,7 +27,7 @@ class TimingStats(_Frozen):
 
 
 class EpochMetrics(_Frozen):
-    """One epoch of training. Accuracies are None for regression."""
+    """One epoch of training. Accuracies are None for regression, R² for classification."""
 
     epoch: int
     train_loss: float
@@ -42,6 +42,7 @@ class EpochMetrics(_Frozen):
     last_hidden_p50: float | None = None
     last_hidden_p85: float | None = None
     last_hidden_shift: float | None = None
+    val_r2: float | None = None
 
 
 class Throughput(_Frozen):
@@ -129,6 +130,10 @@ class ModelResult(_Frozen):
     final_test_accuracy: float | None = None
     final_test_loss: float | None = None
     steps_to_target: int | None = None
+    final_train_r2: float | None = None  # regression: R² and RMSE in place of accuracy
+    final_val_r2: float | None = None
+    final_val_rmse: float | None = None
+    final_test_r2: float | None = None
 
 
 class LayerResult(_Frozen):

@@ -60,6 +60,8 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
     row.last_hidden_shift = finite(m.last_hidden_shift)
     row.n_test, row.final_test_accuracy = m.n_test, m.final_test_accuracy
     row.final_test_loss, row.steps_to_target = finite(m.final_test_loss), m.steps_to_target
+    row.final_train_r2, row.final_val_r2 = finite(m.final_train_r2), finite(m.final_val_r2)
+    row.final_val_rmse, row.final_test_r2 = finite(m.final_val_rmse), finite(m.final_test_r2)
     return row
 
 
@@ -147,4 +149,5 @@ def epoch_row(job_id: str, e: EpochMetrics) -> EpochMetric:
         last_hidden_p50=finite(e.last_hidden_p50),
         last_hidden_p85=finite(e.last_hidden_p85),
         last_hidden_shift=finite(e.last_hidden_shift),
+        val_r2=finite(e.val_r2),
     )

@@ -36,14 +36,16 @@ RESULT_COLUMNS = (
     "bn_mean_gap", "time_to_target_s", "epochs_to_target", "diverged", "fold_matches",
     "folded_layers", "peak_memory_mb", "param_count", "last_hidden_shift", "n_train", "n_test",
     "final_test_accuracy", "final_test_loss", "steps_to_target", "bn_variance_ratio_dropout_fed",
-    "bn_variance_ratios", "load_avg_1m", "cpu_steal_fraction",
+    "bn_variance_ratios", "load_avg_1m", "cpu_steal_fraction", "final_train_r2", "final_val_r2",
+    "final_val_rmse", "final_test_r2",
 )  # fmt: skip
 ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha")
 
 # The metrics a grouped comparison summarizes by default.
 DEFAULT_METRICS = (
-    "train_samples_per_s", "final_val_accuracy", "final_val_loss", "generalization_gap",
-    "mode_accuracy_gap", "bn_variance_ratio", "time_to_target_s",
+    "train_samples_per_s", "final_val_accuracy", "final_val_r2", "final_val_rmse",
+    "final_val_loss", "generalization_gap", "mode_accuracy_gap", "bn_variance_ratio",
+    "time_to_target_s",
 )  # fmt: skip
 
 

@@ -240,6 +240,7 @@ def _epoch_metrics(
         val_accuracy=val_eval.accuracy,
         val_loss_train_mode=val_train.loss,
         val_accuracy_train_mode=val_train.accuracy,
+        val_r2=val_eval.r2,
         epoch_time_s=epoch_time,
         wall_time_s=cum_time,
         **(drift.epoch_fields() if drift is not None else {}),

@@ -23,16 +23,20 @@ def curves(df: pd.DataFrame, y: str, x: str, y_title: str, x_title: str) -> alt.
 
 
 def has(df: pd.DataFrame, column: str) -> bool:
-    """A column with at least one value: a regression task records no accuracy."""
+    """A column with at least one value: a regression task records no accuracy, and a
+    classification no R²."""
     return column in df and df[column].notna().any()
 
 
 def learning_curves(df: pd.DataFrame, x: str = "epoch", x_title: str = "epoch") -> list:
-    """The task's own curves: validation accuracy where it has one, and the losses (train
-    mode training loss, eval mode validation loss), one line per run and split."""
+    """The task's own curves: validation accuracy where it has one, else validation R², and
+    the losses (train mode training loss, eval mode validation loss), one line per run and
+    split."""
     out = []
     if has(df, "val_accuracy"):
         out.append(curves(df, "val_accuracy", x, "validation accuracy (eval mode)", x_title))
+    elif has(df, "val_r2"):
+        out.append(curves(df, "val_r2", x, "validation R² (eval mode)", x_title))
     losses = df.melt(
         id_vars=["run", x], value_vars=[c for c in ("train_loss", "val_loss") if has(df, c)],
         var_name="split", value_name="loss",

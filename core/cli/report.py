@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console, Group
 from rich.table import Table
 
+from core.headline import headline
 from core.result import BenchResult, LayerResult, ModelResult
 
 
@@ -21,18 +22,18 @@ def _summary(m: ModelResult) -> Table:
     t.add_column("metric", style="bold")
     t.add_column("value", justify="right")
     tp = m.throughput
+    task = [(k, v) for k, v in headline(m) if k not in ("val loss", "train samples/s")]
     rows = [
         ("task", m.task),
         ("parameters", f"{m.param_count:,}"),
         ("train / val samples", f"{m.n_train:,} / {m.n_val:,}"),
-        (
-            "val accuracy (final / best)",
-            f"{_pct(m.final_val_accuracy)} / {_pct(m.best_val_accuracy)}",
-        ),
+        *task,
         ("train / val loss", f"{_num(m.final_train_loss)} / {_num(m.final_val_loss)}"),
-        ("generalization gap (acc)", _pct(m.generalization_gap)),
         ("generalization gap (loss)", _num(m.generalization_gap_loss)),
-        ("mode gap: eval - train-mode acc", _pct(m.mode_gap.accuracy_gap)),
+    ]
+    if m.mode_gap.accuracy_gap is not None:
+        rows.append(("mode gap: eval - train-mode acc", _pct(m.mode_gap.accuracy_gap)))
+    rows += [
         ("mode gap: output rel. diff", _num(m.mode_gap.output_rel_diff)),
         (
             "throughput (samples/s)",
@@ -60,26 +61,19 @@ def _summary(m: ModelResult) -> Table:
 
 def _epochs(m: ModelResult) -> Table:
     t = Table(title="Epochs", title_justify="left")
-    for c in (
-        "epoch",
-        "train loss",
-        "train acc",
-        "val loss",
-        "val acc",
-        "val acc (train mode)",
-        "time (s)",
-    ):
+    regression = m.task == "regression"
+    task_columns = ("val R²",) if regression else ("train acc", "val acc", "val acc (train mode)")
+    columns = ("epoch", "train loss", "val loss", "val loss (train mode)", *task_columns)
+    for c in (*columns, "time (s)"):
         t.add_column(c, justify="right")
     for e in m.epochs:
-        t.add_row(
-            str(e.epoch),
-            _num(e.train_loss),
-            _pct(e.train_accuracy),
-            _num(e.val_loss),
-            _pct(e.val_accuracy),
-            _pct(e.val_accuracy_train_mode),
-            f"{e.epoch_time_s:.2f}",
+        task = (
+            (_num(e.val_r2, ".3f"),)
+            if regression
+            else (_pct(e.train_accuracy), _pct(e.val_accuracy), _pct(e.val_accuracy_train_mode))
         )
+        t.add_row(str(e.epoch), _num(e.train_loss), _num(e.val_loss),
+                  _num(e.val_loss_train_mode), *task, f"{e.epoch_time_s:.2f}")  # fmt: skip
     return t
 
 

@@ -17,6 +17,7 @@ from core.results import varying_spec_columns
 SPEC_DEFAULT_COLUMNS = ("spec.family", "spec.norm", "spec.dropout_p", "spec.seed")
 METRIC_HEADERS = {
     "final_val_accuracy": "val acc", "final_test_accuracy": "test acc",
+    "final_val_r2": "val R²", "final_val_rmse": "val RMSE", "final_test_r2": "test R²",
     "final_val_loss": "val loss", "generalization_gap": "gen gap",
     "mode_accuracy_gap": "mode gap", "train_samples_per_s": "samples/s",
     "bn_variance_ratio": "BN var ratio", "time_to_target_s": "to target (s)",
@@ -35,9 +36,10 @@ def header_of(column: str) -> str:
 
 
 COMPARE_METRICS = (
-    "final_val_accuracy", "best_val_accuracy", "final_val_loss", "generalization_gap",
-    "mode_accuracy_gap", "mode_output_rel_diff", "bn_variance_ratio", "train_samples_per_s",
-    "step_ms_median", "time_to_target_s", "epochs_to_target", "train_time_s", "param_count",
+    "final_val_accuracy", "best_val_accuracy", "final_val_r2", "final_val_rmse", "final_val_loss",
+    "generalization_gap", "mode_accuracy_gap", "mode_output_rel_diff", "bn_variance_ratio",
+    "train_samples_per_s", "step_ms_median", "time_to_target_s", "epochs_to_target",
+    "train_time_s", "param_count",
 )  # fmt: skip
 
 
@@ -135,7 +137,7 @@ def _metric_columns(df: pd.DataFrame, suffix: str = "") -> list[str]:
     return [m for m in METRIC_HEADERS if f"{m}{suffix}" in df and df[f"{m}{suffix}"].notna().any()]
 
 
-PRIMARY_METRICS = ("final_val_accuracy", "final_val_loss", "train_samples_per_s")
+PRIMARY_METRICS = ("final_val_accuracy", "final_val_r2", "final_val_loss", "train_samples_per_s")
 
 
 def spec_columns(spec: list[str]) -> list[Column]:

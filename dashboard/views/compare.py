@@ -13,6 +13,8 @@ from dashboard.safe_text import plain_text
 
 METRICS = {
     "final_val_accuracy": "val accuracy",
+    "final_val_r2": "val R²",
+    "final_val_rmse": "val RMSE",
     "generalization_gap": "generalization gap",
     "mode_accuracy_gap": "mode gap (eval - train acc)",
     "mode_output_rel_diff": "mode output rel. diff",
@@ -203,6 +205,14 @@ def render() -> None:
             ),
             width="stretch",
         )
+    elif charts.has(df, "generalization_gap_loss"):  # a regression: its gap is in loss
+        c2.altair_chart(
+            charts.grouped_bars(
+                df.assign(gap="val - train loss").dropna(subset=["generalization_gap_loss"]),
+                "run", "generalization_gap_loss", "gap", "generalization gap (loss, eval mode)",
+            ),
+            width="stretch",
+        )  # fmt: skip
     c3, c4 = st.columns(2)
     bn = data.guarded(data.bn_layers, ids, default=pd.DataFrame())
     if not bn.empty:
@@ -224,15 +234,16 @@ def render() -> None:
                 "predicted_variance_ratio", "variance_ratio_min", "variance_ratio_max",
             ]  # fmt: skip
             tables.show(bn[[c for c in cols if c in bn.columns]])
-    sc = df.dropna(subset=["final_val_accuracy", "train_samples_per_s"])
+    quality = "final_val_accuracy" if charts.has(df, "final_val_accuracy") else "final_val_r2"
+    sc = df.dropna(subset=[quality, "train_samples_per_s"]) if quality in df else df.iloc[:0]
     if not sc.empty:
         c4.altair_chart(
             charts.scatter(
                 sc,
                 "train_samples_per_s",
-                "final_val_accuracy",
+                quality,
                 "training throughput (samples/s)",
-                "validation accuracy",
+                f"validation {METRICS[quality].removeprefix('val ')}",
             ),
             width="stretch",
         )

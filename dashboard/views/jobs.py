@@ -187,11 +187,18 @@ def detail(job_id: str) -> None:
     c3.metric("worker", rec["worker"] or "-")
     if rec.get("error_message"):
         st.error(plain_text(f"{rec['error_type']}: {rec['error_message']}"))
+    result = rec.get("result")
+    if result and result.get("model"):
+        from core.headline import headline
+        from core.result import ModelResult
+
+        figures = headline(ModelResult.model_validate(result["model"]))
+        for col, (name, value) in zip(st.columns(len(figures)), figures, strict=True):
+            col.metric(name, value)
     left, right = st.columns(2)
     with left:
         st.markdown("**Spec**")
         st.json(rec["spec"], expanded=False)
-    result = rec.get("result")
     with right:
         st.markdown("**Environment**")
         st.json(result["provenance"] if result else {}, expanded=False)

@@ -25,7 +25,10 @@ def test_tag_note_and_rename_jobs_then_filter_by_tag(db_url):
     assert tags_of([first, second]) == {first: ["baseline", "p-sweep"], second: ["p-sweep"]}
     [ref] = query_records(ResultFilter(tags=("baseline",)))
     assert (ref["job_id"], ref["label"], ref["note"], ref["tags"]) == (
-        first, "ref", "the reference", "baseline, p-sweep"
+        first,
+        "ref",
+        "the reference",
+        "baseline, p-sweep",
     )
     assert group_note("sw") == "dropout sweep, smoke data"
     out = invoke(["results", "--tag", "p-sweep", "--format", "csv"]).stdout

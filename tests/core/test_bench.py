@@ -60,11 +60,25 @@ def test_classification_reports_accuracies_and_gaps():
     assert m.final_train_loss != m.epochs[-1].train_loss  # that one is train mode, as optimized
 
 
-def test_regression_has_losses_but_no_accuracy():
-    m = run(tiny(family="seednet")).model
+def test_regression_has_losses_r2_and_rmse_but_no_accuracy():
+    from core.data import load_data
+
+    spec = tiny(family="seednet", epochs=4, lr=0.05)
+    m = run(spec).model
     assert m.task == "regression"
     assert m.final_val_accuracy is None and m.generalization_gap is None
     assert math.isfinite(m.generalization_gap_loss)
+    assert m.final_val_rmse == pytest.approx(math.sqrt(m.final_val_loss))
+    # R² = 1 - MSE / Var(y), with the validation targets' own variance, read independently
+    y_val = load_data(spec, torch.device("cpu")).y_val
+    assert m.final_val_r2 == pytest.approx(1 - m.final_val_loss / y_val.var(unbiased=False).item())
+    assert m.final_val_r2 == m.epochs[-1].val_r2 and m.final_train_r2 is not None
+    assert m.final_val_r2 > 0  # it learned something: better than predicting the mean
+
+
+def test_classification_has_no_r2():
+    m = run(tiny(depth=1, width=16)).model
+    assert m.final_val_r2 is m.final_val_rmse is m.epochs[-1].val_r2 is None
 
 
 def test_same_seed_same_result_and_another_seed_differs():

@@ -160,3 +160,19 @@ def test_results_repeats_honours_limit_and_names_formats(cli, db_url):
     assert out.startswith("2 repeat groups")
     md = invoke(cli, ["results", "--format", "markdown"]).stdout
     assert "| job | status | dropout_p |" in md and "val loss" in md
+
+
+def test_a_regression_is_shown_by_r2_and_rmse_not_empty_accuracy(cli, db_url):
+    reg = [*SMOKE, "--family", "seednet", "--depth", "1", "--width", "20", "--epochs", "3"]
+    invoke(cli, [*reg, "--dropout-p", "0.1", "--group", "reg"])
+    invoke(cli, [*reg, "--dropout-p", "0.3", "--group", "reg"])
+    [rec, _] = query_records()
+    assert rec["final_val_rmse"] == pytest.approx(rec["final_val_loss"] ** 0.5)
+    header = next(ln for ln in invoke(cli, ["results"]).stdout.splitlines() if "status" in ln)
+    assert "val R²" in header and "val RMSE" in header and "val acc" not in header
+    md = invoke(cli, ["results", "--repeats", "--format", "markdown"]).stdout
+    assert "val R²" in md and "val loss" in md and "val acc" not in md
+    out = invoke(cli, ["compare", "--group", "reg"]).stdout
+    assert "val R²" in out and "val RMSE" in out and "val acc" not in out
+    shown = invoke(cli, ["show", rec["job_id"]]).stdout
+    assert "val R² (eval mode)" in shown and "val accuracy" not in shown

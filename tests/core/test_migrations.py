@@ -69,3 +69,23 @@ def test_job_results_view_has_every_spec_field_and_result_column(db_url):
 def test_every_column_has_a_docstring(table):
     for col in Base.metadata.tables[table].columns:
         assert col.comment, f"{table}.{col.name} needs doc="
+
+
+def test_regression_rows_from_before_0013_get_rmse_from_their_loss(db_url, sample_result):
+    from alembic import command
+
+    from core.migrate import alembic_config
+    from tests.dbseed import seed, variant
+
+    spec, result = sample_result
+    reg = variant(result, spec.model_copy(update={"seed": 99}), task="regression",
+                  final_val_loss=6.25, final_val_r2=0.4, final_val_rmse=2.5)  # fmt: skip
+    job_id = seed(db_url, spec.model_copy(update={"seed": 99}), reg)
+    command.downgrade(alembic_config(db_url), "0012")
+    upgrade(db_url)
+    with get_engine(db_url).connect() as conn:
+        row = conn.execute(
+            text("SELECT final_val_rmse, final_val_r2 FROM job_results WHERE job_id = :j"),
+            {"j": job_id},
+        ).one()
+    assert row == (2.5, None)  # R² needs the targets' variance, which no old row kept

@@ -105,9 +105,7 @@ def test_a_timing_ci_stays_positive_and_an_outlier_marks_it_noisy():
 
     from core.repeat_stats import noisy_metrics, summarize_groups
 
-    df = pd.DataFrame(
-        {"repeat_key": ["k"] * 3, "train_samples_per_s": [60_000.0, 61_000.0, 356.0]}
-    )
+    df = pd.DataFrame({"repeat_key": ["k"] * 3, "train_samples_per_s": [60_000.0, 61_000.0, 356.0]})
     row = summarize_groups(df, ["train_samples_per_s"]).iloc[0]
     assert 0 < row["train_samples_per_s.ci_low"] < row["train_samples_per_s.ci_high"]
     assert noisy_metrics(row, ["train_samples_per_s"]) == ["train_samples_per_s"]

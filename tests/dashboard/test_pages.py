@@ -1,5 +1,6 @@
 """Jobs, Compare, Layers and Workers, on an empty database and a seeded one."""
 
+import json
 import re
 
 import pytest
@@ -288,9 +289,7 @@ def test_compare_names_runs_by_the_swept_field_sorted_with_a_sweep_plot(dash_db,
     at = page("compare").run()
     at.selectbox(key="cmp_group").set_value("g").run()
     assert not at.exception
-    assert baseline_picker(at).options[:2] == [
-        "dropout_p=0.1 seed=0", "dropout_p=0.1 seed=1"
-    ]
+    assert baseline_picker(at).options[:2] == ["dropout_p=0.1 seed=0", "dropout_p=0.1 seed=1"]
     assert at.selectbox(key="cmp_x").value == "spec.dropout_p"  # the sweep plot's x axis
     sweep = at.get("vega_lite_chart")[0].proto.spec
     assert '"field": "dropout_p"' in sweep and "spec.dropout_p" not in sweep  # a dot nests
@@ -313,19 +312,68 @@ def test_a_sweep_over_two_fields_gets_parallel_coordinates(dash_db, sample_resul
     assert any('"field": "axis"' in s and '"field": "position"' in s for s in specs)
 
 
-def test_compare_shows_a_regression_tasks_losses_and_no_empty_accuracy(dash_db, sample_result):
+def encodings(spec: dict) -> list[dict]:
+    """Every encoding in a Vega-Lite spec, layers and concatenations included."""
+    out = [spec["encoding"]] if "encoding" in spec else []
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for part in spec.get(key, []):
+            out += encodings(part)
+    return out
+
+
+def regression_of(result, spec, r2: float):
+    """A regression's result: R², RMSE and the loss, and no accuracy anywhere."""
+    no_acc = {"train_accuracy": None, "val_accuracy": None, "val_accuracy_train_mode": None}
+    epochs = [e.model_copy(update={**no_acc, "val_r2": r2 - 0.1 * (len(result.model.epochs) - i)})
+              for i, e in enumerate(result.model.epochs, start=1)]  # fmt: skip
+    mode = result.model.mode_gap.model_copy(
+        update={"accuracy_eval": None, "accuracy_train_mode": None, "accuracy_gap": None}
+    )
+    return variant(result, spec, task="regression", final_val_accuracy=None, mode_gap=mode,
+                   final_train_accuracy=None, best_val_accuracy=None, generalization_gap=None,
+                   final_val_r2=r2, final_train_r2=r2 + 0.05, final_val_rmse=0.7,
+                   epochs=epochs)  # fmt: skip
+
+
+def test_compare_shows_a_regression_tasks_r2_rmse_and_no_empty_accuracy(dash_db, sample_result):
     base, result = sample_result
     for p in (0.0, 0.5):
         spec = base.with_overrides(dropout_p=p)
-        reg = variant(result, spec, task="regression", final_val_accuracy=None,
-                      final_train_accuracy=None, generalization_gap=None)  # fmt: skip
-        seed(dash_db, spec, reg, group_id="reg")
+        seed(dash_db, spec, regression_of(result, spec, r2=0.8 - p), group_id="reg")
     at = page("compare").run()
     at.selectbox(key="cmp_group").set_value("reg").run()
     assert not at.exception
     figures = next(d.value for d in at.dataframe if "timing" in d.value.columns)
-    assert "val loss" in figures.columns and "val accuracy" not in figures.columns
-    assert at.selectbox(key="cmp_y").options[0] != "final_val_accuracy"
+    assert {"val R²", "val RMSE", "val loss"} <= set(figures.columns)
+    assert "val accuracy" not in figures.columns
+    assert list(figures["val R²"]) == pytest.approx([0.8, 0.3])
+    assert at.selectbox(key="cmp_y").value == "final_val_r2"  # the default y
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    y_titles = {e["y"].get("title") for s in specs for e in encodings(s) if "y" in e}
+    assert {"validation R² (eval mode)", "validation R²"} <= y_titles  # curve, and vs samples/s
+    assert "generalization gap (loss, eval mode)" in y_titles
+    assert not any("accuracy" in str(t) for t in y_titles), y_titles
+
+
+def test_a_jobs_detail_leads_with_its_tasks_own_figures(dash_db, sample_result):
+    base, result = sample_result
+    reg_spec = base.with_overrides(dropout_p=0.3)
+    reg = seed(dash_db, reg_spec, regression_of(result, reg_spec, r2=0.812))
+    cls = seed(dash_db, base, result)
+    for job_id, shown, absent in (
+        (reg, "val R² (eval mode)", "val accuracy (final / best)"),
+        (cls, "val accuracy (final / best)", "val R² (eval mode)"),
+    ):
+        at = page("jobs").run()
+        at.selectbox(key="jobs_selected").set_value(job_id).run()
+        assert not at.exception
+        cards = {m.label: m.value for m in at.metric}
+        assert shown in cards and absent not in cards
+    assert cards["val accuracy (final / best)"].startswith(
+        f"{100 * result.model.final_val_accuracy:.2f}%"
+    )
+    at.selectbox(key="jobs_selected").set_value(reg).run()
+    assert {m.label: m.value for m in at.metric}["val R² (eval mode)"] == "0.812"
 
 
 def test_jobs_tags_notes_and_archives_a_job_and_a_group(seeded):
