@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 from torch import nn
@@ -11,7 +12,7 @@ from core.folding import fold_batchnorm
 from core.progress import Reporter
 from core.result import FoldCheck, InferencePoint
 from core.spec import BenchSpec
-from core.timing import summarize, time_per_call, time_rounds
+from core.timing import alternating_per_call, alternating_rounds, summarize
 
 FOLD_RTOL = 1e-4  # fp32; folding reorders one multiply-add per channel
 FOLD_ATOL = 1e-5
@@ -49,7 +50,8 @@ def benchmark_inference(
     reporter: Reporter,
     start_fraction: float,
 ) -> tuple[list[InferencePoint], FoldCheck | None]:
-    """Time every batch size in eval mode, then again with BN folded when any BN folds."""
+    """Time every batch size in eval mode, unfolded and, when any BN folds, folded. The two
+    take turns round by round, so the fold speedup is a ratio measured over one window."""
     model.eval()
     folded, n_folded, n_unfoldable = fold_batchnorm(model)
     fold = check_fold(model, folded, x_val[:256], n_folded, n_unfoldable) if n_folded else None
@@ -60,32 +62,34 @@ def benchmark_inference(
         mode = None if spec.compile == "default" else spec.compile
         variants = [(f, torch.compile(net, mode=mode)) for f, net in variants]
     points = []
-    total = len(variants) * len(spec.infer_batch_sizes)
-    for v, (is_folded, net) in enumerate(variants):
-        for j, bs in enumerate(spec.infer_batch_sizes):
-            x = _batch(x_val, bs)
-            if spec.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+    total = len(spec.infer_batch_sizes)
+    for j, bs in enumerate(spec.infer_batch_sizes):
+        x = _batch(x_val, bs)
+        if spec.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
 
-            def call(net=net, x=x):
-                with autocast:
-                    return net(x)
+        def call(net, x=x):
+            with autocast:
+                return net(x)
 
-            with torch.inference_mode():
-                rounds = summarize(
-                    time_rounds(call, device, spec.warmup_steps, spec.timed_steps, spec.repeats)
-                )
-                lat = summarize(time_per_call(call, device, 0, spec.timed_steps))
+        calls = [functools.partial(call, net) for _, net in variants]
+        with torch.inference_mode():
+            rounds = alternating_rounds(
+                calls, device, spec.warmup_steps, spec.timed_steps, spec.repeats
+            )
+            latencies = alternating_per_call(calls, device, 0, spec.timed_steps)
+        for (is_folded, _), r_ms, lat_ms in zip(variants, rounds, latencies, strict=True):
+            r, lat = summarize(r_ms), summarize(lat_ms)
             points.append(
                 InferencePoint(
                     batch_size=bs,
                     folded=is_folded,
-                    samples_per_s=bs / (rounds.median_ms / 1e3),
+                    samples_per_s=bs / (r.median_ms / 1e3),
                     latency_p50_ms=lat.median_ms,
                     latency_p95_ms=lat.p95_ms,
-                    rounds=rounds,
+                    rounds=r,
                 )
             )
-            done = v * len(spec.infer_batch_sizes) + j + 1
-            reporter.tick(0, done, start_fraction + (1 - start_fraction) * done / total)
+        reporter.tick(0, j + 1, start_fraction + (1 - start_fraction) * (j + 1) / total)
+    points.sort(key=lambda p: p.folded)  # unfolded first, as they were always listed
     return points, fold

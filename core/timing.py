@@ -73,33 +73,52 @@ class IntervalTimer:
         return len(self._pairs)
 
 
-def time_per_call(
-    fn: Callable[[], object], device: torch.device, warmup: int, n: int
-) -> list[float]:
-    """Latency of each of n calls after warmup, synchronizing after every call."""
-    for _ in range(warmup):
-        fn()
+def _order(i: int, k: int) -> list[int]:
+    """A, B, ... then ..., B, A: neither side of a comparison always goes first."""
+    return list(range(k)) if i % 2 == 0 else list(reversed(range(k)))
+
+
+def alternating_per_call(
+    fns: Sequence[Callable[[], object]], device: torch.device, warmup: int, n: int
+) -> list[list[float]]:
+    """Latency of n calls of each fn, synchronizing after every call. The fns take turns,
+    call by call, so a busy moment of the host lands on all of them alike."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
     synchronize(device)
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        synchronize(device)
-        out.append((time.perf_counter() - t0) * 1e3)
+    out: list[list[float]] = [[] for _ in fns]
+    for i in range(n):
+        for k in _order(i, len(fns)):
+            t0 = time.perf_counter()
+            fns[k]()
+            synchronize(device)
+            out[k].append((time.perf_counter() - t0) * 1e3)
     return out
+
+
+def alternating_rounds(
+    fns: Sequence[Callable[[], object]], device: torch.device, warmup: int, calls: int, rounds: int
+) -> list[list[float]]:
+    """Mean time per call in each of `rounds` back-to-back blocks of `calls` calls, per fn.
+    The fns take turns round by round (A B, then B A), so their ratio compares like with
+    like."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    synchronize(device)
+    timers = [IntervalTimer(device) for _ in fns]
+    for r in range(rounds):
+        for k in _order(r, len(fns)):
+            timers[k].start()
+            for _ in range(calls):
+                fns[k]()
+            timers[k].stop()
+    return [[t / calls for t in timer.times_ms()] for timer in timers]
 
 
 def time_rounds(
     fn: Callable[[], object], device: torch.device, warmup: int, calls: int, rounds: int
 ) -> list[float]:
     """Mean time per call in each of `rounds` back-to-back blocks of `calls` calls."""
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    timer = IntervalTimer(device)
-    for _ in range(rounds):
-        timer.start()
-        for _ in range(calls):
-            fn()
-        timer.stop()
-    return [t / calls for t in timer.times_ms()]
+    return alternating_rounds([fn], device, warmup, calls, rounds)[0]

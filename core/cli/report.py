@@ -6,7 +6,8 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from core.headline import headline
-from core.result import BenchResult, LayerResult, ModelResult
+from core.inference_checks import point_checks
+from core.result import BenchResult, InferencePoint, LayerResult, ModelResult
 
 
 def _pct(v: float | None) -> str:
@@ -114,16 +115,28 @@ def _inference(m: ModelResult) -> Table:
     for c in ("batch", "samples/s", "p50 ms", "p95 ms", "folded samples/s", "fold speedup"):
         t.add_column(c, justify="right")
     folded = {p.batch_size: p for p in m.inference if p.folded}
+    notes = []
+
+    def checked(p: InferencePoint) -> str:
+        problems = point_checks(p.rounds.median_ms, p.rounds.iqr_ms, p.latency_p95_ms)
+        notes.extend(f"! batch {p.batch_size}{' folded' * p.folded}: {q}" for q in problems)
+        return "!" if problems else ""
+
     for p in (p for p in m.inference if not p.folded):
         f = folded.get(p.batch_size)
+        mark = checked(p)
+        fmark = "" if f is None else checked(f)
         t.add_row(
             str(p.batch_size),
-            f"{p.samples_per_s:,.0f}",
+            f"{p.samples_per_s:,.0f}{mark}",
             f"{p.latency_p50_ms:.3f}",
             f"{p.latency_p95_ms:.3f}",
-            "-" if f is None else f"{f.samples_per_s:,.0f}",
-            "-" if f is None else f"{f.samples_per_s / p.samples_per_s:.2f}x",
+            "-" if f is None else f"{f.samples_per_s:,.0f}{fmark}",
+            "-" if f is None else f"{f.samples_per_s / p.samples_per_s:.2f}x{mark or fmark}",
         )
+    if notes:
+        t.caption = "\n".join([*notes, "a marked fold speedup divides a suspect figure"])
+        t.caption_justify = "left"
     return t
 
 

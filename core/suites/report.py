@@ -34,19 +34,18 @@ def results_by_experiment(group_id: str, url: str | None = None) -> dict[str, pd
 def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
     """Layer timings, and the BN-folding speedup at the largest inference batch, as columns."""
     from core.details import inference_table, layer_benchmarks
+    from core.inference_checks import checked
 
     ids = df["job_id"].tolist()
     layers = layer_benchmarks(url=url, job_ids=ids)
     if not layers.empty:
         keep = ["job_id", "median_ms", "achieved_gbps", "copy_gbps", "roofline_fraction"]
         df = df.merge(layers[keep], on="job_id", how="left")
-    inf = inference_table(ids, url)
-    if not inf.empty:
-        big = inf[inf["batch_size"] == inf.groupby("job_id")["batch_size"].transform("max")]
-        wide = big.pivot_table(index="job_id", columns="folded", values="samples_per_s")
-        if True in wide.columns and False in wide.columns:
-            speedup = (wide[True] / wide[False]).rename("fold_speedup").reset_index()
-            df = df.merge(speedup, on="job_id", how="left")
+    inf = checked(inference_table(ids, url))
+    big = inf[inf["batch_size"] == inf.groupby("job_id")["batch_size"].transform("max")]
+    speedup = big[big["folded"].astype(bool)]
+    if not speedup.empty:
+        df = df.merge(speedup[["job_id", "fold_speedup"]], on="job_id", how="left")
     return df
 
 

@@ -226,7 +226,13 @@ def detail(job_id: str) -> None:
             ), language=None)  # fmt: skip
     inf = data.guarded(data.inference, (job_id,), default=pd.DataFrame())
     if not inf.empty:
+        from core.inference_checks import checked
+
         st.markdown("**Inference (eval mode)**")
+        inf = checked(inf)
+        if (inf["check"] != "ok").any():
+            st.warning("Some inference figures are suspect: see the check column. A busy "
+                       "host during the timed rounds does this; run the job again.")  # fmt: skip
         tables.show(inf.drop(columns=["job_id"]))
 
 

@@ -176,3 +176,19 @@ def test_a_regression_is_shown_by_r2_and_rmse_not_empty_accuracy(cli, db_url):
     assert "val R²" in out and "val RMSE" in out and "val acc" not in out
     shown = invoke(cli, ["show", rec["job_id"]]).stdout
     assert "val R² (eval mode)" in shown and "val accuracy" not in shown
+
+
+def test_show_marks_an_inference_row_whose_throughput_contradicts_its_latency(
+    cli, db_url, sample_result
+):
+    from tests.dashboard.test_pages import busy_inference
+    from tests.dbseed import seed, variant
+
+    spec, result = sample_result
+    job_id = seed(db_url, spec, variant(result, spec, inference=busy_inference(result)))
+    out = invoke(cli, ["show", job_id]).stdout
+    assert "! batch 1: samples/s implies a call over 10% slower than the p95 latency" in out
+    assert "! batch 1 folded" not in out  # only the point that is wrong is named
+    inference = out[out.index("Inference") :].splitlines()
+    row = next(ln for ln in inference if ln.strip("│ ").startswith("1 "))
+    assert row.count("!") == 2  # its samples/s and the fold speedup that divides it

@@ -3,6 +3,7 @@
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from core.lifecycle import register_worker
@@ -401,3 +402,34 @@ def test_jobs_tags_notes_and_archives_a_job_and_a_group(seeded):
     assert not at.exception
     assert {r["job_id"] for r in query_records()} & set(ids) == set()  # hidden by default
     assert "sweep" not in page("jobs").run().selectbox(key="jobs_group").options
+
+
+def busy_inference(result):
+    """The sample result's inference points made steady (rounds at the p50 latency, no
+    spread), but for the unfolded batch-1 rounds, slowed 10x by load."""
+    points = []
+    for p in result.model.inference:
+        slow = p.batch_size == 1 and not p.folded
+        ms = 10 * p.latency_p95_ms if slow else p.latency_p50_ms
+        rounds = p.rounds.model_copy(update={"median_ms": ms, "p25_ms": ms, "p75_ms": ms})
+        points.append(
+            p.model_copy(update={"rounds": rounds, "samples_per_s": p.batch_size / ms * 1e3})
+        )
+    return points
+
+
+def test_a_jobs_detail_marks_inference_figures_that_contradict_themselves(dash_db, sample_result):
+    spec, result = sample_result
+    job_id = seed(dash_db, spec, variant(result, spec, inference=busy_inference(result)))
+    at = page("jobs").run()
+    at.selectbox(key="jobs_selected").set_value(job_id).run()
+    assert not at.exception
+    assert any("suspect" in w.value for w in at.warning)
+    inf = next(d.value for d in at.dataframe if "check" in d.value.columns)
+    flagged = inf[inf["check"] != "ok"]
+    assert set(zip(flagged["batch_size"], flagged["folded"], strict=True)) == {
+        (1, False),
+        (1, True),
+    }
+    speedup = pd.to_numeric(flagged["fold_speedup"], errors="coerce").dropna()
+    assert speedup.iloc[0] > 5, flagged  # shown, and marked as suspect
