@@ -3,8 +3,8 @@
 A point is suspect when its timed rounds spread over 10% of their median (the level at which
 torch.utils.benchmark warns), or when its samples/s implies a call slower than 95% of the
 calls timed one by one beside it, by more than the same 10%: throughput and latency of the
-same row then contradict each other, which a burst of load during one round does. A fold speedup is as trustworthy
-as the two points it divides.
+same row then contradict each other, which a burst of load during one round does. A fold
+speedup is as trustworthy as the two points it divides.
 """
 
 from __future__ import annotations

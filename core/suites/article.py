@@ -293,8 +293,9 @@ def _examples_analyze(df: pd.DataFrame) -> Verdict:
     parts = []
     for arm in ran:
         rows = df[df["arm"] == arm]
+        r2 = rows["final_val_r2"].median() if "final_val_r2" in rows else float("nan")
         parts.append(
-            f"{arm}: val loss {rows['final_val_loss'].median():.3f}, "
+            f"{arm}: val loss {rows['final_val_loss'].median():.3f} (R² {r2:.2f}), "
             f"mode output difference {rows['mode_output_rel_diff'].median():.3f}, "
             f"{rows['train_samples_per_s'].median():,.0f} samples/s"
         )

@@ -37,6 +37,8 @@ def test_an_experiment_of_the_article_suite_end_to_end(cli, start_workers, tmp_p
     assert group.startswith("suite-article-ci-")
     verdicts = {v.experiment: v for v in evaluate(suites()["article"], group)}
     assert verdicts["example_networks_run"].verdict == "supported"
+    examples = verdicts["example_networks_run"].explanation
+    assert examples.count("(R² ") == 3 and "nan" not in examples  # a regression's own figure
     position = verdicts["bn_before_activation"]
     assert position.n == 2  # both seeds of both arms finished
     # the ci profile (2 epochs) only checks the plumbing: its networks are near chance,
