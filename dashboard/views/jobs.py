@@ -255,6 +255,10 @@ def render() -> None:
     picker(tuple(status), group, label, archived)
 
 
+def _watch() -> None:
+    st.session_state["jobs_watched"] = st.session_state.get("jobs_selected")
+
+
 @st.fragment(run_every=REFRESH_S)
 def picker(status: tuple[str, ...], group: str, label: str, archived: bool = False) -> None:
     """A job and its story, refreshed: new jobs join the list, curves grow while it runs."""
@@ -269,7 +273,15 @@ def picker(status: tuple[str, ...], group: str, label: str, archived: bool = Fal
             strict=True,
         )
     )
-    job_id = st.selectbox("Job", options, format_func=fmt.get, key="jobs_selected")
+    # The browser keeps the picked option's label, which carries the status: once the job
+    # starts, that label is gone and the picker would fall back to the first job. So the
+    # picked id is remembered apart and put back.
+    watched = st.session_state.get("jobs_watched")
+    if watched in options:
+        st.session_state["jobs_selected"] = watched
+    job_id = st.selectbox("Job", options, format_func=fmt.get, key="jobs_selected",
+                          on_change=_watch)  # fmt: skip
+    st.session_state["jobs_watched"] = job_id
     b1, b2, _ = st.columns([1, 1, 6])
     b1.button("Cancel", key="jobs_cancel", on_click=_act, args=("cancel", job_id))
     b2.button("Retry", key="jobs_retry", on_click=_act, args=("retry", job_id))

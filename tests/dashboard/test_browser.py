@@ -45,11 +45,23 @@ def test_bad_numbers_typed_in_the_browser_block_the_submission(dashboard_url):
         browser.close()
 
 
-def test_a_regression_job_shows_its_own_figures_and_its_suspect_timings(
-    dashboard_url, sample_result
-):
+def seed_claim(sample_result) -> None:
+    """Three seeds a side of bn_before_activation, as an article suite run records them."""
+    from tests.dbseed import seed, variant
+
+    base, result = sample_result
+    for arm, accs in (("before", (0.80, 0.81, 0.82)), ("after", (0.70, 0.71, 0.72))):
+        for s, acc in enumerate(accs):
+            spec = base.with_overrides(seed=s, bn_position=f"{arm}_activation")
+            seed(None, spec, variant(result, spec, final_val_accuracy=acc, final_test_accuracy=acc),
+                 group_id="suite-article-ci-20260101-000000",
+                 label=f"bn_before_activation:{arm}")  # fmt: skip
+
+
+def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, sample_result):
     """Issue 14: the demo's regressions showed a flat "null" accuracy line; a fold speedup of
-    15x, from one busy round, passed silently; a job no worker could take just waited."""
+    15x, from one busy round, passed silently; a job no worker could take just waited; and
+    Claims counted "corrected 0" while the report had a measured claim."""
     import re
 
     from playwright.sync_api import expect, sync_playwright
@@ -66,14 +78,15 @@ def test_a_regression_job_shows_its_own_figures_and_its_suspect_timings(
         "model": reg.model.model_copy(update={"inference": busy_inference(result)})
     }))  # fmt: skip
     create_job(BenchSpec(), queue="gpu.h100", status="queued")
+    seed_claim(sample_result)
+    unserved = re.compile("no live worker consumes queue gpu.h100")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(30_000)
+
         page.goto(f"{dashboard_url}/jobs")
-        expect(
-            page.get_by_text(re.compile("no live worker consumes queue gpu.h100"))
-        ).to_be_visible()
+        expect(page.get_by_text(unserved)).to_be_visible()
         page.get_by_role("combobox", name="Job").click()
         page.get_by_role("option", name=re.compile(job_id[:8])).click()
         labels = page.get_by_test_id("stMetricLabel")
@@ -81,4 +94,52 @@ def test_a_regression_job_shows_its_own_figures_and_its_suspect_timings(
         expect(page.get_by_test_id("stMetricValue").filter(has_text="0.812")).to_be_visible()
         expect(labels.filter(has_text="accuracy")).to_have_count(0)
         expect(page.get_by_text(re.compile("Some inference figures are suspect"))).to_be_visible()
+
+        page.goto(f"{dashboard_url}/submit")
+        route = page.get_by_label("GPU model (routes to gpu.<model>)", exact=True)
+        route.fill("h100")
+        route.press("Enter")
+        page.wait_for_load_state("networkidle")
+        page.get_by_role("button", name="Submit", exact=True).click()
+        expect(page.get_by_text(unserved)).to_be_visible()
+
+        page.goto(f"{dashboard_url}/claims")
+        measured = page.get_by_test_id("stMetric").filter(has_text="measured: see the report")
+        expect(measured).to_be_visible()
+        assert int(measured.get_by_test_id("stMetricValue").inner_text()) >= 1
+        browser.close()
+
+
+def test_the_watched_job_stays_picked_when_it_starts(dashboard_url):
+    """The picker's labels carry the status, and the browser keeps the picked label: a job
+    starting once swapped the view to another job (the journey caught it, at random)."""
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from core.lifecycle import claim
+    from core.spec import BenchSpec
+    from core.store import create_job
+
+    watched = create_job(BenchSpec(seed=1), status="queued", label="watched")
+    newer = create_job(BenchSpec(seed=2), status="queued", label="newer")  # listed first
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.goto(f"{dashboard_url}/jobs")
+        page.get_by_role("combobox", name="Job").click()
+        page.get_by_role("option", name=re.compile(watched[:8])).click()
+        heading = page.get_by_role("heading", name=f"Job {watched}")
+        expect(heading).to_be_visible()
+        assert claim(watched, "w1@host", stale_after_s=60)  # queued -> running
+        expect(page.get_by_role("combobox", name="Job")).to_have_value(
+            re.compile(f"{watched[:8]} running"), timeout=20_000
+        )  # the list is read through a 5 s cache, and refreshed every 2 s
+        expect(heading).to_be_visible()
+        page.get_by_role("combobox", name="Job").click()  # and another pick still takes
+        page.get_by_role("option", name=re.compile(newer[:8])).click()
+        expect(page.get_by_role("heading", name=f"Job {newer}")).to_be_visible()
+        page.wait_for_timeout(3_000)  # a refresh later, it stays
+        expect(page.get_by_role("heading", name=f"Job {newer}")).to_be_visible()
         browser.close()

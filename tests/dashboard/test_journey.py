@@ -104,7 +104,8 @@ def test_a_sweep_from_the_form_to_an_archived_tagged_group(bnbench_up, tmp_path)
             return int(re.search(r"\((\d+) of", curve.first.inner_text()).group(1))
 
         first = wait_until(epochs_shown, 60, "the first epochs' curves")
-        wait_until(lambda: first < epochs_shown() < EPOCHS, 30, "the curves to grow")
+        assert first < EPOCHS, "the curves are seen while the job runs"
+        wait_until(lambda: epochs_shown() > first, 30, "the curves to grow")
 
         # 3. Compare by the swept field
         wait_until(
