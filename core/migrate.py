@@ -7,6 +7,8 @@ reads the current revision. A second process waits, then finds the database at h
 
 from __future__ import annotations
 
+import functools
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -27,8 +29,18 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer bnbench than this process runs."""
+
+
+@functools.cache
+def _script() -> ScriptDirectory:
+    """The migration scripts, parsed once: a process runs the code it started with."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _script().get_current_head()
 
 
 def current_revision(url: str | None = None) -> str | None:
@@ -46,7 +58,28 @@ def check(url: str | None = None) -> None:
     command.check(alembic_config(url))
 
 
+# Engines whose database this process has seen at head. Keyed by engine, so that
+# dispose_engines() (a forked child, a test) forgets it too.
+_AT_HEAD: weakref.WeakSet = weakref.WeakSet()
+
+
 def ensure_schema(url: str | None = None) -> None:
-    """Upgrade only when behind, so a warm start costs one read."""
-    if current_revision(url) != head_revision():
+    """Upgrade when behind, once per process and database: later calls cost nothing.
+
+    A database migrated by a newer bnbench raises SchemaTooNew, naming the fix."""
+    engine = get_engine(url)
+    if engine in _AT_HEAD:
+        return
+    current, head = current_revision(url), head_revision()
+    if current is not None and current != head:
+        try:
+            _script().get_revision(current)
+        except Exception as e:  # alembic: "Can't locate revision ..."
+            raise SchemaTooNew(
+                f"the database is at migration {current}, newer than this bnbench knows "
+                f"(its newest is {head}): update bnbench here (git pull, then `make venv`, "
+                "or pip install -U bnbench) and restart this process"
+            ) from e
+    if current != head:
         upgrade(url)
+    _AT_HEAD.add(engine)

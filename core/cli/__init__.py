@@ -37,7 +37,7 @@ COMMANDS: dict[str, str] = {
 # Commands that read or write jobs: on a new machine they find the schema created, not a
 # "no such table" traceback.
 NEEDS_SCHEMA = {"results", "compare", "show", "jobs", "cancel", "retry", "workers", "suite",
-                "tag", "archive", "delete"}  # fmt: skip
+                "tag", "archive", "delete", "worker"}  # fmt: skip
 
 
 def _ensure_schema() -> None:
@@ -45,10 +45,12 @@ def _ensure_schema() -> None:
 
     from core.cli.spec_options import fail
     from core.db import redacted
-    from core.migrate import ensure_schema
+    from core.migrate import SchemaTooNew, ensure_schema
 
     try:
         ensure_schema()
+    except SchemaTooNew as e:
+        fail([str(e)])
     except OperationalError as e:
         reason = " ".join(str(e.orig or e).split())
         fail([f"the database {redacted()} is unreachable ({reason}); check "

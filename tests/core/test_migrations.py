@@ -89,3 +89,35 @@ def test_regression_rows_from_before_0013_get_rmse_from_their_loss(db_url, sampl
             {"j": job_id},
         ).one()
     assert row == (2.5, None)  # R² needs the targets' variance, which no old row kept
+
+
+def test_ensure_schema_reads_the_revision_once_per_process_and_database(db_url, monkeypatch):
+    import core.migrate as migrate
+    from core.db import dispose_engines
+
+    reads = []
+    real = migrate.current_revision
+    monkeypatch.setattr(
+        migrate, "current_revision", lambda url=None: reads.append(url) or real(url)
+    )
+    for _ in range(3):
+        migrate.ensure_schema(db_url)
+    assert len(reads) == 1
+    dispose_engines()  # a forked child or a new engine checks again
+    migrate.ensure_schema(db_url)
+    assert len(reads) == 2
+
+
+def test_a_database_migrated_by_a_newer_bnbench_names_the_fix(db_url):
+    from click.testing import CliRunner
+
+    from core.cli import main
+    from core.db import dispose_engines
+
+    with get_engine(db_url).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    dispose_engines()
+    res = CliRunner().invoke(main, ["jobs"])
+    assert res.exit_code == 2, res.output
+    assert "at migration 0999, newer than this bnbench knows" in res.stderr
+    assert "update bnbench here" in res.stderr and "Traceback" not in res.output
