@@ -23,7 +23,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu
 # The CUDA-only tests (CUDA graphs against eager); conftest needs Redis and Celery, not these.
 timeout 120 python3 -m pytest -q --noconftest -p no:cacheprovider -m cuda \
   tests/core/test_bench.py > "$OUT/cuda_tests.txt" 2>&1
-timeout 120 python3 benchmarks/harness_overhead.py --device cuda --json "$OUT/harness.json" \
+timeout 180 python3 benchmarks/harness_overhead.py --device cuda --rounds 3 --json "$OUT/harness.json" \
   > "$OUT/harness.txt" 2>&1
 for suite in throughput article; do
   timeout 300 "${BNBENCH[@]}" suite run "$suite" --profile full --local > "$OUT/$suite.log" 2>&1

@@ -8,7 +8,8 @@ with headroom, meant to refuse a spec that cannot fit, not to predict the alloca
     training  = parameters x (weights, gradients, optimizer state)
               + 2 x activations x batch_size          (forward outputs and their gradients)
     inference = 2 x activations x the largest inference batch
-    data      = 2 x samples x features                (the host array and the device tensor)
+    data      = 3 x samples x features                (the host array, the device tensor, and
+                                                        the epoch's shuffled training split)
     total     = max(training, inference) + data, in float32 bytes
 
 A layer benchmark holds its input and output, and in train_fwdbwd their gradients too.
@@ -154,5 +155,5 @@ def estimate(spec: BenchSpec) -> MemoryEstimate:
     training = FLOAT32 * (params * (2 + states) + 2 * per_sample * spec.batch_size)
     inference = FLOAT32 * (params + 2 * per_sample * max(spec.infer_batch_sizes))
     shape, _, samples = input_shape(spec)
-    data = 2 * FLOAT32 * samples * math.prod(shape)
+    data = 3 * FLOAT32 * samples * math.prod(shape)
     return MemoryEstimate(params, per_sample, training, inference, data)

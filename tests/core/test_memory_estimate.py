@@ -114,3 +114,8 @@ def test_the_memory_limit_comes_from_the_environment_or_the_workers_default(monk
     assert Limits.from_env(default_model_mb=512).max_model_mb == 512
     monkeypatch.setenv("BNBENCH_MAX_MODEL_MB", "2048")
     assert Limits.from_env(default_model_mb=512).max_model_mb == 2048
+
+
+def test_data_counts_the_host_array_the_device_tensor_and_the_shuffled_copy():
+    spec = BenchSpec(synthetic_samples=1000, synthetic_features=50)
+    assert estimate(spec).data_bytes == 3 * 4 * 1000 * 50

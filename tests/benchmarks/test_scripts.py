@@ -1,0 +1,35 @@
+"""The benchmark scripts run end to end at a tiny size and print their side-by-side ratios.
+Their figures are not checked here: speed lives in the benchmarks, not in timed tests."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def script(name: str, *args: str, tmp_path: Path) -> tuple[str, dict]:
+    out = tmp_path / "out.json"
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / name), *args, "--json", str(out)],
+        capture_output=True, text=True, timeout=240, cwd=ROOT,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    return res.stdout, json.loads(out.read_text())
+
+
+def test_harness_overhead_compares_the_runner_with_both_plain_loops(tmp_path):
+    out, figures = script("harness_overhead.py", "--device", "cpu", "--only", "seednet",
+                          "--rounds", "1", "--window-s", "0", "--timed", "20",
+                          tmp_path=tmp_path)  # fmt: skip
+    assert "vs plain gather mean/mean" in out and "vs plain sliced mean/mean" in out
+    [row] = figures["rows"]
+    assert row["timed_steps"] == 20 and row["gather_mean"]["median"] > 0
+
+
+def test_fold_alternation_reports_both_methods_and_what_the_checks_caught(tmp_path):
+    out, figures = script("fold_alternation.py", "--trials", "3", "--hogs", "0",
+                          tmp_path=tmp_path)  # fmt: skip
+    assert "sequential" in out and "alternating" in out and "marked suspect" in out
+    assert figures["trials"] == 3 and figures["alternating"]["median"] > 0
