@@ -22,6 +22,7 @@ from core.progress import CancelFn, EpochFn, ProgressFn, Reporter
 from core.provenance import collect
 from core.result import BenchResult, ModelResult, Throughput
 from core.spec import BenchSpec
+from core.threads import threads_for, torch_threads
 from core.timing import summarize
 from core.train import TRAIN_FRACTION, autocast_for, evaluations, train
 
@@ -81,6 +82,20 @@ def _throughput(step_ms: list[float], spec: BenchSpec) -> Throughput | None:
         samples_per_s_p75=b / (st.p25_ms / 1e3),
         step=st,
     )
+
+
+def contention(train_time_s: float, step_ms: list[float], spec: BenchSpec) -> dict:
+    """Signs of a busy host in the training timings: the timed steps' p95 over their median
+    (a tail of preempted steps), and training wall time over the sum of all its steps (time
+    lost between steps)."""
+    timed = step_ms[spec.warmup_steps : spec.warmup_steps + spec.timed_steps]
+    out: dict = {"step_p95_over_median": None, "wall_over_steps": None}
+    if timed:
+        st = summarize(timed)
+        out["step_p95_over_median"] = st.p95_ms / st.median_ms if st.median_ms > 0 else None
+    if step_ms and sum(step_ms) > 0:
+        out["wall_over_steps"] = train_time_s * 1e3 / sum(step_ms)
+    return out
 
 
 def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> ModelResult:
@@ -156,6 +171,7 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         final_val_r2=val_eval.r2,
         final_val_rmse=val_eval.rmse,
         final_test_r2=None if test is None else test.r2,
+        **contention(out.train_time_s, out.step_times_ms, spec),
     )
 
 
@@ -172,7 +188,7 @@ def run(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     window = LoadWindow()
-    with _determinism(spec.deterministic):
+    with _determinism(spec.deterministic), torch_threads(threads_for(spec)):
         if spec.kind == "layer":
             torch.manual_seed(spec.seed)
             model_result, layer_result = (
@@ -186,6 +202,7 @@ def run(
             )
         else:
             model_result, layer_result = run_model(spec, device, reporter), None
+        provenance = collect(device)  # inside: it records the thread count the run used
     reporter.tick(spec.epochs if spec.kind == "model" else 0, 0, 1.0, force=True)
     load_avg, steal = window.finish()
     return BenchResult(
@@ -194,10 +211,11 @@ def run(
         kind=spec.kind,
         model=model_result,
         layer=layer_result,
-        provenance=collect(device),
+        provenance=provenance,
         started_at=started.isoformat(),
         finished_at=datetime.now(UTC).isoformat(),
         total_time_s=time.perf_counter() - t0,
         load_avg_1m=load_avg,
+        load_avg_1m_start=window.start_load,
         cpu_steal_fraction=steal,
     )

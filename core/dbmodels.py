@@ -223,6 +223,15 @@ class Result(Base):
     load_avg_1m: Mapped[float | None] = col(
         Float, doc="The host's 1-minute load average as the run ended."
     )
+    load_avg_1m_start: Mapped[float | None] = col(
+        Float, doc="The host's 1-minute load average as the run started."
+    )
+    step_p95_over_median: Mapped[float | None] = col(
+        Float, doc="Timed training steps' p95 over their median: a tail of preempted steps."
+    )
+    wall_over_steps: Mapped[float | None] = col(
+        Float, doc="Training wall time over the sum of its steps: time lost between steps."
+    )
     cpu_steal_fraction: Mapped[float | None] = col(
         Float, doc="Share of CPU time the hypervisor stole during the run (Linux)."
     )

@@ -26,20 +26,27 @@ def _cpu_times() -> tuple[int, int] | None:
     return steal, sum(values[:8])
 
 
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 @dataclass
 class LoadWindow:
-    """Start one before the run; `finish()` gives (load average 1 min, steal share)."""
+    """Start one before the run (it keeps the load average then, `start_load`); `finish()`
+    gives (load average 1 min at the end, steal share over the window)."""
 
     start: tuple[int, int] | None = None
+    start_load: float | None = None
 
     def __post_init__(self) -> None:
         self.start = _cpu_times()
+        self.start_load = _load()
 
     def finish(self) -> tuple[float | None, float | None]:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = None
+        load = _load()
         end = _cpu_times()
         if self.start is None or end is None or end[1] <= self.start[1]:
             return load, None

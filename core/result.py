@@ -134,6 +134,8 @@ class ModelResult(_Frozen):
     final_val_r2: float | None = None
     final_val_rmse: float | None = None
     final_test_r2: float | None = None
+    step_p95_over_median: float | None = None  # core.bench.contention
+    wall_over_steps: float | None = None
 
 
 class LayerResult(_Frozen):
@@ -177,5 +179,6 @@ class BenchResult(_Frozen):
     started_at: str
     finished_at: str
     total_time_s: float
-    load_avg_1m: float | None = None  # core.host_load: how busy the host was
+    load_avg_1m: float | None = None  # core.host_load: how busy the host was, at the end
+    load_avg_1m_start: float | None = None
     cpu_steal_fraction: float | None = None

@@ -15,6 +15,7 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
         environment_id=env_id,
         total_time_s=r.total_time_s,
         load_avg_1m=r.load_avg_1m,
+        load_avg_1m_start=r.load_avg_1m_start,
         cpu_steal_fraction=r.cpu_steal_fraction,
         diverged=False,
         result_json=json.loads(r.model_dump_json()),
@@ -62,6 +63,8 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
     row.final_test_loss, row.steps_to_target = finite(m.final_test_loss), m.steps_to_target
     row.final_train_r2, row.final_val_r2 = finite(m.final_train_r2), finite(m.final_val_r2)
     row.final_val_rmse, row.final_test_r2 = finite(m.final_val_rmse), finite(m.final_test_r2)
+    row.step_p95_over_median = finite(m.step_p95_over_median)
+    row.wall_over_steps = finite(m.wall_over_steps)
     return row
 
 

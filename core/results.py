@@ -37,7 +37,8 @@ RESULT_COLUMNS = (
     "folded_layers", "peak_memory_mb", "param_count", "last_hidden_shift", "n_train", "n_test",
     "final_test_accuracy", "final_test_loss", "steps_to_target", "bn_variance_ratio_dropout_fed",
     "bn_variance_ratios", "load_avg_1m", "cpu_steal_fraction", "final_train_r2", "final_val_r2",
-    "final_val_rmse", "final_test_r2",
+    "final_val_rmse", "final_test_r2", "load_avg_1m_start", "step_p95_over_median",
+    "wall_over_steps",
 )  # fmt: skip
 ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha")
 

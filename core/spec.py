@@ -29,7 +29,7 @@ MAX_SAMPLES = 10_000_000
 
 # Fields added after results were first stored, with the default that leaves a spec's hash
 # as it was before the field existed.
-HASH_NEUTRAL_DEFAULTS: dict[str, object] = {"test_fraction": 0.0}
+HASH_NEUTRAL_DEFAULTS: dict[str, object] = {"test_fraction": 0.0, "threads": None}
 
 IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 TABULAR_DATASETS = ("breast_cancer", "wine")
@@ -261,6 +261,13 @@ class BenchSpec(BaseModel):
         "runtime", False, "Capture the whole training step in one CUDA graph (CUDA only)."
     )
     deterministic: bool = _f("runtime", False, "Use deterministic algorithms (slower).")
+    threads: int | None = _f(
+        "runtime",
+        None,
+        "torch CPU threads; null: BNBENCH_THREADS, else the worker's share of the cores.",
+        ge=1,
+        le=1024,
+    )
 
     # --- measurement ---
     warmup_steps: int = _f(

@@ -44,6 +44,10 @@ def _summary(m: ModelResult) -> Table:
             f"[IQR {tp.samples_per_s_p25:,.0f}-{tp.samples_per_s_p75:,.0f}, n={tp.step.n}]",
         ),
         ("step time median (ms)", "-" if tp is None else f"{tp.step.median_ms:.3f}"),
+        (
+            "contention: step p95/median, wall/steps",
+            f"{_num(m.step_p95_over_median, '.2f')} / {_num(m.wall_over_steps, '.2f')}",
+        ),
         ("train time (s)", f"{m.train_time_s:.2f}"),
         (
             "time / epochs to target",

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def script(name: str, *args: str, tmp_path: Path) -> tuple[str, dict]:
     out = tmp_path / "out.json"
     res = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / name), *args, "--json", str(out)],
+        [sys.executable, "-m", f"benchmarks.{name.removesuffix('.py')}", *args, "--json", str(out)],
         capture_output=True, text=True, timeout=240, cwd=ROOT,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
@@ -33,3 +33,10 @@ def test_fold_alternation_reports_both_methods_and_what_the_checks_caught(tmp_pa
                           tmp_path=tmp_path)  # fmt: skip
     assert "sequential" in out and "alternating" in out and "marked suspect" in out
     assert figures["trials"] == 3 and figures["alternating"]["median"] > 0
+
+
+def test_repeatability_prints_each_sides_cv_alone_and_beside_a_neighbour(tmp_path):
+    out, figures = script("repeatability.py", "--jobs", "2", tmp_path=tmp_path)
+    assert set(figures) == {"alone", "one busy neighbour"}
+    assert "bnbench, 1 thread" in out and "plain loop" in out and "CV" in out
+    assert all(len(v) == 2 for side in figures.values() for v in side.values())

@@ -1,0 +1,81 @@
+"""Repeatability: 5 identical seednet jobs, alone and beside one busy neighbour process.
+
+For each condition it runs the article's Net (`--preset net`) through `core.bench.run` five
+times with torch's default thread count (every core) and five times with 1 thread, and the
+plain gather loop of benchmarks/harness_overhead.py five times, interleaved, and prints the
+coefficient of variation (stdev / mean) of each side's samples/s (batch / median step).
+Target (issue 15): CV <= 5% beside the neighbour, where the plain loop gets 8-11%.
+
+    python -m benchmarks.repeatability [--jobs 5] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import time
+
+from benchmarks.harness_overhead import plain_loop
+from core.bench import run
+from core.presets import preset
+from core.spec import BenchSpec
+
+
+def _spin(stop) -> None:
+    while not stop.is_set():
+        end = time.perf_counter() + 0.05
+        while time.perf_counter() < end:
+            pass
+
+
+def cv(values: list[float]) -> float:
+    return statistics.stdev(values) / statistics.fmean(values)
+
+
+def measure(spec: BenchSpec, jobs: int) -> dict[str, list[float]]:
+    cores = os.cpu_count() or 1
+    sides = {
+        f"bnbench, {cores} threads (default)": lambda: spec.with_overrides(threads=cores),
+        "bnbench, 1 thread": lambda: spec.with_overrides(threads=1),
+    }
+    out: dict[str, list[float]] = {name: [] for name in sides}
+    out["plain loop"] = []
+    for _ in range(jobs):
+        for name, make in sides.items():
+            out[name].append(run(make()).model.throughput.samples_per_s)
+        ms = plain_loop(spec, sliced=False)
+        out["plain loop"].append(spec.batch_size / statistics.median(ms) * 1e3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=5)
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+    spec = BenchSpec.model_validate({**preset("net"), "device": "cpu"})
+    figures = {"alone": measure(spec, args.jobs)}
+    stop = mp.Event()
+    neighbour = mp.Process(target=_spin, args=(stop,))
+    neighbour.start()
+    try:
+        figures["one busy neighbour"] = measure(spec, args.jobs)
+    finally:
+        stop.set()
+        neighbour.join()
+    print(f"{args.jobs} identical `--preset net` jobs (seednet, batch 32) on {os.cpu_count()} "
+          "cores: CV of samples/s (stdev / mean), mean samples/s")  # fmt: skip
+    for condition, sides in figures.items():
+        for name, values in sides.items():
+            print(f"  {condition:<19} {name:<28} CV {cv(values):6.1%}  "
+                  f"mean {statistics.fmean(values):>9,.0f}/s")  # fmt: skip
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Every run sets torch's thread count explicitly and records it, and a run on a busy host
+says so in its result."""
+
+import multiprocessing as mp
+import os
+import time
+
+import torch
+
+from core.bench import run
+from core.repeat_stats import steps_noisy
+from core.spec import BenchSpec
+from core.threads import threads_for
+
+TINY = dict(family="seednet", epochs=2, batch_size=32, synthetic_samples=2048, device="cpu",
+            warmup_steps=5, timed_steps=40, repeats=1, infer_batch_sizes=(1,))  # fmt: skip
+
+
+def test_the_spec_sets_the_thread_count_and_the_result_records_it():
+    before = torch.get_num_threads()
+    r = run(BenchSpec(**TINY, threads=1))
+    assert r.provenance.threads == 1
+    assert torch.get_num_threads() == before  # restored for whatever runs next
+
+
+def test_without_the_field_the_environment_decides(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # what the worker launcher sets
+    assert threads_for(BenchSpec()) == 3
+    monkeypatch.setenv("BNBENCH_THREADS", "2")
+    assert threads_for(BenchSpec()) == 2
+    assert threads_for(BenchSpec(threads=5)) == 5
+    monkeypatch.delenv("BNBENCH_THREADS")
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert threads_for(BenchSpec()) == os.cpu_count()
+
+
+def test_the_thread_count_leaves_the_hash_of_older_specs_alone():
+    assert BenchSpec(threads=None).spec_hash() == BenchSpec().spec_hash()
+    assert BenchSpec(threads=1).spec_hash() != BenchSpec().spec_hash()
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_a_run_beside_busy_neighbours_is_flagged_noisy():
+    """Neighbours busy-looping on every core (bounded: 30 s at most) against a run that
+    wants every core: its steps spread far beyond 10% of their median."""
+    cores = os.cpu_count() or 1
+    ctx = mp.get_context("spawn")
+    hogs = [ctx.Process(target=_spin, args=(30.0,), daemon=True) for _ in range(cores + 1)]
+    for h in hogs:
+        h.start()
+    try:
+        time.sleep(0.5)
+        m = run(BenchSpec(**TINY, threads=cores)).model
+    finally:
+        for h in hogs:
+            h.terminate()
+    step = m.throughput.step
+    assert steps_noisy(step.iqr_ms, step.median_ms), (step, m.step_p95_over_median)
+    assert m.step_p95_over_median > 1.1 and m.wall_over_steps >= 1.0
+
+
+def test_a_quiet_run_records_its_contention_figures():
+    m = run(BenchSpec(**TINY, threads=1)).model
+    assert m.step_p95_over_median >= 1.0 and m.wall_over_steps >= 1.0
