@@ -84,7 +84,7 @@ def test_a_spec_over_the_workers_memory_is_refused_before_it_allocates(db_url):
     with session_scope() as s:
         [job] = s.query(Job).all()
     assert (job.status, job.error_type, job.attempt) == ("failed", "InvalidPayload", 0)
-    assert "spec.synthetic_samples: the spec needs about 1,250,002 MiB" in job.error_message
+    assert "spec.synthetic_samples: the spec needs about 1,875,002 MiB" in job.error_message
     assert "BNBENCH_MAX_MODEL_MB" in job.error_message
 
 
