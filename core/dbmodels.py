@@ -26,6 +26,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+# Spec fields people filter on, copied from spec_json into indexed columns (spec_<name>) at
+# insert: a JSON path cannot use an index, so at 100k jobs the filter read every spec.
+INDEXED_SPEC_FIELDS = ("family", "norm", "dropout_p", "dataset", "batch_size", "device",
+                       "precision")  # fmt: skip
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
 # Named constraints, so migrations can refer to them on every backend.
@@ -63,6 +67,9 @@ class Job(Base):
         Index("ix_jobs_spec_hash", "spec_hash"),
         Index("ix_jobs_repeat_key", "repeat_key"),
         Index("ix_jobs_created_at", "created_at"),
+        Index("ix_jobs_spec_family", "spec_family"),
+        Index("ix_jobs_spec_norm_dropout_p", "spec_norm", "spec_dropout_p"),
+        Index("ix_jobs_spec_dataset", "spec_dataset"),
         {"comment": "One benchmark request and its lifecycle."},
     )
 
@@ -73,6 +80,13 @@ class Job(Base):
         String(16), doc="Hash of the spec without seed: jobs sharing it are repeats."
     )
     spec_version: Mapped[int] = col(Integer, doc="spec_version of spec_json.")
+    spec_family: Mapped[str | None] = col(String(64), doc="spec_json's family, indexed.")
+    spec_norm: Mapped[str | None] = col(String(64), doc="spec_json's norm, indexed.")
+    spec_dropout_p: Mapped[float | None] = col(Float, doc="spec_json's dropout_p, indexed.")
+    spec_dataset: Mapped[str | None] = col(String(64), doc="spec_json's dataset, indexed.")
+    spec_batch_size: Mapped[int | None] = col(Integer, doc="spec_json's batch_size.")
+    spec_device: Mapped[str | None] = col(String(64), doc="spec_json's device.")
+    spec_precision: Mapped[str | None] = col(String(16), doc="spec_json's precision.")
     kind: Mapped[str] = col(String(16), doc="model or layer.")
     status: Mapped[str] = col(
         String(16), default="queued", doc="queued, running, succeeded, failed or cancelled."

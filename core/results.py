@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.db import session_scope
-from core.dbmodels import Environment, Job, JobTag, Result
+from core.dbmodels import INDEXED_SPEC_FIELDS, Environment, Job, JobTag, Result
 from core.repeat_stats import summarize_groups
 from core.spec import BenchSpec
 
@@ -74,6 +74,8 @@ def _json_field(name: str):
         guess = closest_field(name)
         hint = f"; did you mean {guess}?" if guess else ""
         raise ValueError(f"{name}: not a spec field{hint}")
+    if name in INDEXED_SPEC_FIELDS:
+        return getattr(Job, f"spec_{name}")
     ann = BenchSpec.model_fields[name].annotation
     args = set(typing.get_args(ann)) - {type(None)}
     base = next(iter(args)) if len(args) == 1 else ann

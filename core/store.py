@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.dbmodels import (
+    INDEXED_SPEC_FIELDS,
     Environment,
     EpochMetric,
     Job,
@@ -53,6 +54,7 @@ def new_job(
         spec_hash=spec.spec_hash(),
         repeat_key=spec.repeat_key(),
         spec_version=spec.spec_version,
+        **{f"spec_{k}": getattr(spec, k) for k in INDEXED_SPEC_FIELDS},
         kind=spec.kind,
         status=status,
         queue=queue,

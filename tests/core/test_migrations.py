@@ -121,3 +121,38 @@ def test_a_database_migrated_by_a_newer_bnbench_names_the_fix(db_url):
     assert res.exit_code == 2, res.output
     assert "at migration 0999, newer than this bnbench knows" in res.stderr
     assert "update bnbench here" in res.stderr and "Traceback" not in res.output
+
+
+def test_jobs_from_before_0015_get_their_indexed_spec_columns_from_spec_json(db_url):
+    from alembic import command
+
+    from core.migrate import alembic_config
+    from core.results import ResultFilter, query_records
+    from core.store import create_job
+
+    spec = BenchSpec(family="cnn", norm="groupnorm", dropout_p=0.25, batch_size=48)
+    job_id = create_job(spec, url=db_url)
+    command.downgrade(alembic_config(db_url), "0014")
+    upgrade(db_url)
+    with get_engine(db_url).connect() as conn:
+        row = conn.execute(
+            text("SELECT spec_family, spec_norm, spec_dropout_p, spec_batch_size, spec_dataset "
+                 "FROM jobs WHERE id = :j"), {"j": job_id},
+        ).one()  # fmt: skip
+    assert tuple(row) == ("cnn", "groupnorm", 0.25, 48, "synthetic")
+    f = ResultFilter(spec={"norm": "groupnorm", "dropout_p": 0.25}, archived=None)
+    assert [r["job_id"] for r in query_records(f, url=db_url)] == [job_id]
+
+
+def test_the_filtered_spec_fields_are_indexed_columns_on_every_new_job(db_url):
+    from core.db import session_scope
+    from core.dbmodels import INDEXED_SPEC_FIELDS, Job
+    from core.store import create_job
+
+    spec = BenchSpec(dropout_p=0.1, device="cpu", precision="bf16")
+    job_id = create_job(spec, url=db_url)
+    with session_scope(db_url) as s:
+        job = s.get(Job, job_id)
+        assert {k: getattr(job, f"spec_{k}") for k in INDEXED_SPEC_FIELDS} == {
+            k: getattr(spec, k) for k in INDEXED_SPEC_FIELDS
+        }

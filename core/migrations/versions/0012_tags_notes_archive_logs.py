@@ -119,8 +119,9 @@ def downgrade() -> None:
     from alembic.script import ScriptDirectory
 
     v11 = ScriptDirectory.from_config(op.get_context().config).get_revision("0011").module
-    op.execute("DROP VIEW job_results")  # SQLite rebuilds jobs to drop a column
-    with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.drop_column("archived_at")
-        batch_op.drop_column("note")
+    op.execute("DROP VIEW job_results")
+    # Not batch mode: SQLite would rebuild jobs, and dropping the old table cascades into
+    # every job's results. ALTER TABLE ... DROP COLUMN (SQLite 3.35+) keeps them.
+    op.drop_column("jobs", "archived_at")
+    op.drop_column("jobs", "note")
     op.execute(v11._view(with_new=True))
