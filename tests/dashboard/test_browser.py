@@ -87,6 +87,11 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
 
         page.goto(f"{dashboard_url}/jobs")
         expect(page.get_by_text(unserved)).to_be_visible()
+        # the grid draws on a canvas; its accessible table holds the same cell texts
+        cells = page.get_by_test_id("stDataFrame").first.locator("td[role=gridcell]")
+        expect(cells.first).to_be_attached()
+        texts = [t.strip() for t in cells.all_text_contents()]
+        assert "None" not in texts and "-" in texts, texts  # an empty cell reads "-"
         page.get_by_role("combobox", name="Job").click()
         page.get_by_role("option", name=re.compile(job_id[:8])).click()
         labels = page.get_by_test_id("stMetricLabel")
