@@ -84,14 +84,14 @@ def figures_table(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
     metrics = {m: t for m, t in METRICS.items() if m in df and df[m].notna().any()}
     rows = []
     for _, r in df.iterrows():
-        row = {"run": r["run"]}
+        noisy = steps_noisy(r.get("step_ms_iqr"), r.get("step_ms_median"))
+        # next to the run's name: a wide table scrolls its last columns out of sight
+        row = {"run": r["run"], "timing": "noisy: step IQR > 10% of median" if noisy else "ok"}
         for m, title in metrics.items():
             v, b = r.get(m), base.get(m)
             row[title] = v
             if r["run"] != baseline and pd.notna(v) and pd.notna(b) and b:
                 row[f"{title} Δ%"] = 100 * (v - b) / abs(b)
-        noisy = steps_noisy(r.get("step_ms_iqr"), r.get("step_ms_median"))
-        row["timing"] = "noisy: step IQR > 10% of median" if noisy else "ok"
         rows.append(row)
     return pd.DataFrame(rows)
 

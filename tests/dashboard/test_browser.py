@@ -69,7 +69,7 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
     from core.spec import BenchSpec
     from core.store import create_job
     from tests.dashboard.test_pages import busy_inference, regression_of
-    from tests.dbseed import seed
+    from tests.dbseed import seed, variant
 
     base, result = sample_result
     spec = base.with_overrides(dropout_p=0.3)
@@ -79,6 +79,17 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
     }))  # fmt: skip
     create_job(BenchSpec(), queue="gpu.h100", status="queued")
     seed_claim(sample_result)
+    tp = result.model.throughput
+    noisy = tp.model_copy(
+        update={
+            "step": tp.step.model_copy(  # a 50% spread
+                update={"p25_ms": 0.75 * tp.step.median_ms, "p75_ms": 1.25 * tp.step.median_ms}
+            )
+        }
+    )
+    for p_ in (0.1, 0.2):
+        s = base.with_overrides(dropout_p=p_)
+        seed(None, s, variant(result, s, throughput=noisy), group_id="noisy-sweep")
     unserved = re.compile("no live worker consumes queue gpu.h100")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -107,6 +118,15 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
         page.wait_for_load_state("networkidle")
         page.get_by_role("button", name="Submit", exact=True).click()
         expect(page.get_by_text(unserved)).to_be_visible()
+
+        page.goto(f"{dashboard_url}/compare")
+        page.get_by_role("combobox", name="Group").click()
+        page.get_by_role("option", name="noisy-sweep", exact=True).click()
+        figures = page.get_by_test_id("stDataFrame").filter(has_text="timing")
+        runs = figures.locator("td[role=gridcell]").filter(has_text=re.compile("^dropout_p="))
+        expect(runs).to_have_text(["dropout_p=0.1", "dropout_p=0.2"])  # the group's, by p
+        texts = figures.locator("td[role=gridcell]").all_text_contents()
+        assert texts.count("noisy: step IQR > 10% of median") == 2, texts
 
         page.goto(f"{dashboard_url}/claims")
         measured = page.get_by_test_id("stMetric").filter(has_text="measured: see the report")
