@@ -40,7 +40,7 @@ RESULT_COLUMNS = (
     "final_val_rmse", "final_test_r2", "load_avg_1m_start", "step_p95_over_median",
     "wall_over_steps",
 )  # fmt: skip
-ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha")
+ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha", "threads")
 
 # The metrics a grouped comparison summarizes by default.
 DEFAULT_METRICS = (

@@ -96,6 +96,29 @@ def figures_table(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+HOST_COLUMNS = {
+    "threads": "threads",
+    "load_avg_1m_start": "load at start",
+    "load_avg_1m": "load at end",
+    "cpu_steal_fraction": "CPU steal",
+    "step_p95_over_median": "step p95 / median",
+    "wall_over_steps": "wall / steps",
+}
+
+
+def host_section(df: pd.DataFrame) -> None:
+    """Where each run's timings came from: a busy host reads slow, not a slower network."""
+    cols = [c for c in HOST_COLUMNS if c in df and df[c].notna().any()]
+    if not cols:
+        return
+    with st.expander("Host and contention: threads, load, and how steady the steps were"):
+        st.caption(
+            "A step p95 well over its median is a tail of preempted steps; wall / steps over 1 "
+            "is time lost between steps; a load above the cores means the run shared them."
+        )
+        tables.show(df[["run", *cols]].rename(columns=HOST_COLUMNS))
+
+
 def swept_fields(df: pd.DataFrame) -> list[str]:
     """The varying spec fields with numeric values: the x axis of a sweep plot."""
     out = []
@@ -163,6 +186,7 @@ def render() -> None:
             delta,
         )
     tables.show(figures_table(df, baseline), width="stretch")
+    host_section(df)
     st.download_button(
         "Download CSV", df.to_csv(index=False).encode(), "bnbench-compare.csv", "text/csv"
     )

@@ -433,3 +433,19 @@ def test_a_jobs_detail_marks_inference_figures_that_contradict_themselves(dash_d
     }
     speedup = pd.to_numeric(flagged["fold_speedup"], errors="coerce").dropna()
     assert speedup.iloc[0] > 5, flagged  # shown, and marked as suspect
+
+
+def test_compare_shows_each_runs_threads_load_and_step_tail(dash_db, sample_result):
+    base, result = sample_result
+    for p in (0.0, 0.5):
+        spec = base.with_overrides(dropout_p=p)
+        busy = variant(result, spec, step_p95_over_median=3.5 if p else 1.05, wall_over_steps=1.2)
+        seed(dash_db, spec, busy.model_copy(update={"load_avg_1m_start": 2.5}), group_id="host")
+    at = page("compare").run()
+    at.selectbox(key="cmp_group").set_value("host").run()
+    assert not at.exception
+    host = next(d.value for d in at.dataframe if "step p95 / median" in d.value.columns)
+    assert list(host["run"]) == ["dropout_p=0", "dropout_p=0.5"]
+    assert list(pd.to_numeric(host["step p95 / median"])) == pytest.approx([1.05, 3.5])
+    assert set(host["threads"]) == {result.provenance.threads}
+    assert list(pd.to_numeric(host["load at start"])) == [2.5, 2.5]
