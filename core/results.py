@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from core.db import session_scope
 from core.dbmodels import INDEXED_SPEC_FIELDS, Environment, Job, JobTag, Result
 from core.repeat_stats import summarize_groups
+from core.repeat_stats_sql import summarizable, summarize_in_sql
 from core.spec import BenchSpec
 
 JOB_COLUMNS = (
@@ -221,17 +222,20 @@ def compare_repeats(
     f = ResultFilter(**{**f.__dict__, "status": ("succeeded",), "with_results_only": True})
     cols = [Job.repeat_key, Job.id, *(getattr(Result, m) for m in metrics)]
     with session_scope(url, readonly=True) as s:
-        result = s.execute(apply_filter(_select(cols), f))
-        columns = list(zip(*result, strict=False)) or [()] * len(cols)
-        df = pd.DataFrame(dict(zip(["repeat_key", "job_id", *metrics], columns, strict=True)))
-        if df.empty:
-            return summarize_groups(df, metrics)
+        if summarizable(s.get_bind().dialect.name, metrics):
+            out, first_ids = summarize_in_sql(s, lambda c: apply_filter(_select(c), f), metrics)
+        else:
+            result = s.execute(apply_filter(_select(cols), f))
+            columns = list(zip(*result, strict=False)) or [()] * len(cols)
+            df = pd.DataFrame(dict(zip(["repeat_key", "job_id", *metrics], columns, strict=True)))
+            out = summarize_groups(df, metrics)
+            first_ids = df.groupby("repeat_key")["job_id"].min().tolist() if len(df) else []
+        if out.empty:
+            return out
         # One representative job per group, fetched by primary key.
-        first_ids = df.groupby("repeat_key")["job_id"].min().tolist()
         specs = dict(
             s.execute(select(Job.repeat_key, Job.spec_json).where(Job.id.in_(first_ids))).all()
         )
-    out = summarize_groups(df, metrics)
     spec_df = pd.DataFrame.from_records(
         [
             {"repeat_key": k, **{f"spec.{n}": _cell(v) for n, v in specs[k].items() if n != "seed"}}

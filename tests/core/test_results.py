@@ -148,3 +148,31 @@ def test_statistics_helpers():
     assert t_quantile_975(1) == pytest.approx(12.706, abs=1e-3)  # scipy.stats.t.ppf
     assert t_quantile_975(200) == pytest.approx(1.972, abs=1e-3)
     assert math.isnan(describe(np.array([5.0]))["ci_low"])
+
+
+def test_grouped_statistics_from_the_database_equal_pandas(db_url, sample_result):
+    """On PostgreSQL compare_repeats aggregates in SQL (percentile_cont, stddev_samp, ln);
+    its figures must be summarize_groups' over the same rows."""
+    import pandas as pd
+
+    from core.repeat_stats import STATS, summarize_groups
+    from core.results import DEFAULT_METRICS, ResultFilter, compare_repeats, query_records
+    from tests.dbseed import seed, variant
+
+    base, result = sample_result
+    tp = result.model.throughput
+    for p, speeds in ((0.1, (900.0, 1000.0, 1300.0)), (0.4, (500.0, 510.0)), (0.7, (800.0,))):
+        for s, speed in enumerate(speeds):
+            spec = base.with_overrides(dropout_p=p, seed=s)
+            fast = tp.model_copy(update={"samples_per_s": speed})
+            r = variant(result, spec, final_val_accuracy=0.5 + p * s / 10, throughput=fast)
+            seed(db_url, spec, r, group_id="g")
+    got = compare_repeats(ResultFilter(group_id="g"), url=db_url)
+    rows = pd.DataFrame.from_records(query_records(ResultFilter(group_id="g"), url=db_url))
+    want = summarize_groups(rows, DEFAULT_METRICS)
+    assert list(got["repeat_key"]) == list(want["repeat_key"])
+    assert sorted(got["repeats"]) == [1, 2, 3]
+    for m in DEFAULT_METRICS:
+        for k in STATS:
+            a, b = got[f"{m}.{k}"].to_numpy(float), want[f"{m}.{k}"].to_numpy(float)
+            assert np.allclose(a, b, rtol=1e-9, equal_nan=True), (m, k, a, b)
