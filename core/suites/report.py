@@ -39,7 +39,7 @@ def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
     ids = df["job_id"].tolist()
     layers = layer_benchmarks(url=url, job_ids=ids)
     if not layers.empty:
-        keep = ["job_id", "median_ms", "achieved_gbps", "copy_gbps", "roofline_fraction"]
+        keep = ["job_id", "median_ms", "iqr_ms", "achieved_gbps", "copy_gbps", "roofline_fraction"]
         df = df.merge(layers[keep], on="job_id", how="left")
     inf = checked(inference_table(ids, url))
     big = inf[inf["batch_size"] == inf.groupby("job_id")["batch_size"].transform("max")]

@@ -48,13 +48,29 @@ def _timing(slow: str, fast: str) -> Superiority:
     return Superiority(slow, fast, "median_ms", paired=False, log=True)
 
 
+def noisy_runs(df: pd.DataFrame) -> str:
+    """How many runs' timings spread over 10% of their median (IQR / median, the level at
+    which torch.utils.benchmark warns): a verdict over them is weaker than its CI says."""
+    from core.repeat_stats import steps_noisy
+
+    if "iqr_ms" not in df.columns or df.empty:
+        return ""
+    noisy = sum(steps_noisy(i, m) for i, m in zip(df["iqr_ms"], df["median_ms"], strict=True))
+    if not noisy:
+        return " Every run's timings held within 10% (IQR / median)."
+    return (
+        f" {noisy} of {len(df)} runs are noisy: their timings spread over 10% of the median "
+        "(IQR / median); a busy host does this, so re-run before trusting it."
+    )
+
+
 def _speed_explain(slow: str, fast: str, what: str):
     def explain(df: pd.DataFrame) -> str:
         d = compare(df, slow, fast, "median_ms", is_paired=False, log=True)
         factor = "n/a" if d is None else f"{math.exp(d.value):.2f}x"
         return (
             f"{what}: {fast} runs {factor} as fast as {slow}. {_roofline(df, slow)}; "
-            f"{_roofline(df, fast)}."
+            f"{_roofline(df, fast)}.{noisy_runs(df)}"
         )
 
     return explain

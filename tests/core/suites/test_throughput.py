@@ -72,3 +72,11 @@ def test_roofline_paths():
     assert v.verdict == "not supported" and v.effect == pytest.approx(0.25)
     partial = {k: v for k, v in near.items() if k != "dropout"}
     assert ROOFLINE.analyze(roofline_rows(partial)).verdict == "inconclusive"
+
+
+def test_a_timing_verdict_says_how_many_of_its_runs_were_noisy():
+    df = layer_rows(nchw=[2.0, 2.0, 2.0], channels_last=[1.0, 1.0, 1.0])
+    steady = CHANNELS_LAST.analyze(df.assign(iqr_ms=0.05 * df["median_ms"]))
+    assert "Every run's timings held within 10%" in steady.explanation
+    noisy = df.assign(iqr_ms=[0.5, 0.05, 0.05, 0.3, 0.05, 0.05])  # 25% and 30% of the median
+    assert "2 of 6 runs are noisy" in CHANNELS_LAST.analyze(noisy).explanation
