@@ -161,6 +161,21 @@ def redis_server(data_dir):
 
 
 @contextlib.contextmanager
+def chromium_page(height: int = 1000):
+    """A page of Debian's headless Chromium, 1400 wide; actions time out after 30 s."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": height})
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
 def running_dashboard(log_dir):
     """`bnbench dashboard` on a free port with this process's environment; yields its URL."""
     from dashboard.launch import start

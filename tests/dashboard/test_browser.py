@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from core.results import ResultFilter, query_records
-from tests.services import CHROMIUM, CHROMIUM_ARGS, running_dashboard
+from tests.services import CHROMIUM, chromium_page, running_dashboard
 
 pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM),
@@ -21,12 +21,9 @@ def dashboard_url(queue_env, tmp_path):
 
 def test_bad_numbers_typed_in_the_browser_block_the_submission(dashboard_url):
     """Issue 14: typing 1.5 for dropout_p and -5 for batch_size once ran p=0.5, batch 64."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
+    with chromium_page() as page:
         page.goto(f"{dashboard_url}/submit")
         page.get_by_text("Optimization", exact=True).click()  # batch_size's group is folded
         for field, typed in (("dropout_p", "1.5"), ("batch_size", "-5")):
@@ -42,7 +39,6 @@ def test_bad_numbers_typed_in_the_browser_block_the_submission(dashboard_url):
         expect(summary).to_contain_text("batch_size")
         expect(page.get_by_text("Submitted")).to_have_count(0)
         assert query_records(ResultFilter()) == []
-        browser.close()
 
 
 def seed_claim(sample_result) -> None:
@@ -64,7 +60,7 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
     Claims counted "corrected 0" while the report had a measured claim."""
     import re
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from core.spec import BenchSpec
     from core.store import create_job
@@ -91,11 +87,7 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
         s = base.with_overrides(dropout_p=p_)
         seed(None, s, variant(result, s, throughput=noisy), group_id="noisy-sweep")
     unserved = re.compile("no live worker consumes queue gpu.h100")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
-
+    with chromium_page() as page:
         page.goto(f"{dashboard_url}/jobs")
         expect(page.get_by_text(unserved)).to_be_visible()
         # the grid draws on a canvas; its accessible table holds the same cell texts
@@ -132,7 +124,6 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
         measured = page.get_by_test_id("stMetric").filter(has_text="measured: see the report")
         expect(measured).to_be_visible()
         assert int(measured.get_by_test_id("stMetricValue").inner_text()) >= 1
-        browser.close()
 
 
 def test_the_watched_job_stays_picked_when_it_starts(dashboard_url):
@@ -140,7 +131,7 @@ def test_the_watched_job_stays_picked_when_it_starts(dashboard_url):
     starting once swapped the view to another job (the journey caught it, at random)."""
     import re
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from core.lifecycle import claim
     from core.spec import BenchSpec
@@ -148,10 +139,7 @@ def test_the_watched_job_stays_picked_when_it_starts(dashboard_url):
 
     watched = create_job(BenchSpec(seed=1), status="queued", label="watched")
     newer = create_job(BenchSpec(seed=2), status="queued", label="newer")  # listed first
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
+    with chromium_page() as page:
         page.goto(f"{dashboard_url}/jobs")
         page.get_by_role("combobox", name="Job").click()
         page.get_by_role("option", name=re.compile(watched[:8])).click()
@@ -167,4 +155,3 @@ def test_the_watched_job_stays_picked_when_it_starts(dashboard_url):
         expect(page.get_by_role("heading", name=f"Job {newer}")).to_be_visible()
         page.wait_for_timeout(3_000)  # a refresh later, it stays
         expect(page.get_by_role("heading", name=f"Job {newer}")).to_be_visible()
-        browser.close()

@@ -24,7 +24,7 @@ from dashboard.report_html import render
 from tests.core.test_hostile_strings import HOSTILE
 from tests.dashboard.conftest import baseline_picker, dashboard_database, page
 from tests.dbseed import seed, variant
-from tests.services import CHROMIUM, CHROMIUM_ARGS, running_dashboard
+from tests.services import CHROMIUM, chromium_page, running_dashboard
 from worker.queues import gpu_slug
 
 # Closes a <script> element from inside a JSON string if it is embedded unescaped.
@@ -321,12 +321,7 @@ def as_displayed(text: str) -> str:
 @pytest.fixture
 def browser_page():
     """A Chromium page that records every alert/confirm dialog instead of blocking on it."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page_ = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page_.set_default_timeout(30_000)
+    with chromium_page() as page_:
         page_.dialogs = []
 
         def on_dialog(dialog):
@@ -335,7 +330,6 @@ def browser_page():
 
         page_.on("dialog", on_dialog)
         yield page_
-        browser.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 from core.annotations import tags_of
 from core.results import ResultFilter, query_records
-from tests.services import CHROMIUM, CHROMIUM_ARGS, FAST_TIMERS, free_port, wait_until
+from tests.services import CHROMIUM, FAST_TIMERS, chromium_page, free_port, wait_until
 
 pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM),
@@ -57,14 +57,10 @@ def bnbench_up(tmp_path, monkeypatch):
 
 
 def test_a_sweep_from_the_form_to_an_archived_tagged_group(bnbench_up, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url = bnbench_up
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(30_000)
-
+    with chromium_page(height=1100) as page:
         # 1. Submit: a preset, two fields swept, a label
         page.goto(f"{url}/submit")
         page.get_by_role("combobox", name="Start from a preset").click()
@@ -145,4 +141,3 @@ def test_a_sweep_from_the_form_to_an_archived_tagged_group(bnbench_up, tmp_path)
         panel.get_by_role("button", name="Archive group", exact=True).click()
         wait_until(lambda: not query_records(ResultFilter(group_id=group)), 15, "the archive")
         assert len(query_records(ResultFilter(group_id=group, archived=True))) == 4
-        browser.close()
