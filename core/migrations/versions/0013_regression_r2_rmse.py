@@ -37,7 +37,9 @@ RESULT_COLUMNS = {
 EPOCH_COMMENT = "Regression: validation R², eval mode."
 
 
-def _view(with_new: bool) -> str:
+def view_columns(with_new: bool) -> tuple[list, tuple]:
+    """(spec fields, extra result columns) of job_results before or after this revision; the
+    next revision that changes the view starts from these."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(op.get_context().config)
@@ -48,7 +50,14 @@ def _view(with_new: bool) -> str:
     more = ("last_hidden_shift", *v9.RESULT_COLUMNS, *v10.RESULT_COLUMNS, *v11.RESULT_COLUMNS)
     if with_new:
         more += tuple(RESULT_COLUMNS)
-    return base.view_sql(op.get_bind().dialect.name, fields, more)
+    return fields, more
+
+
+def _view(with_new: bool) -> str:
+    from alembic.script import ScriptDirectory
+
+    base = ScriptDirectory.from_config(op.get_context().config).get_revision("0002").module
+    return base.view_sql(op.get_bind().dialect.name, *view_columns(with_new))
 
 
 def upgrade() -> None:

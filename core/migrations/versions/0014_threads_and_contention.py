@@ -33,15 +33,11 @@ def _view(with_new: bool) -> str:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(op.get_context().config)
-    base, v5 = script.get_revision("0002").module, script.get_revision("0005").module
-    v9, v10 = script.get_revision("0009").module, script.get_revision("0010").module
-    v11, v13 = script.get_revision("0011").module, script.get_revision("0013").module
-    fields = [*base.SPEC_FIELDS, *v5.FIELDS_0004, *v5.NEW_FIELDS, *v9.NEW_SPEC_FIELDS]
-    more = ("last_hidden_shift", *v9.RESULT_COLUMNS, *v10.RESULT_COLUMNS, *v11.RESULT_COLUMNS,
-            *v13.RESULT_COLUMNS)  # fmt: skip
+    base, v13 = script.get_revision("0002").module, script.get_revision("0013").module
+    fields, more = v13.view_columns(with_new=True)
     if with_new:
-        fields += NEW_SPEC_FIELDS
-        more += tuple(RESULT_COLUMNS)
+        fields = [*fields, *NEW_SPEC_FIELDS]
+        more = (*more, *RESULT_COLUMNS)
     return base.view_sql(op.get_bind().dialect.name, fields, more)
 
 
