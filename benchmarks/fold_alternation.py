@@ -45,9 +45,9 @@ def trial(fns, x_calls: int, rounds: int, device) -> dict:
     seq = [time_rounds(fn, device, 3, x_calls, rounds) for fn in fns]
     alt = alternating_rounds(fns, device, 3, x_calls, rounds)
     lat = alternating_per_call(fns, device, 0, x_calls)
+    rounds, calls = [summarize(r) for r in alt], [summarize(t) for t in lat]
     suspect = any(
-        point_checks(summarize(r).median_ms, summarize(r).iqr_ms, summarize(t).p95_ms)
-        for r, t in zip(alt, lat, strict=True)
+        point_checks(r.median_ms, r.iqr_ms, t.p95_ms) for r, t in zip(rounds, calls, strict=True)
     )
     return {"sequential": _speedup(*seq), "alternating": _speedup(*alt), "suspect": suspect}
 

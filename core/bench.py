@@ -84,15 +84,13 @@ def _throughput(step_ms: list[float], spec: BenchSpec) -> Throughput | None:
     )
 
 
-def contention(train_time_s: float, step_ms: list[float], spec: BenchSpec) -> dict:
+def contention(train_time_s: float, step_ms: list[float], tp: Throughput | None) -> dict:
     """Signs of a busy host in the training timings: the timed steps' p95 over their median
     (a tail of preempted steps), and training wall time over the sum of all its steps (time
     lost between steps)."""
-    timed = step_ms[spec.warmup_steps : spec.warmup_steps + spec.timed_steps]
     out: dict = {"step_p95_over_median": None, "wall_over_steps": None}
-    if timed:
-        st = summarize(timed)
-        out["step_p95_over_median"] = st.p95_ms / st.median_ms if st.median_ms > 0 else None
+    if tp is not None and tp.step.median_ms > 0:
+        out["step_p95_over_median"] = tp.step.p95_ms / tp.step.median_ms
     if step_ms and sum(step_ms) > 0:
         out["wall_over_steps"] = train_time_s * 1e3 / sum(step_ms)
     return out
@@ -134,6 +132,7 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
     if train_eval.accuracy is not None and val_eval.accuracy is not None:
         gen_gap = train_eval.accuracy - val_eval.accuracy
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    throughput = _throughput(out.step_times_ms, spec)
     test = None
     if data.x_test is not None:  # once, on the final model: nothing is chosen by this figure
         test = evaluate(model, data.x_test, data.y_test, objective, False, spec.batch_size,
@@ -144,7 +143,7 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         n_train=int(data.x_train.shape[0]),
         n_val=int(data.x_val.shape[0]),
         epochs=out.epochs,
-        throughput=_throughput(out.step_times_ms, spec),
+        throughput=throughput,
         train_time_s=out.train_time_s,
         final_train_accuracy=train_eval.accuracy,
         final_val_accuracy=val_eval.accuracy,
@@ -171,7 +170,7 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         final_val_r2=val_eval.r2,
         final_val_rmse=val_eval.rmse,
         final_test_r2=None if test is None else test.r2,
-        **contention(out.train_time_s, out.step_times_ms, spec),
+        **contention(out.train_time_s, out.step_times_ms, throughput),
     )
 
 

@@ -1,7 +1,8 @@
 """Reading results: plain records and DataFrames with the spec flattened into `spec.*` columns.
 
-Filters on spec fields run in SQL through the JSON column, typed by the BenchSpec field, so
-the same query works on SQLite (json_extract) and PostgreSQL (->>).
+Filters on spec fields run in SQL: on the indexed spec_* columns of jobs where the field has
+one (dbmodels.INDEXED_SPEC_FIELDS), else through the JSON column, typed by the BenchSpec
+field, so the same query works on SQLite (json_extract) and PostgreSQL (->>).
 """
 
 from __future__ import annotations

@@ -5,17 +5,9 @@ from __future__ import annotations
 from rich.console import Console, Group
 from rich.table import Table
 
-from core.headline import headline
+from core.headline import headline, num, pct
 from core.inference_checks import point_checks
 from core.result import BenchResult, InferencePoint, LayerResult, ModelResult
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.2f}%"
-
-
-def _num(v: float | None, fmt: str = ".4g") -> str:
-    return "-" if v is None else format(v, fmt)
 
 
 def _summary(m: ModelResult) -> Table:
@@ -29,13 +21,13 @@ def _summary(m: ModelResult) -> Table:
         ("parameters", f"{m.param_count:,}"),
         ("train / val samples", f"{m.n_train:,} / {m.n_val:,}"),
         *task,
-        ("train / val loss", f"{_num(m.final_train_loss)} / {_num(m.final_val_loss)}"),
-        ("generalization gap (loss)", _num(m.generalization_gap_loss)),
+        ("train / val loss", f"{num(m.final_train_loss)} / {num(m.final_val_loss)}"),
+        ("generalization gap (loss)", num(m.generalization_gap_loss)),
     ]
     if m.mode_gap.accuracy_gap is not None:
-        rows.append(("mode gap: eval - train-mode acc", _pct(m.mode_gap.accuracy_gap)))
+        rows.append(("mode gap: eval - train-mode acc", pct(m.mode_gap.accuracy_gap)))
     rows += [
-        ("mode gap: output rel. diff", _num(m.mode_gap.output_rel_diff)),
+        ("mode gap: output rel. diff", num(m.mode_gap.output_rel_diff)),
         (
             "throughput (samples/s)",
             "-"
@@ -46,7 +38,7 @@ def _summary(m: ModelResult) -> Table:
         ("step time median (ms)", "-" if tp is None else f"{tp.step.median_ms:.3f}"),
         (
             "contention: step p95/median, wall/steps",
-            f"{_num(m.step_p95_over_median, '.2f')} / {_num(m.wall_over_steps, '.2f')}",
+            f"{num(m.step_p95_over_median, '.2f')} / {num(m.wall_over_steps, '.2f')}",
         ),
         ("train time (s)", f"{m.train_time_s:.2f}"),
         (
@@ -73,12 +65,12 @@ def _epochs(m: ModelResult) -> Table:
         t.add_column(c, justify="right")
     for e in m.epochs:
         task = (
-            (_num(e.val_r2, ".3f"),)
+            (num(e.val_r2, ".3f"),)
             if regression
-            else (_pct(e.train_accuracy), _pct(e.val_accuracy), _pct(e.val_accuracy_train_mode))
+            else (pct(e.train_accuracy), pct(e.val_accuracy), pct(e.val_accuracy_train_mode))
         )
-        t.add_row(str(e.epoch), _num(e.train_loss), _num(e.val_loss),
-                  _num(e.val_loss_train_mode), *task, f"{e.epoch_time_s:.2f}")  # fmt: skip
+        t.add_row(str(e.epoch), num(e.train_loss), num(e.val_loss),
+                  num(e.val_loss_train_mode), *task, f"{e.epoch_time_s:.2f}")  # fmt: skip
     return t
 
 
@@ -156,9 +148,9 @@ def _layer(r: LayerResult) -> Table:
         "median time (ms)", f"{r.time.median_ms:.4f}  [IQR {r.time.iqr_ms:.4f}, n={r.time.n}]"
     )
     t.add_row("bytes moved", f"{r.bytes_moved:,}  ({r.bytes_formula})")
-    t.add_row("achieved GB/s", _num(r.achieved_gbps, ".2f"))
+    t.add_row("achieved GB/s", num(r.achieved_gbps, ".2f"))
     t.add_row("copy GB/s (same run)", f"{r.copy_gbps:.2f}")
-    t.add_row("roofline fraction", _pct(r.roofline_fraction))
+    t.add_row("roofline fraction", pct(r.roofline_fraction))
     return t
 
 
