@@ -68,47 +68,56 @@ def summarize_groups(
 ) -> pd.DataFrame:
     """One row per group with `repeats` and `<metric>.<stat>` columns (as `describe`; timing
     metrics' CIs on the log scale)."""
-    cols = [by, "repeats"] + [f"{m}.{k}" for m in metrics for k in STATS]
     if df.empty:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=[by, "repeats"] + [f"{m}.{k}" for m in metrics for k in STATS])
     values = df[list(metrics)].apply(pd.to_numeric, errors="coerce").astype(float)
     g = values.groupby(df[by], sort=True)
     q = g.quantile([0.25, 0.5, 0.75])
     n, mean, std = g.count(), g.mean(), g.std(ddof=1)
+    lg = np.log(values.where(values > 0)).groupby(df[by], sort=True)
+    log_n, log_mean, log_std = lg.count(), lg.mean(), lg.std(ddof=1)
+    sizes = df.groupby(by, sort=True).size()
+    aggs = {
+        m: {
+            "n": n[m], "p25": q[m].xs(0.25, level=1), "median": q[m].xs(0.5, level=1),
+            "p75": q[m].xs(0.75, level=1), "mean": mean[m], "std": std[m],
+            "log_n": log_n[m], "log_mean": log_mean[m], "log_std": log_std[m],
+        }
+        for m in metrics
+    }  # fmt: skip
+    return from_aggregates(sizes.index, sizes, aggs, by)
+
+
+def from_aggregates(keys, repeats, aggs: dict[str, dict], by: str = "repeat_key") -> pd.DataFrame:
+    """summarize_groups' frame from per-group aggregates, computed by pandas or by a database.
+
+    aggs[metric] holds, one value per group in the order of `keys`: n, p25, median, p75, mean,
+    std (ddof 1) and, of the positive values' logarithms, log_n, log_mean and log_std. A
+    timing's CI is on the log scale when all its values are positive (log_n == n)."""
     from scipy.stats import t as student
 
-    # one vectorized call, not one per group and metric: this runs over every repeat group
-    t = pd.DataFrame(student.ppf(0.975, n - 1), index=n.index, columns=n.columns).where(n > 1)
-    half = t * std / np.sqrt(n.where(n > 0))
-    low, high = mean - half, mean + half
-    logs = np.log(values.where(values > 0))
-    lg = logs.groupby(df[by], sort=True)
-    all_positive = lg.count() == n
-    log_half = t * lg.std(ddof=1) / np.sqrt(n.where(n > 0))
-    for m in metrics:
-        if is_timing(m):
-            use = all_positive[m]
-            low[m] = np.exp(lg.mean()[m] - log_half[m]).where(use, low[m])
-            high[m] = np.exp(lg.mean()[m] + log_half[m]).where(use, high[m])
-    sizes = df.groupby(by, sort=True).size()
-    parts: dict[str, pd.Series] = {by: sizes.index.to_series(index=sizes.index), "repeats": sizes}
-    for m in metrics:
-        p25, med, p75 = (q[m].xs(k, level=1) for k in (0.25, 0.5, 0.75))
-        parts.update(
-            {
-                f"{m}.n": n[m],
-                f"{m}.median": med,
-                f"{m}.p25": p25,
-                f"{m}.p75": p75,
-                f"{m}.iqr": p75 - p25,
-                f"{m}.rel_iqr": (p75 - p25) / med.abs().where(med != 0),
-                f"{m}.mean": mean[m],
-                f"{m}.std": std[m],
-                f"{m}.ci_low": low[m],
-                f"{m}.ci_high": high[m],
-            }
-        )
-    return pd.DataFrame(parts).reset_index(drop=True)[cols]
+    parts: dict[str, object] = {by: list(keys), "repeats": np.asarray(repeats)}
+    for m, a in aggs.items():
+        n, mean, std = (np.asarray(a[k], dtype=float) for k in ("n", "mean", "std"))
+        p25, med, p75 = (np.asarray(a[k], dtype=float) for k in ("p25", "median", "p75"))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # one vectorized call, not one per group and metric: this runs over every group
+            t = np.where(n > 1, student.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
+            root_n = np.sqrt(np.where(n > 0, n, np.nan))
+            low, high = mean - t * std / root_n, mean + t * std / root_n
+            if is_timing(m):
+                log_mean = np.asarray(a["log_mean"], dtype=float)
+                log_half = t * np.asarray(a["log_std"], dtype=float) / root_n
+                use = np.asarray(a["log_n"], dtype=float) == n
+                low = np.where(use, np.exp(log_mean - log_half), low)
+                high = np.where(use, np.exp(log_mean + log_half), high)
+            rel = (p75 - p25) / np.where(med != 0, np.abs(med), np.nan)
+        parts.update({
+            f"{m}.n": np.asarray(a["n"]), f"{m}.median": med, f"{m}.p25": p25, f"{m}.p75": p75,
+            f"{m}.iqr": p75 - p25, f"{m}.rel_iqr": rel, f"{m}.mean": mean, f"{m}.std": std,
+            f"{m}.ci_low": low, f"{m}.ci_high": high,
+        })  # fmt: skip
+    return pd.DataFrame(parts)
 
 
 def steps_noisy(iqr: float | None, median: float | None) -> bool:
