@@ -14,6 +14,11 @@ is at least --window-s seconds. Ratios are runner over plain, per round, mean wi
 median with median, printed as the median over rounds with their range. Target: the
 mean-based ratio against the gather loop >= 0.97.
 
+Whole runs in separate rounds differ by more than the step does (the process, the allocator,
+the neighbour), so a last line isolates the step: the runner's own step object and the
+sliced loop's step take turns in blocks of steps on one model in one process (A B, then
+B A), and the ratio of each block pair is summarized the same way.
+
     python benchmarks/harness_overhead.py [--device cpu|cuda] [--rounds 5] [--json out.json]
 """
 
@@ -33,7 +38,7 @@ from core.models import build_model
 from core.objective import objective_for
 from core.spec import BenchSpec
 from core.timing import IntervalTimer, synchronize
-from core.train import autocast_for
+from core.train import _EagerStep, autocast_for, make_optimizer
 
 CASES = {
     "seednet b32": dict(family="seednet", batch_size=32),
@@ -106,6 +111,59 @@ def plain_loop(spec: BenchSpec, sliced: bool) -> list[float]:
     return timer.times_ms()[spec.warmup_steps :]
 
 
+def step_ab(spec: BenchSpec, blocks: int, block_steps: int) -> dict[str, list[float]]:
+    """Per block pair, plain step time over the runner's step time (mean/mean, median/median):
+    the runner's _EagerStep and the sliced loop's step alternate on one model and one split."""
+    device = resolve_device(spec)
+    data = load_data(spec, device)
+    obj = objective_for(data.task, data.n_classes, spec.family)
+    torch.manual_seed(spec.seed)
+    model = build_model(spec, data.input_shape, obj.n_outputs).to(device)
+    if spec.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    model.train()
+    opt = make_optimizer(spec, model.parameters(), capturable=False)
+    autocast = autocast_for(spec, device)
+    step = _EagerStep(model, opt, obj, data, autocast, None)
+    gen = torch.Generator(device=device).manual_seed(spec.seed)
+    step.begin_epoch(torch.randperm(data.x_train.shape[0], device=device, generator=gen))
+    x, y, b = step.xs, step.ys, spec.batch_size
+    n_batches = x.shape[0] // b
+
+    def plain(i: int) -> None:
+        xb, yb = x[i * b : (i + 1) * b], y[i * b : (i + 1) * b]
+        with autocast:
+            loss = obj.loss(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def ours(i: int) -> None:
+        step(i * b, (i + 1) * b)
+
+    def block(fn) -> list[float]:
+        timer = IntervalTimer(device)
+        for i in range(block_steps):
+            timer.start()
+            fn(i % n_batches)
+            timer.stop()
+            if fn is ours:
+                step.keep_loss()
+        step.epoch_loss()
+        return timer.times_ms()
+
+    for fn in (plain, ours):
+        block(fn)  # warm-up
+    out: dict[str, list[float]] = {"mean": [], "median": []}
+    for k in range(blocks):
+        pair = {}
+        for fn in (ours, plain) if k % 2 else (plain, ours):
+            pair[fn] = block(fn)
+        out["mean"].append(statistics.fmean(pair[plain]) / statistics.fmean(pair[ours]))
+        out["median"].append(statistics.median(pair[plain]) / statistics.median(pair[ours]))
+    return out
+
+
 def runner(spec: BenchSpec) -> tuple[float, float]:
     """(median, mean) of the runner's timed steps, ms."""
     step = run(spec).model.throughput.step
@@ -130,6 +188,8 @@ def main() -> int:
     ap.add_argument("--timed", type=int, default=30, help="at least this many timed steps")
     ap.add_argument("--window-s", type=float, default=1.0, help="at least this long a window")
     ap.add_argument("--only", action="append", help="run only cases whose name contains this")
+    ap.add_argument("--blocks", type=int, default=40, help="step A/B: block pairs")
+    ap.add_argument("--block-steps", type=int, default=50, help="step A/B: steps a block")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args()
 
@@ -155,6 +215,9 @@ def main() -> int:
                "window_s": timed * statistics.median(runner_ms) / 1e3,
                "runner_samples_per_s": spec.batch_size / statistics.median(runner_ms) * 1e3,
                **{k: spread(v) for k, v in ratios.items()}}  # fmt: skip
+        if spec.precision != "fp16" and not spec.cuda_graph:
+            ab = step_ab(spec, args.blocks, args.block_steps)
+            row.update({f"step_ab_{k}": spread(v) for k, v in ab.items()})
         rows.append(row)
         rate = row["runner_samples_per_s"]
         print(f"{name}: {timed} timed steps (~{row['window_s']:.1f} s a round), "
@@ -164,6 +227,12 @@ def main() -> int:
             print(f"  vs plain {kind:<6} mean/mean {m['median']:.3f} "
                   f"[{m['min']:.3f}-{m['max']:.3f}]  median/median {d['median']:.3f} "
                   f"[{d['min']:.3f}-{d['max']:.3f}]", flush=True)  # fmt: skip
+        if "step_ab_mean" in row:
+            m, d = row["step_ab_mean"], row["step_ab_median"]
+            print(f"  step A/B, one process ({args.blocks} x {args.block_steps} steps) "
+                  f"mean/mean {m['median']:.3f} [{m['min']:.3f}-{m['max']:.3f}]  "
+                  f"median/median {d['median']:.3f} [{d['min']:.3f}-{d['max']:.3f}]",
+                  flush=True)  # fmt: skip
     device = resolve_device(case_spec(CASES["seednet b32"], args.device, 1, 1))
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"device: {where}, torch {torch.__version__}, threads {torch.get_num_threads()}")

@@ -58,8 +58,8 @@ def make_optimizer(spec: BenchSpec, params, capturable: bool) -> torch.optim.Opt
 
 
 class _EagerStep:
-    """One optimizer step on rows [a, b) of the epoch's shuffled training split; keeps the
-    loss without syncing.
+    """One optimizer step on rows [a, b) of the epoch's shuffled training split; `keep_loss`
+    then keeps its loss without syncing.
 
     The split is shuffled once per epoch, as one gather, and each step takes a contiguous
     slice (as airbench does): the same batches as gathering `x[perm[a:b]]` at every step,
@@ -69,6 +69,7 @@ class _EagerStep:
         self.model, self.opt, self.obj, self.data = model, opt, objective, data
         self.autocast, self.scaler = autocast, scaler
         self.losses: list[torch.Tensor] = []
+        self.loss: torch.Tensor | None = None
         self.xs = self.ys = None
 
     def begin_epoch(self, perm: torch.Tensor) -> None:
@@ -86,7 +87,10 @@ class _EagerStep:
         else:
             loss.backward()
             self.opt.step()
-        self.losses.append(loss.detach())
+        self.loss = loss
+
+    def keep_loss(self) -> None:
+        self.losses.append(self.loss.detach())
 
     def epoch_loss(self) -> float:
         value = torch.stack(self.losses).float().mean().item() if self.losses else math.nan
@@ -143,6 +147,9 @@ class _GraphedStep:
         self.graph.replay()
         self.steps += 1
 
+    def keep_loss(self) -> None:
+        """The graph adds each step's loss to loss_sum itself."""
+
     def epoch_loss(self) -> float:
         value = (self.loss_sum / max(self.steps, 1)).item() if self.steps else math.nan
         self.loss_sum.zero_()
@@ -190,6 +197,7 @@ def train(
             timer.start()
             step(i * b, (i + 1) * b)
             timer.stop()
+            step.keep_loss()  # bookkeeping, outside the timed step like the progress tick
             frac = ((epoch - 1) + (i + 1) / steps_per_epoch) / spec.epochs
             reporter.tick(epoch, i + 1, frac * TRAIN_FRACTION)
         synchronize(device)

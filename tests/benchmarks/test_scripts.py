@@ -22,10 +22,12 @@ def script(name: str, *args: str, tmp_path: Path) -> tuple[str, dict]:
 def test_harness_overhead_compares_the_runner_with_both_plain_loops(tmp_path):
     out, figures = script("harness_overhead.py", "--device", "cpu", "--only", "seednet",
                           "--rounds", "1", "--window-s", "0", "--timed", "20",
-                          tmp_path=tmp_path)  # fmt: skip
+                          "--blocks", "2", "--block-steps", "5", tmp_path=tmp_path)  # fmt: skip
     assert "vs plain gather mean/mean" in out and "vs plain sliced mean/mean" in out
+    assert "step A/B, one process (2 x 5 steps)" in out
     [row] = figures["rows"]
     assert row["timed_steps"] == 20 and row["gather_mean"]["median"] > 0
+    assert row["step_ab_mean"]["min"] > 0 and row["step_ab_median"]["max"] > 0
 
 
 def test_fold_alternation_reports_both_methods_and_what_the_checks_caught(tmp_path):
