@@ -31,6 +31,13 @@ JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 INDEXED_SPEC_FIELDS = ("family", "norm", "dropout_p", "dataset", "batch_size", "device",
                        "precision")  # fmt: skip
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+# The metrics a grouped comparison reads by default; ix_results_compare covers them, so a
+# change here needs a migration that rebuilds that index.
+COMPARE_METRICS = (
+    "train_samples_per_s", "final_val_accuracy", "final_val_r2", "final_val_rmse",
+    "final_val_loss", "generalization_gap", "mode_accuracy_gap", "bn_variance_ratio",
+    "time_to_target_s",
+)  # fmt: skip
 
 # Named constraints, so migrations can refer to them on every backend.
 NAMING = {
@@ -67,7 +74,15 @@ class Job(Base):
         Index("ix_jobs_spec_hash", "spec_hash"),
         Index("ix_jobs_repeat_key", "repeat_key"),
         Index("ix_jobs_created_at", "created_at"),
-        Index("ix_jobs_spec_family", "spec_family"),
+        # covers a grouped comparison's read of jobs for a family
+        Index(
+            "ix_jobs_spec_family_compare",
+            "spec_family",
+            "status",
+            "archived_at",
+            "repeat_key",
+            "id",
+        ),
         Index("ix_jobs_spec_norm_dropout_p", "spec_norm", "spec_dropout_p"),
         Index("ix_jobs_spec_dataset", "spec_dataset"),
         {"comment": "One benchmark request and its lifecycle."},
@@ -222,6 +237,8 @@ class Result(Base):
     __tablename__ = "results"
     __table_args__ = (
         UniqueConstraint("job_id"),
+        # covers a grouped comparison's read of results: no table row, no result_json
+        Index("ix_results_compare", "job_id", "environment_id", *COMPARE_METRICS),
         {"comment": "Summary figures of one finished job; one row per job."},
     )
 

@@ -70,7 +70,10 @@ def summarize_groups(
     metrics' CIs on the log scale)."""
     if df.empty:
         return pd.DataFrame(columns=[by, "repeats"] + [f"{m}.{k}" for m in metrics for k in STATS])
-    values = df[list(metrics)].apply(pd.to_numeric, errors="coerce").astype(float)
+    values = df[list(metrics)].copy()
+    for m in metrics:
+        if values[m].dtype.kind != "f":  # a None-only, integer or mixed column
+            values[m] = pd.to_numeric(values[m], errors="coerce").astype(float)
     g = values.groupby(df[by], sort=True)
     q = g.quantile([0.25, 0.5, 0.75])
     n, mean, std = g.count(), g.mean(), g.std(ddof=1)

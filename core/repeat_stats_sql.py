@@ -23,10 +23,14 @@ from core.repeat_stats import from_aggregates, is_timing
 QUARTILES = [0.25, 0.5, 0.75]
 
 
+def numeric(metrics: tuple[str, ...] | list[str]) -> bool:
+    """Only Float and Integer columns (not JSON or boolean ones)."""
+    return all(isinstance(getattr(Result, m).type, Float | Integer) for m in metrics)
+
+
 def summarizable(dialect: str, metrics: tuple[str, ...] | list[str]) -> bool:
     """PostgreSQL, and only numeric columns (a JSON or boolean column takes the pandas path)."""
-    numeric = all(isinstance(getattr(Result, m).type, Float | Integer) for m in metrics)
-    return dialect == "postgresql" and numeric
+    return dialect == "postgresql" and numeric(metrics)
 
 
 def summarize_in_sql(

@@ -19,9 +19,9 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.db import session_scope
-from core.dbmodels import INDEXED_SPEC_FIELDS, Environment, Job, JobTag, Result
+from core.dbmodels import COMPARE_METRICS, INDEXED_SPEC_FIELDS, Environment, Job, JobTag, Result
 from core.repeat_stats import summarize_groups
-from core.repeat_stats_sql import summarizable, summarize_in_sql
+from core.repeat_stats_sql import numeric, summarizable, summarize_in_sql
 from core.spec import BenchSpec
 
 JOB_COLUMNS = (
@@ -45,11 +45,7 @@ RESULT_COLUMNS = (
 ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha", "threads")
 
 # The metrics a grouped comparison summarizes by default.
-DEFAULT_METRICS = (
-    "train_samples_per_s", "final_val_accuracy", "final_val_r2", "final_val_rmse",
-    "final_val_loss", "generalization_gap", "mode_accuracy_gap", "bn_variance_ratio",
-    "time_to_target_s",
-)  # fmt: skip
+DEFAULT_METRICS = COMPARE_METRICS  # what ix_results_compare covers
 
 
 @dataclass(frozen=True)
@@ -144,13 +140,11 @@ def apply_filter(stmt: Select, f: ResultFilter) -> Select:
     return stmt.where(and_(*clauses)) if clauses else stmt
 
 
-def _select(columns: list) -> Select:
-    return (
-        select(*columns)
-        .select_from(Job)
-        .outerjoin(Result, Result.job_id == Job.id)
-        .outerjoin(Environment, Environment.id == Result.environment_id)
-    )
+def _select(columns: list, environment: bool = True) -> Select:
+    stmt = select(*columns).select_from(Job).outerjoin(Result, Result.job_id == Job.id)
+    if environment:
+        stmt = stmt.outerjoin(Environment, Environment.id == Result.environment_id)
+    return stmt
 
 
 def _utc(v: Any) -> Any:
@@ -220,15 +214,17 @@ def compare_repeats(
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]}; choose from {', '.join(RESULT_COLUMNS)}")
     f = f or ResultFilter()
-    f = ResultFilter(**{**f.__dict__, "status": ("succeeded",), "with_results_only": True})
     cols = [Job.repeat_key, Job.id, *(getattr(Result, m) for m in metrics)]
+
     with session_scope(url, readonly=True) as s:
         if summarizable(s.get_bind().dialect.name, metrics):
-            out, first_ids = summarize_in_sql(s, lambda c: apply_filter(_select(c), f), metrics)
+            out, first_ids = summarize_in_sql(s, lambda c: compare_select(f, c), metrics)
         else:
-            result = s.execute(apply_filter(_select(cols), f))
-            columns = list(zip(*result, strict=False)) or [()] * len(cols)
-            df = pd.DataFrame(dict(zip(["repeat_key", "job_id", *metrics], columns, strict=True)))
+            result = s.connection().execute(compare_select(f, cols))
+            # Numbers and strings need no conversion: the driver's own tuples, without
+            # building a Row for each of tens of thousands of results.
+            rows = result.cursor.fetchall() if numeric(metrics) else result.all()
+            df = pd.DataFrame.from_records(rows, columns=["repeat_key", "job_id", *metrics])
             out = summarize_groups(df, metrics)
             first_ids = df.groupby("repeat_key")["job_id"].min().tolist() if len(df) else []
         if out.empty:
@@ -244,6 +240,13 @@ def compare_repeats(
         ]
     )
     return out.merge(spec_df, on="repeat_key", how="left")
+
+
+def compare_select(f: ResultFilter, columns: list) -> Select:
+    """The read behind compare_repeats: succeeded jobs with a result, filtered by `f`. It joins
+    the environment only when filtered on it, so that indexes alone can answer it."""
+    f = ResultFilter(**{**f.__dict__, "status": ("succeeded",), "with_results_only": True})
+    return apply_filter(_select(columns, environment=bool(f.gpu)), f)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -136,6 +136,9 @@ def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None
     """Insert the result and detail rows of (job id, environment id, result) items, and mark
     the jobs succeeded. Core executemany: no unit of work, no RETURNING per row."""
     now = utcnow()
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        before = s.scalar(select(func.max(Result.id))) or 0
     tables: dict[Any, list[dict[str, Any]]] = {}
     # the live curve's rows, written while the job ran, give way to the result's
     s.execute(delete(EpochMetric).where(EpochMetric.job_id.in_([j for j, _, _ in items])))
@@ -161,6 +164,24 @@ def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None
             for job_id, _, r in items
         ],
     )
+    if sqlite:
+        refresh_sqlite_statistics(s, before, s.scalar(select(func.max(Result.id))) or 0)
+
+
+STATISTICS_FROM = 64  # results; below this any plan is fast
+
+
+def refresh_sqlite_statistics(s: Session, before: int, after: int) -> bool:
+    """ANALYZE (bounded by analysis_limit) each time the results grow past a power of two.
+
+    SQLite plans with statistics only where ANALYZE has run, and never runs it by itself;
+    without them it reads each result's table row instead of ix_results_compare. PostgreSQL's
+    autovacuum does the same job there."""
+    if after < STATISTICS_FROM or after.bit_length() == before.bit_length():
+        return False
+    s.execute(text("PRAGMA analysis_limit=400"))
+    s.execute(text("ANALYZE"))
+    return True
 
 
 def save_results(items: list[tuple[str, BenchResult]], url: str | None = None) -> int:

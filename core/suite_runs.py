@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.db import session_scope
 from core.dbmodels import FINAL_STATUSES, Job, SuiteRun, utcnow
@@ -49,6 +50,11 @@ def run_id_for(suite: str, profile: str) -> str:
 
 def suite_job_id(run_id: str, label: str, seed: int) -> str:
     return str(uuid.uuid5(SUITE_JOB_NAMESPACE, f"{run_id}/{label}/{seed}"))
+
+
+def rerun_job_id(run_id: str, label: str, seed: int) -> str:
+    """The one re-run a noisy timing of (label, seed) may get."""
+    return suite_job_id(run_id, f"{label}#rerun", seed)
 
 
 @dataclass(frozen=True)
@@ -183,9 +189,12 @@ def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
     if pending:
         return []
     suite, profile = suites()[run.suite], PROFILES[run.profile]
+    results = results_by_experiment(run_id, url)
+    noisy = [] if cancelled else _noisy_timings(suite, run, results, url)
+    if noisy:
+        return _rerun(run_id, noisy, place, url)
     at = utcnow().isoformat()
-    stops = look(suite, run.experiments, profile, results_by_experiment(run_id, url), run.round,
-                 run.stops, at)  # fmt: skip
+    stops = look(suite, run.experiments, profile, results, run.round, run.stops, at)
     pairs = [] if cancelled else next_round(suite, run.experiments, profile, run.round, stops)
     if not pairs:
         why = "a job of the run was cancelled" if cancelled else "no more seeds to add"
@@ -207,6 +216,45 @@ def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
         row = s.get(SuiteRun, run_id)
         jobs = _jobs(run_id, pairs, place, row.queue, row.gpu_model)
         s.add_all(jobs)
+    return [j.id for j in jobs]
+
+
+def _noisy_timings(suite: Suite, run: RunState, results: dict, url: str | None) -> list:
+    """(job id, label, seed) of the runs of undecided timing experiments whose timings are
+    noisy and that have no re-run yet, in any state: each is re-run once, never twice."""
+    from core.suites.report import TIMING_EVIDENCE
+
+    todo = []
+    for e in suite.experiments:
+        df = results.get(e.key)
+        if e.evidence not in TIMING_EVIDENCE or df is None or e.key not in run.undecided():
+            continue
+        for r in df[df["noisy"] & ~df["rerun"]].to_dict("records"):
+            todo.append((r["job_id"], r["label"], int(r.get("spec.seed", 0))))
+    if not todo:
+        return []
+    with session_scope(url, readonly=True) as s:
+        have = set(s.scalars(select(Job.id).where(Job.group_id == run.id)))
+    return [t for t in todo if rerun_job_id(run.id, t[1], t[2]) not in have]
+
+
+def _rerun(run_id: str, noisy: list, place: Placement, url: str | None) -> list[str]:
+    """Queue one re-run of each noisy run, same spec and label; the round is judged when
+    they end. Two processes doing this at once collide on the derived ids: one inserts."""
+    try:
+        with session_scope(url) as s:
+            row = s.get(SuiteRun, run_id)
+            specs = dict(s.execute(select(Job.id, Job.spec_json)
+                                   .where(Job.id.in_([j for j, _, _ in noisy]))).all())  # fmt: skip
+            jobs = []
+            for job_id, label, seed in noisy:
+                spec = BenchSpec.model_validate(specs[job_id])
+                jobs.append(new_job(spec, queue=place(spec, row.queue, row.gpu_model),
+                                    group_id=run_id, label=label,
+                                    job_id=rerun_job_id(run_id, label, seed)))  # fmt: skip
+            s.add_all(jobs)
+    except IntegrityError:
+        return []
     return [j.id for j in jobs]
 
 

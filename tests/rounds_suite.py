@@ -28,3 +28,15 @@ UNDECIDED = Experiment(
     test=Superiority("two", "one", "final_val_accuracy"),
 )
 SUITE = Suite("rounds", "Rounds of seeds, for tests.", (DECIDED, UNDECIDED))
+
+# A timing experiment for the re-run of noisy timings: two layer benchmarks on the CPU.
+LAYER = dict(kind="layer", layer="batchnorm2d", mode="train_fwd", shape=[4, 8, 8, 8],
+             device="cpu", warmup_steps=1, timed_steps=3, repeats=3)  # fmt: skip
+TIMED = Experiment(
+    key="timed",
+    claim="A BatchNorm2d forward pass is faster in eval mode than in train mode.",
+    evidence="median_ms",
+    arms=lambda p: {"train": dict(LAYER), "eval": dict(LAYER, mode="eval_fwd")},
+    test=Superiority("train", "eval", "median_ms", paired=False, log=True),
+)
+TIMED_SUITE = Suite("timed", "A timing experiment, for tests.", (TIMED,))

@@ -18,8 +18,13 @@ def latest_group(suite: str, url: str | None = None) -> str | None:
     return next((g for g in group_ids(url) if g.startswith(f"suite-{suite}-")), None)
 
 
+# Evidence read off timings: a run whose timings are noisy is re-run once before judging.
+TIMING_EVIDENCE = ("median_ms", "roofline_fraction", "fold_speedup")
+
+
 def results_by_experiment(group_id: str, url: str | None = None) -> dict[str, pd.DataFrame]:
-    """Succeeded rows of the group, keyed by experiment, with an `arm` column from the label."""
+    """Succeeded rows of the group, keyed by experiment, with an `arm` column from the label,
+    a `noisy` flag on timings, and `rerun` on re-runs, which replace the runs they re-ran."""
     df = pd.DataFrame.from_records(
         query_records(ResultFilter(group_id=group_id, status=("succeeded",)), url=url)
     )
@@ -27,8 +32,27 @@ def results_by_experiment(group_id: str, url: str | None = None) -> dict[str, pd
         return {}
     parts = df["label"].fillna(":").str.split(":", n=1, expand=True)
     df = df.assign(experiment=parts[0], arm=parts[1])
-    df = _with_details(df, url)
+    df = _superseded_dropped(_with_details(df, url), group_id)
     return {k: g.reset_index(drop=True) for k, g in df.groupby("experiment")}
+
+
+def _superseded_dropped(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
+    from core.repeat_stats import steps_noisy
+    from core.suite_runs import rerun_job_id
+
+    layer = [
+        steps_noisy(i, m)
+        for i, m in zip(df.get("iqr_ms", [None] * len(df)), df.get("median_ms", [None] * len(df)),
+                        strict=True)
+    ]  # fmt: skip
+    fold = df["fold_check"].fillna("ok") != "ok" if "fold_check" in df else False
+    df = df.assign(noisy=pd.Series(layer, index=df.index) | fold)
+    seeds = df["spec.seed"] if "spec.seed" in df else pd.Series(0, index=df.index)
+    reruns = [rerun_job_id(group_id, lb, sd) for lb, sd in zip(df["label"], seeds, strict=True)]
+    is_rerun = [j == r for j, r in zip(df["job_id"], reruns, strict=True)]
+    ids = set(df["job_id"])
+    keep = [own or r not in ids for own, r in zip(is_rerun, reruns, strict=True)]
+    return df.assign(rerun=is_rerun)[keep]
 
 
 def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
@@ -45,7 +69,8 @@ def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
     big = inf[inf["batch_size"] == inf.groupby("job_id")["batch_size"].transform("max")]
     speedup = big[big["folded"].astype(bool)]
     if not speedup.empty:
-        df = df.merge(speedup[["job_id", "fold_speedup"]], on="job_id", how="left")
+        speedup = speedup.rename(columns={"check": "fold_check"})
+        df = df.merge(speedup[["job_id", "fold_speedup", "fold_check"]], on="job_id", how="left")
     return df
 
 

@@ -50,17 +50,20 @@ def _timing(slow: str, fast: str) -> Superiority:
 
 def noisy_runs(df: pd.DataFrame) -> str:
     """How many runs' timings spread over 10% of their median (IQR / median, the level at
-    which torch.utils.benchmark warns): a verdict over them is weaker than its CI says."""
+    which torch.utils.benchmark warns), after the suite re-ran each such run once: a verdict
+    over noisy runs is weaker than its CI says."""
     from core.repeat_stats import steps_noisy
 
     if "iqr_ms" not in df.columns or df.empty:
         return ""
+    reruns = int(df["rerun"].sum()) if "rerun" in df.columns else 0
+    again = f" {reruns} noisy runs were re-run once before judging." if reruns else ""
     noisy = sum(steps_noisy(i, m) for i, m in zip(df["iqr_ms"], df["median_ms"], strict=True))
     if not noisy:
-        return " Every run's timings held within 10% (IQR / median)."
+        return f"{again} Every run's timings held within 10% (IQR / median)."
     return (
-        f" {noisy} of {len(df)} runs are noisy: their timings spread over 10% of the median "
-        "(IQR / median); a busy host does this, so re-run before trusting it."
+        f"{again} {noisy} of {len(df)} runs are noisy: their timings spread over 10% of the "
+        "median (IQR / median); a busy host does this, so re-run before trusting it."
     )
 
 

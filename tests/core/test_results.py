@@ -176,3 +176,60 @@ def test_grouped_statistics_from_the_database_equal_pandas(db_url, sample_result
         for k in STATS:
             a, b = got[f"{m}.{k}"].to_numpy(float), want[f"{m}.{k}"].to_numpy(float)
             assert np.allclose(a, b, rtol=1e-9, equal_nan=True), (m, k, a, b)
+
+
+def _plan(url: str, stmt) -> str:
+    from sqlalchemy import text
+
+    from core.db import get_engine
+
+    engine = get_engine(url)
+    sql = stmt.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as conn:
+        return " / ".join(r[-1] for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+
+
+def test_sqlite_gathers_statistics_once_results_grow_and_then_compares_from_indexes_alone(
+    tmp_path, monkeypatch, sample_result
+):
+    """Without statistics SQLite reads each result's table row, past result_json's overflow
+    pages; the writer runs a bounded ANALYZE each time the results pass a power of two."""
+    from sqlalchemy import text
+
+    from core.db import get_engine
+    from core.dbmodels import COMPARE_METRICS, Result
+    from core.migrate import upgrade
+    from core.results import compare_select
+    from core.store import save_results
+
+    url = f"sqlite:///{tmp_path / 'stats.db'}"
+    monkeypatch.setenv("BNBENCH_DATABASE_URL", url)
+    upgrade(url)
+    spec, result = sample_result
+
+    def write(n: int, first: int) -> None:
+        items = []
+        for i in range(first, first + n):
+            s = spec.with_overrides(seed=i, family="mlp" if i % 2 else "cnn")
+            items.append((create_job(s, url=url, status="running"), variant(result, s)))
+        assert save_results(items, url) == n
+
+    def analyzed() -> bool:
+        with get_engine(url).connect() as conn:
+            q = "SELECT count(*) FROM sqlite_stat1 WHERE idx = 'ix_results_compare'"
+            return conn.execute(text(q)).scalar() > 0
+
+    cols = [Job.repeat_key, Job.id, *(getattr(Result, m) for m in COMPARE_METRICS)]
+    family = compare_select(ResultFilter(spec={"family": "mlp"}), cols)
+    write(63, 0)
+    assert not analyzed()
+    assert "COVERING INDEX ix_results_compare" not in _plan(url, family)
+    write(1, 63)
+    assert analyzed()
+    plan = _plan(url, family)
+    assert "COVERING INDEX ix_jobs_spec_family_compare" in plan, plan
+    assert "COVERING INDEX ix_results_compare" in plan, plan
+    assert "environments" not in plan  # joined only when filtered on a GPU
+    assert "environments" in _plan(url, compare_select(ResultFilter(gpu="h100"), cols))
+    out = compare_repeats(ResultFilter(spec={"family": "mlp"}), url=url)
+    assert len(out) == 1 and out["repeats"].iloc[0] == 32

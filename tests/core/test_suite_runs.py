@@ -140,3 +140,45 @@ def test_suite_runs_lists_a_run_in_every_format(rounds, db_url):
     assert (row["group"], row["state"], row["round"]) == (run_id, "running", "1 of at most 2")
     md = runner.invoke(main, ["suite", "runs", "--format", "markdown"]).stdout
     assert f"| {run_id} | running |" in md
+
+
+@pytest.fixture
+def timed(monkeypatch):
+    monkeypatch.setenv("BNBENCH_SUITES", "tests.rounds_suite:TIMED_SUITE")
+    return suites()["timed"]
+
+
+def spread(url, job_ids, frac: float) -> None:
+    """Set the jobs' stored layer timings' IQR to `frac` of their median: 0.4 as a busy host
+    gives, 0.01 as a quiet one (a CPU timing of a few microseconds is noisy either way)."""
+    from core.dbmodels import LayerMetric
+
+    with session_scope(url) as s:
+        s.execute(update(LayerMetric).where(LayerMetric.job_id.in_(job_ids))
+                  .values(iqr_ms=frac * LayerMetric.median_ms))  # fmt: skip
+
+
+def test_a_timing_experiment_re_runs_a_noisy_run_once_before_judging(db_url, timed):
+    from core.local_run import run_queued
+    from core.suite_runs import rerun_job_id
+    from core.suites.report import results_by_experiment
+
+    run_id, ids = start(timed, "ci", [], cpu, url=db_url)
+    for job_id in ids:
+        run_queued(job_id, url=db_url)
+    noisy, label, seed = next(j for j in jobs_of(db_url, run_id) if j[0] == ids[0])
+    spread(db_url, ids, 0.01)
+    spread(db_url, [noisy], 0.4)
+
+    again = advance(run_id, cpu, db_url)
+    assert again == [rerun_job_id(run_id, label, seed)]  # that run only, not a round
+    assert get_run(run_id, db_url).round == 1 and advance(run_id, cpu, db_url) == []
+
+    run_queued(again[0], url=db_url)
+    spread(db_url, again, 0.4)  # noisy again: judged now all the same, not re-run twice
+    rows = results_by_experiment(run_id, db_url)["timed"]
+    assert noisy not in set(rows["job_id"]) and again[0] in set(rows["job_id"])
+    assert len(rows) == len(ids) and rows["rerun"].sum() == 1 and rows["noisy"].sum() == 1
+    nxt, run = advance(run_id, cpu, db_url), get_run(run_id, db_url)
+    judged = "timed" in run.stops or run.round == 2  # decided at this look, or seeds added
+    assert judged and len(nxt) in (0, len(ids)) and again[0] not in nxt
