@@ -15,7 +15,8 @@ Then times the dashboard's main reads, one warm-up and 5 timed calls each, media
 
 Targets: under 1 ms per result to seed in batches (total seeding wall time / rows), under
 200 ms per query. PostgreSQL runs in a throwaway schema, dropped at the end, and its tables
-are ANALYZEd after seeding as autovacuum would; SQLite is not, as the application never is.
+are ANALYZEd after seeding as autovacuum would; SQLite has the statistics bnbench's writer
+gathers itself as the results grow (core.store.refresh_sqlite_statistics), nothing more.
 
     python benchmarks/db_scale.py [--backend sqlite|postgresql|both] [--rows N] [--json F]
 """

@@ -17,6 +17,12 @@ def run_offline() -> None:
         context.run_migrations()
 
 
+def on_dialect(obj, dialect: str) -> bool:
+    """False for a model object declared for other backends only (info["dialects"])."""
+    dialects = getattr(obj, "info", {}).get("dialects")
+    return dialects is None or dialect in dialects
+
+
 def run_online() -> None:
     engine = get_engine(url)
     with engine.connect() as conn, conn.begin():
@@ -27,6 +33,9 @@ def run_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=conn.dialect.name == "sqlite",
             compare_type=True,
+            include_object=lambda obj, _name, _type, _reflected, _to: on_dialect(
+                obj, conn.dialect.name
+            ),
         )
         context.run_migrations()
 

@@ -9,7 +9,8 @@ result's metrics. Without these indexes each of those rows is a table lookup, an
 a metric added by a later migration sits behind result_json's overflow pages. With them both
 sides are answered from indexes. SQLite picks the covering index only when it has statistics,
 so this revision gathers them (bounded by analysis_limit); the writer refreshes them as the
-results grow (core.store).
+results grow (core.store). The results index is SQLite's only: PostgreSQL aggregates these
+comparisons in SQL (core.repeat_stats_sql) and needs no copy of the metrics to do it.
 """
 
 from collections.abc import Sequence
@@ -34,13 +35,14 @@ RESULTS_COLUMNS = ["job_id", "environment_id", *COMPARE_METRICS]
 def upgrade() -> None:
     op.drop_index("ix_jobs_spec_family", table_name="jobs")  # a prefix of the new one
     op.create_index("ix_jobs_spec_family_compare", "jobs", JOBS_COLUMNS, unique=False)
-    op.create_index("ix_results_compare", "results", RESULTS_COLUMNS, unique=False)
     if op.get_bind().dialect.name == "sqlite":
+        op.create_index("ix_results_compare", "results", RESULTS_COLUMNS, unique=False)
         op.execute("PRAGMA analysis_limit=400")
         op.execute("ANALYZE")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_results_compare", table_name="results")
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_results_compare", table_name="results")
     op.drop_index("ix_jobs_spec_family_compare", table_name="jobs")
     op.create_index("ix_jobs_spec_family", "jobs", ["spec_family"], unique=False)
