@@ -73,8 +73,9 @@ def case_spec(fields: dict, device: str, warmup: int, timed: int) -> BenchSpec:
     )
 
 
-def plain_loop(spec: BenchSpec, sliced: bool) -> list[float]:
-    """Step times (ms) of a plain loop over the same steps the runner times."""
+def setup(spec: BenchSpec):
+    """(device, data, objective, model) as the runner builds them: same data, init seed and
+    memory format."""
     device = resolve_device(spec)
     data = load_data(spec, device)
     obj = objective_for(data.task, data.n_classes, spec.family)
@@ -82,6 +83,12 @@ def plain_loop(spec: BenchSpec, sliced: bool) -> list[float]:
     model = build_model(spec, data.input_shape, obj.n_outputs).to(device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    return device, data, obj, model
+
+
+def plain_loop(spec: BenchSpec, sliced: bool) -> list[float]:
+    """Step times (ms) of a plain loop over the same steps the runner times."""
+    device, data, obj, model = setup(spec)
     opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
     autocast = autocast_for(spec, device)
     b = spec.batch_size
@@ -114,13 +121,7 @@ def plain_loop(spec: BenchSpec, sliced: bool) -> list[float]:
 def step_ab(spec: BenchSpec, blocks: int, block_steps: int) -> dict[str, list[float]]:
     """Per block pair, plain step time over the runner's step time (mean/mean, median/median):
     the runner's _EagerStep and the sliced loop's step alternate on one model and one split."""
-    device = resolve_device(spec)
-    data = load_data(spec, device)
-    obj = objective_for(data.task, data.n_classes, spec.family)
-    torch.manual_seed(spec.seed)
-    model = build_model(spec, data.input_shape, obj.n_outputs).to(device)
-    if spec.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    device, data, obj, model = setup(spec)
     model.train()
     opt = make_optimizer(spec, model.parameters(), capturable=False)
     autocast = autocast_for(spec, device)
