@@ -74,14 +74,15 @@ class Job(Base):
         Index("ix_jobs_spec_hash", "spec_hash"),
         Index("ix_jobs_repeat_key", "repeat_key"),
         Index("ix_jobs_created_at", "created_at"),
-        # covers a grouped comparison's read of jobs for a family
+        # Covers a grouped comparison's read of jobs for a family. id before repeat_key: the
+        # join then looks results up in job id order, leaf page after leaf page.
         Index(
             "ix_jobs_spec_family_compare",
             "spec_family",
             "status",
             "archived_at",
-            "repeat_key",
             "id",
+            "repeat_key",
         ),
         Index("ix_jobs_spec_norm_dropout_p", "spec_norm", "spec_dropout_p"),
         Index("ix_jobs_spec_dataset", "spec_dataset"),

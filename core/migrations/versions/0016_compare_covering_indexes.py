@@ -28,7 +28,8 @@ COMPARE_METRICS = [
     "final_val_loss", "generalization_gap", "mode_accuracy_gap", "bn_variance_ratio",
     "time_to_target_s",
 ]  # fmt: skip
-JOBS_COLUMNS = ["spec_family", "status", "archived_at", "repeat_key", "id"]
+# id before repeat_key: the join then looks results up in job id order, page after page
+JOBS_COLUMNS = ["spec_family", "status", "archived_at", "id", "repeat_key"]
 RESULTS_COLUMNS = ["job_id", "environment_id", *COMPARE_METRICS]
 
 
