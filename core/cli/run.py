@@ -81,13 +81,8 @@ def run(
             fail([str(e)])
         except OperationalError as e:
             bar.stop()
-            fail(
-                err,
-                [
-                    f"database {redacted()} is unreachable: {e.orig}; check "
-                    "BNBENCH_DATABASE_URL, or pass --no-record"
-                ],
-            )
+            fail([f"database {redacted()} is unreachable: {e.orig}; check "
+                  "BNBENCH_DATABASE_URL, or pass --no-record"])  # fmt: skip
     text = result.model_dump_json(indent=2)
     if out is not None:
         out.write_text(text)

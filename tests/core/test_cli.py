@@ -98,3 +98,11 @@ def test_presets_include_the_articles_three_networks(cli):
     out = cli.invoke(main, ["presets"], terminal_width=200).output
     for name in ("simplenet", "dropoutnet", "net"):
         assert name in out
+
+
+def test_run_with_an_unreachable_database_says_so_and_how_to_go_on(cli, monkeypatch):
+    monkeypatch.setenv("BNBENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/test")
+    res = cli.invoke(main, ["run", "--preset", "tiny"])
+    assert res.exit_code == 2, res.output
+    assert "127.0.0.1:1/test is unreachable" in res.stderr
+    assert "pass --no-record" in res.stderr and res.exception.__class__ is SystemExit
