@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -132,7 +132,7 @@ def spec_from_input(spec_file, preset_name, overrides, fields: dict[str, Any]):
     return build_spec(spec_file, overrides, base=base, fields=spec_values(fields))
 
 
-def fail(lines: list[str], code: int = 2) -> None:
+def fail(lines: list[str], code: int = 2) -> NoReturn:
     """Print errors on stderr and exit with `code` (2: bad input)."""
     import sys
 
