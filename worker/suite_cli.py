@@ -186,8 +186,12 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=err) as bar:
+            seen = 0
             while True:
-                task = bar.add_task(f"round {get_run(run_id).round}", total=len(ids))
+                rnd = get_run(run_id).round
+                what = f"round {rnd}" if rnd != seen else f"round {rnd}: re-runs of noisy timings"
+                seen = rnd
+                task = bar.add_task(what, total=len(ids))
                 for job_id in ids:
                     try:
                         run_queued(job_id)
