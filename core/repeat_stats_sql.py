@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, Integer, Select, func
+from sqlalchemy import Float, Integer, Select, func, text
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,9 @@ def summarize_in_sql(
             pos = v > 0
             cols += [func.count(v).filter(pos), func.avg(func.ln(v)).filter(pos),
                      func.stddev_samp(func.ln(v)).filter(pos)]  # fmt: skip
+    # JIT compiles this query's expressions for tens of ms (80-90 ms at 200k results), more
+    # than it saves on a read of this size.
+    session.execute(text("SET LOCAL jit = off"))
     rows = session.execute(select_where(cols).group_by(Job.repeat_key)).all()
     rows.sort(key=lambda r: r[0])  # the order pandas' groupby gives
     aggs, at = {}, 3
