@@ -32,11 +32,12 @@ def results_by_experiment(group_id: str, url: str | None = None) -> dict[str, pd
         return {}
     parts = df["label"].fillna(":").str.split(":", n=1, expand=True)
     df = df.assign(experiment=parts[0], arm=parts[1])
-    df = _superseded_dropped(_with_details(df, url), group_id)
+    df = _reruns_in_place(_with_details(df, url), group_id)
     return {k: g.reset_index(drop=True) for k, g in df.groupby("experiment")}
 
 
-def _superseded_dropped(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
+def _reruns_in_place(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
+    """Flags noisy timings and re-runs; a run that has a re-run gives way to it."""
     from core.repeat_stats import steps_noisy
     from core.suite_runs import rerun_job_id
 
