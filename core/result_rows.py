@@ -1,16 +1,40 @@
-"""Result rows: a BenchResult flattened into the summary row and its detail rows."""
+"""Result rows: a BenchResult flattened into the summary row and its detail rows.
+
+Rows are plain dicts of every column, for a Core executemany: building ORM instances only to
+read their attributes back cost about a third of writing a result.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
+
+from sqlalchemy import Table
 
 from core.dbmodels import BNLayerStat, EpochMetric, InferenceMetric, LayerMetric, Result
 from core.result import BenchResult, EpochMetrics
 
 
-def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
-    row = Result(
+@functools.cache
+def _blank(table: Table) -> dict[str, Any]:
+    return {c.key: None for c in table.columns if c.key != "id"}
+
+
+def values(model: Any, **fields: Any) -> dict[str, Any]:
+    """Every column of `model`'s table but the key, None where not given. An unknown name
+    raises, as the model's constructor would."""
+    row = dict(_blank(model.__table__))
+    unknown = fields.keys() - row.keys()
+    if unknown:
+        raise TypeError(f"{model.__name__} has no column {sorted(unknown)[0]!r}")
+    row.update(fields)
+    return row
+
+
+def result_row(job_id: str, env_id: int, r: BenchResult) -> dict[str, Any]:
+    row = values(
+        Result,
         job_id=job_id,
         environment_id=env_id,
         total_time_s=r.total_time_s,
@@ -23,48 +47,47 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> Result:
     m = r.model
     if m is None:
         return row
-    tp = m.throughput
-    row.task, row.param_count, row.n_train, row.n_val = m.task, m.param_count, m.n_train, m.n_val
+    tp, g = m.throughput, m.mode_gap
+    row.update(
+        task=m.task, param_count=m.param_count, n_train=m.n_train, n_val=m.n_val,
+        train_time_s=m.train_time_s,
+        final_train_accuracy=m.final_train_accuracy, final_val_accuracy=m.final_val_accuracy,
+        best_val_accuracy=m.best_val_accuracy,
+        final_train_loss=finite(m.final_train_loss), final_val_loss=finite(m.final_val_loss),
+        generalization_gap=m.generalization_gap,
+        generalization_gap_loss=finite(m.generalization_gap_loss),
+        mode_accuracy_eval=g.accuracy_eval, mode_accuracy_train=g.accuracy_train_mode,
+        mode_accuracy_gap=g.accuracy_gap, mode_output_rel_diff=finite(g.output_rel_diff),
+        time_to_target_s=m.time_to_target_s, epochs_to_target=m.epochs_to_target,
+        diverged=m.diverged, diverged_epoch=m.diverged_epoch,
+        peak_memory_mb=m.peak_memory_mb, last_hidden_shift=finite(m.last_hidden_shift),
+        n_test=m.n_test, final_test_accuracy=m.final_test_accuracy,
+        final_test_loss=finite(m.final_test_loss), steps_to_target=m.steps_to_target,
+        final_train_r2=finite(m.final_train_r2), final_val_r2=finite(m.final_val_r2),
+        final_val_rmse=finite(m.final_val_rmse), final_test_r2=finite(m.final_test_r2),
+        step_p95_over_median=finite(m.step_p95_over_median),
+        wall_over_steps=finite(m.wall_over_steps),
+    )  # fmt: skip
     if tp is not None:
-        row.train_samples_per_s = tp.samples_per_s
-        row.train_samples_per_s_p25 = tp.samples_per_s_p25
-        row.train_samples_per_s_p75 = tp.samples_per_s_p75
-        row.step_ms_median, row.step_ms_iqr, row.step_n = (
-            tp.step.median_ms,
-            tp.step.iqr_ms,
-            tp.step.n,
-        )
-    row.train_time_s = m.train_time_s
-    row.final_train_accuracy, row.final_val_accuracy = m.final_train_accuracy, m.final_val_accuracy
-    row.best_val_accuracy = m.best_val_accuracy
-    row.final_train_loss, row.final_val_loss = (
-        finite(m.final_train_loss),
-        finite(m.final_val_loss),
-    )
-    row.generalization_gap = m.generalization_gap
-    row.generalization_gap_loss = finite(m.generalization_gap_loss)
-    g = m.mode_gap
-    row.mode_accuracy_eval, row.mode_accuracy_train = g.accuracy_eval, g.accuracy_train_mode
-    row.mode_accuracy_gap, row.mode_output_rel_diff = g.accuracy_gap, finite(g.output_rel_diff)
+        row.update(
+            train_samples_per_s=tp.samples_per_s, train_samples_per_s_p25=tp.samples_per_s_p25,
+            train_samples_per_s_p75=tp.samples_per_s_p75, step_ms_median=tp.step.median_ms,
+            step_ms_iqr=tp.step.iqr_ms, step_n=tp.step.n,
+        )  # fmt: skip
     if m.bn_stats:
-        row.bn_variance_ratio = sum(b.variance_ratio for b in m.bn_stats) / len(m.bn_stats)
-        row.bn_mean_gap = sum(b.mean_gap for b in m.bn_stats) / len(m.bn_stats)
-        row.bn_variance_ratios = [finite(b.variance_ratio) for b in m.bn_stats]
         fed = [b.variance_ratio for b in m.bn_stats if b.preceded_by_dropout]
-        row.bn_variance_ratio_dropout_fed = finite(sum(fed) / len(fed)) if fed else None
-    row.time_to_target_s, row.epochs_to_target = m.time_to_target_s, m.epochs_to_target
-    row.diverged, row.diverged_epoch = m.diverged, m.diverged_epoch
+        row.update(
+            bn_variance_ratio=sum(b.variance_ratio for b in m.bn_stats) / len(m.bn_stats),
+            bn_mean_gap=sum(b.mean_gap for b in m.bn_stats) / len(m.bn_stats),
+            bn_variance_ratios=[finite(b.variance_ratio) for b in m.bn_stats],
+            bn_variance_ratio_dropout_fed=finite(sum(fed) / len(fed)) if fed else None,
+        )
     if m.fold is not None:
-        row.fold_matches, row.fold_max_abs_diff = m.fold.matches, finite(m.fold.max_abs_diff)
-        row.folded_layers = m.fold.folded_layers
-    row.peak_memory_mb = m.peak_memory_mb
-    row.last_hidden_shift = finite(m.last_hidden_shift)
-    row.n_test, row.final_test_accuracy = m.n_test, m.final_test_accuracy
-    row.final_test_loss, row.steps_to_target = finite(m.final_test_loss), m.steps_to_target
-    row.final_train_r2, row.final_val_r2 = finite(m.final_train_r2), finite(m.final_val_r2)
-    row.final_val_rmse, row.final_test_r2 = finite(m.final_val_rmse), finite(m.final_test_r2)
-    row.step_p95_over_median = finite(m.step_p95_over_median)
-    row.wall_over_steps = finite(m.wall_over_steps)
+        row.update(fold_matches=m.fold.matches, fold_max_abs_diff=finite(m.fold.max_abs_diff),
+                   folded_layers=m.fold.folded_layers)  # fmt: skip
+    unknown = row.keys() - _blank(Result.__table__).keys()
+    if unknown:
+        raise TypeError(f"Result has no column {sorted(unknown)[0]!r}")
     return row
 
 
@@ -73,12 +96,14 @@ def finite(v: float | None) -> float | None:
     return None if v is None or v != v or v in (float("inf"), float("-inf")) else v
 
 
-def detail_rows(job_id: str, r: BenchResult) -> list:
-    rows: list = []
+def detail_rows(job_id: str, r: BenchResult) -> list[tuple[Table, dict[str, Any]]]:
+    """(table, row) of each detail row: layer timing, epochs, inference points, BN layers."""
+    rows: list[tuple[Any, dict[str, Any]]] = []
     if r.layer is not None:
         lr = r.layer
         rows.append(
-            LayerMetric(
+            _row(
+                LayerMetric,
                 job_id=job_id,
                 layer=lr.layer,
                 mode=lr.mode,
@@ -97,10 +122,11 @@ def detail_rows(job_id: str, r: BenchResult) -> list:
     m = r.model
     if m is None:
         return rows
-    rows += [epoch_row(job_id, e) for e in m.epochs]
+    rows += [(EpochMetric.__table__, epoch_values(job_id, e)) for e in m.epochs]
     for p in m.inference:
         rows.append(
-            InferenceMetric(
+            _row(
+                InferenceMetric,
                 job_id=job_id,
                 batch_size=p.batch_size,
                 folded=p.folded,
@@ -114,7 +140,8 @@ def detail_rows(job_id: str, r: BenchResult) -> list:
         )
     for b in m.bn_stats:
         rows.append(
-            BNLayerStat(
+            _row(
+                BNLayerStat,
                 job_id=job_id,
                 layer_index=b.index,
                 name=b.name,
@@ -131,13 +158,22 @@ def detail_rows(job_id: str, r: BenchResult) -> list:
     return rows
 
 
+def _row(model: Any, **fields: Any) -> tuple[Table, dict[str, Any]]:
+    return model.__table__, values(model, **fields)
+
+
 def row_values(obj: Any) -> dict[str, Any]:
     """The column values of an unsaved ORM row, for a Core executemany."""
     return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key != "id"}
 
 
 def epoch_row(job_id: str, e: EpochMetrics) -> EpochMetric:
-    return EpochMetric(
+    return EpochMetric(**epoch_values(job_id, e))
+
+
+def epoch_values(job_id: str, e: EpochMetrics) -> dict[str, Any]:
+    return values(
+        EpochMetric,
         job_id=job_id,
         epoch=e.epoch,
         train_loss=finite(e.train_loss),

@@ -27,7 +27,7 @@ from core.dbmodels import (
     utcnow,
 )
 from core.result import BenchResult, Provenance
-from core.result_rows import detail_rows, result_row, row_values
+from core.result_rows import detail_rows, result_row
 from core.spec import BenchSpec
 from core.storable import storable
 
@@ -143,11 +143,11 @@ def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None
     # the live curve's rows, written while the job ran, give way to the result's
     s.execute(delete(EpochMetric).where(EpochMetric.job_id.in_([j for j, _, _ in items])))
     for job_id, env_id, r in items:
-        values = row_values(result_row(job_id, env_id, r))
+        values = result_row(job_id, env_id, r)
         values["created_at"] = now
         tables.setdefault(Result.__table__, []).append(values)
-        for detail in detail_rows(job_id, r):
-            tables.setdefault(detail.__table__, []).append(row_values(detail))
+        for table, row in detail_rows(job_id, r):
+            tables.setdefault(table, []).append(row)
     for table, rows in tables.items():  # results first: insertion order is dict order
         s.execute(insert(table), rows)
     s.execute(
