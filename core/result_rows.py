@@ -33,8 +33,7 @@ def values(model: Any, **fields: Any) -> dict[str, Any]:
 
 
 def result_row(job_id: str, env_id: int, r: BenchResult) -> dict[str, Any]:
-    row = values(
-        Result,
+    row: dict[str, Any] = dict(
         job_id=job_id,
         environment_id=env_id,
         total_time_s=r.total_time_s,
@@ -46,7 +45,7 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> dict[str, Any]:
     )
     m = r.model
     if m is None:
-        return row
+        return values(Result, **row)
     tp, g = m.throughput, m.mode_gap
     row.update(
         task=m.task, param_count=m.param_count, n_train=m.n_train, n_val=m.n_val,
@@ -85,10 +84,7 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> dict[str, Any]:
     if m.fold is not None:
         row.update(fold_matches=m.fold.matches, fold_max_abs_diff=finite(m.fold.max_abs_diff),
                    folded_layers=m.fold.folded_layers)  # fmt: skip
-    unknown = row.keys() - _blank(Result.__table__).keys()
-    if unknown:
-        raise TypeError(f"Result has no column {sorted(unknown)[0]!r}")
-    return row
+    return values(Result, **row)
 
 
 def finite(v: float | None) -> float | None:

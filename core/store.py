@@ -137,7 +137,7 @@ def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None
     the jobs succeeded. Core executemany: no unit of work, no RETURNING per row."""
     now = utcnow()
     sqlite = s.get_bind().dialect.name == "sqlite"
-    if sqlite:
+    if sqlite:  # new rowids follow the largest one
         before = s.scalar(select(func.max(Result.id))) or 0
     tables: dict[Any, list[dict[str, Any]]] = {}
     # the live curve's rows, written while the job ran, give way to the result's
@@ -165,23 +165,21 @@ def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None
         ],
     )
     if sqlite:
-        refresh_sqlite_statistics(s, before, s.scalar(select(func.max(Result.id))) or 0)
+        refresh_sqlite_statistics(s, before, before + len(items))
 
 
 STATISTICS_FROM = 64  # results; below this any plan is fast
 
 
-def refresh_sqlite_statistics(s: Session, before: int, after: int) -> bool:
+def refresh_sqlite_statistics(s: Session, before: int, after: int) -> None:
     """ANALYZE (bounded by analysis_limit) each time the results grow past a power of two.
 
     SQLite plans with statistics only where ANALYZE has run, and never runs it by itself;
     without them it reads each result's table row instead of ix_results_compare. PostgreSQL's
     autovacuum does the same job there."""
-    if after < STATISTICS_FROM or after.bit_length() == before.bit_length():
-        return False
-    s.execute(text("PRAGMA analysis_limit=400"))
-    s.execute(text("ANALYZE"))
-    return True
+    if after >= STATISTICS_FROM and after.bit_length() > before.bit_length():
+        s.execute(text("PRAGMA analysis_limit=400"))
+        s.execute(text("ANALYZE"))
 
 
 def save_results(items: list[tuple[str, BenchResult]], url: str | None = None) -> int:

@@ -224,10 +224,10 @@ def _noisy_timings(suite: Suite, run: RunState, results: dict, url: str | None) 
     noisy and that have no re-run yet, in any state: each is re-run once, never twice."""
     from core.suites.report import TIMING_EVIDENCE
 
-    todo = []
+    todo, undecided = [], run.undecided()
     for e in suite.experiments:
         df = results.get(e.key)
-        if e.evidence not in TIMING_EVIDENCE or df is None or e.key not in run.undecided():
+        if e.evidence not in TIMING_EVIDENCE or df is None or e.key not in undecided:
             continue
         for r in df[df["noisy"] & ~df["rerun"]].to_dict("records"):
             todo.append((r["job_id"], r["label"], int(r.get("spec.seed", 0))))
