@@ -70,6 +70,7 @@ def case_spec(fields: dict, device: str, warmup: int, timed: int) -> BenchSpec:
         synthetic_samples=samples,
         infer_batch_sizes=(1,),
         repeats=1,
+        threads=torch.get_num_threads(),  # the plain loop's count, not one the runner tries
     )
 
 

@@ -1,9 +1,12 @@
 """Repeatability: 5 identical seednet jobs, alone and beside one busy neighbour process.
 
 For each condition it runs the article's Net (`--preset net`) through `core.bench.run` five
-times with torch's default thread count (every core) and five times with 1 thread, and the
-plain gather loop of benchmarks/harness_overhead.py five times, interleaved, and prints the
-coefficient of variation (stdev / mean) of each side's samples/s (batch / median step).
+times at bnbench's default (the spec leaves `threads` null: the run tries 1, 2 ... up to
+every core on a copy of the model and keeps the fastest, core.threads), five times with
+every core, five times with 1 thread, and the plain gather loop of
+benchmarks/harness_overhead.py five times, interleaved, and prints the coefficient of
+variation (stdev / mean) of each side's samples/s (batch / median step), and the counts the
+default kept.
 Target (issue 15): CV <= 5% beside the neighbour, where the plain loop gets 8-11%.
 
     python -m benchmarks.repeatability [--jobs 5] [--json out.json]
@@ -35,17 +38,24 @@ def cv(values: list[float]) -> float:
     return statistics.stdev(values) / statistics.fmean(values)
 
 
+DEFAULT = "bnbench, default (tried)"
+KEPT = "threads the default kept"
+
+
 def measure(spec: BenchSpec, jobs: int) -> dict[str, list[float]]:
     cores = os.cpu_count() or 1
     sides = {
-        f"bnbench, {cores} threads (default)": lambda: spec.with_overrides(threads=cores),
-        "bnbench, 1 thread": lambda: spec.with_overrides(threads=1),
+        DEFAULT: spec,
+        f"bnbench, {cores} threads": spec.with_overrides(threads=cores),
+        "bnbench, 1 thread": spec.with_overrides(threads=1),
     }
-    out: dict[str, list[float]] = {name: [] for name in sides}
-    out["plain loop"] = []
+    out: dict[str, list[float]] = {name: [] for name in [*sides, "plain loop", KEPT]}
     for _ in range(jobs):
-        for name, make in sides.items():
-            out[name].append(run(make()).model.throughput.samples_per_s)
+        for name, side in sides.items():
+            r = run(side)
+            out[name].append(r.model.throughput.samples_per_s)
+            if name == DEFAULT:
+                out[KEPT].append(r.provenance.threads)
         ms = plain_loop(spec, sliced=False)
         out["plain loop"].append(spec.batch_size / statistics.median(ms) * 1e3)
     return out
@@ -56,6 +66,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=5)
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
+    for name in ("BNBENCH_THREADS", "OMP_NUM_THREADS"):  # the default tries up to every core
+        os.environ.pop(name, None)
     spec = BenchSpec.model_validate({**preset("net"), "device": "cpu"})
     figures = {"alone": measure(spec, args.jobs)}
     stop = mp.Event()
@@ -69,7 +81,10 @@ def main() -> None:
     print(f"{args.jobs} identical `--preset net` jobs (seednet, batch 32) on {os.cpu_count()} "
           "cores: CV of samples/s (stdev / mean), mean samples/s")  # fmt: skip
     for condition, sides in figures.items():
+        print(f"  {condition:<19} {KEPT}: {sides[KEPT]}")
         for name, values in sides.items():
+            if name == KEPT:
+                continue
             print(f"  {condition:<19} {name:<28} CV {cv(values):6.1%}  "
                   f"mean {statistics.fmean(values):>9,.0f}/s")  # fmt: skip
     if args.json:

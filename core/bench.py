@@ -22,9 +22,17 @@ from core.progress import CancelFn, EpochFn, ProgressFn, Reporter
 from core.provenance import collect
 from core.result import BenchResult, ModelResult, Throughput
 from core.spec import BenchSpec
-from core.threads import threads_for, torch_threads
+from core.threads import (
+    candidates,
+    fastest,
+    fixed_threads,
+    thread_share,
+    threads_for,
+    torch_threads,
+    trial,
+)
 from core.timing import summarize
-from core.train import TRAIN_FRACTION, autocast_for, evaluations, train
+from core.train import TRAIN_FRACTION, autocast_for, evaluations, train, trial_step
 
 RECALIBRATION_BATCH = 256  # bn_recalibrate batches at least this large
 
@@ -96,6 +104,20 @@ def contention(train_time_s: float, step_ms: list[float], tp: Throughput | None)
     return out
 
 
+def _choose_threads(model, data, objective, spec: BenchSpec, device) -> dict[int, float] | None:
+    """Without a fixed count, an eager CPU run keeps the fastest count up to its share of the
+    cores (core.threads); the trial's random draws leave the run's own untouched."""
+    share = thread_share()
+    if fixed_threads(spec) is not None or share == 1 or device.type != "cpu":
+        return None
+    if spec.compile != "none":  # the trial times the eager model
+        return None
+    with torch.random.fork_rng(devices=[]):
+        tried = trial(trial_step(model, data, objective, spec, device), candidates(share))
+    torch.set_num_threads(fastest(tried))
+    return tried
+
+
 def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> ModelResult:
     data = load_data(spec, device)
     objective = objective_for(data.task, data.n_classes, spec.family)
@@ -103,6 +125,7 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
     model = build_model(spec, data.input_shape, objective.n_outputs).to(device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    threads_tried = _choose_threads(model, data, objective, spec, device)
     compiled = None
     if spec.compile != "none":
         compiled = torch.compile(model, mode=None if spec.compile == "default" else spec.compile)
@@ -171,6 +194,7 @@ def run_model(spec: BenchSpec, device: torch.device, reporter: Reporter) -> Mode
         final_val_rmse=val_eval.rmse,
         final_test_r2=None if test is None else test.r2,
         **contention(out.train_time_s, out.step_times_ms, throughput),
+        threads_tried=threads_tried,
     )
 
 

@@ -136,6 +136,7 @@ class ModelResult(_Frozen):
     final_test_r2: float | None = None
     step_p95_over_median: float | None = None  # core.bench.contention
     wall_over_steps: float | None = None
+    threads_tried: dict[int, float] | None = None  # core.threads.trial: median step ms per count
 
 
 class LayerResult(_Frozen):

@@ -264,7 +264,8 @@ class BenchSpec(BaseModel):
     threads: int | None = _f(
         "runtime",
         None,
-        "torch CPU threads; null: BNBENCH_THREADS, else the worker's share of the cores.",
+        "torch CPU threads; null: BNBENCH_THREADS, else the fastest count up to the worker's "
+        "share of the cores, tried on a copy of the model.",
         ge=1,
         le=1024,
     )

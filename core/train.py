@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -155,6 +156,19 @@ class _GraphedStep:
         self.loss_sum.zero_()
         self.steps = 0
         return value
+
+
+def trial_step(
+    model: nn.Module, data: DataSplit, objective: Objective, spec: BenchSpec, device: torch.device
+) -> Callable[[], None]:
+    """One training step on a copy of `model` and its own optimizer, over the first batch:
+    what core.threads.trial times, leaving the run's weights and optimizer state alone."""
+    twin = copy.deepcopy(model).train()
+    opt = make_optimizer(spec, twin.parameters(), capturable=False)
+    step = _EagerStep(twin, opt, objective, data, autocast_for(spec, device), None)
+    b = min(spec.batch_size, data.x_train.shape[0])
+    step.begin_epoch(torch.arange(b, device=data.x_train.device))
+    return lambda: step(0, b)
 
 
 def train(

@@ -10,7 +10,7 @@ import torch
 from core.bench import run
 from core.repeat_stats import steps_noisy
 from core.spec import BenchSpec
-from core.threads import threads_for
+from core.threads import candidates, fastest, threads_for
 
 TINY = dict(family="seednet", epochs=2, batch_size=32, synthetic_samples=2048, device="cpu",
             warmup_steps=5, timed_steps=40, repeats=1, infer_batch_sizes=(1,))  # fmt: skip
@@ -32,6 +32,32 @@ def test_without_the_field_the_environment_decides(monkeypatch):
     monkeypatch.delenv("BNBENCH_THREADS")
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert threads_for(BenchSpec()) == os.cpu_count()
+
+
+def test_without_a_fixed_count_a_cpu_run_keeps_the_fastest_count_of_its_share(monkeypatch):
+    monkeypatch.delenv("BNBENCH_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    tried = run(BenchSpec(**TINY)).model.threads_tried
+    assert sorted(tried) == [1, 2] and all(ms > 0 for ms in tried.values())
+    assert run(BenchSpec(**TINY, threads=1)).model.threads_tried is None  # fixed: no trial
+
+
+def test_the_trial_leaves_the_runs_weights_and_random_draws_alone(monkeypatch):
+    """A run that tried counts trains exactly as one told the count it kept."""
+    monkeypatch.delenv("BNBENCH_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    spec = BenchSpec(**TINY, dropout_p=0.5)
+    tried = run(spec)
+    told = run(spec.with_overrides(threads=tried.provenance.threads))
+    assert [e.train_loss for e in tried.model.epochs] == [e.train_loss for e in told.model.epochs]
+    assert tried.model.final_val_accuracy == told.model.final_val_accuracy
+
+
+def test_the_trial_keeps_the_fewest_threads_within_two_percent_of_the_fastest():
+    assert candidates(1) == [1] and candidates(6) == [1, 2, 4, 6] and candidates(8) == [1, 2, 4, 8]
+    assert fastest({1: 1.0, 2: 0.5, 4: 0.6}) == 2
+    assert fastest({1: 1.01, 2: 1.0}) == 1
+    assert fastest({1: 1.03, 2: 1.0}) == 2
 
 
 def test_the_thread_count_leaves_the_hash_of_older_specs_alone():
