@@ -1,6 +1,9 @@
 """Migrations take any database to head, match the models, and survive concurrent starts."""
 
+import hashlib
+import itertools
 import multiprocessing as mp
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -8,6 +11,7 @@ from sqlalchemy import inspect, text
 from core.db import get_engine
 from core.dbmodels import Base
 from core.migrate import check, current_revision, head_revision, upgrade
+from core.migrations.view_ddl import REVISIONS, columns_at, job_results_view
 from core.results import RESULT_COLUMNS
 from core.spec import BenchSpec
 
@@ -156,3 +160,30 @@ def test_the_filtered_spec_fields_are_indexed_columns_on_every_new_job(db_url):
         assert {k: getattr(job, f"spec_{k}") for k in INDEXED_SPEC_FIELDS} == {
             k: getattr(spec, k) for k in INDEXED_SPEC_FIELDS
         }
+
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "core" / "migrations" / "versions"
+
+
+def test_no_migration_loads_another():
+    """Each builds job_results through the frozen core.migrations.view_ddl instead."""
+    for path in MIGRATIONS.glob("*.py"):
+        source = path.read_text()
+        assert "get_revision" not in source and "ScriptDirectory" not in source, path.name
+
+
+def test_the_view_as_each_revision_left_it_is_frozen():
+    """A new view is a new entry in REVISIONS, never an edit of a written one: the DDL of
+    every written revision hashes as it did when 0016 was head."""
+    digest = hashlib.sha256()
+    for revision in [r for r in REVISIONS if r <= "0016"]:
+        for dialect in ("sqlite", "postgresql"):
+            digest.update(job_results_view(dialect, revision).encode())
+    assert digest.hexdigest()[:16] == "a9a3f1bd5bd30681"
+
+
+def test_each_view_keeps_the_columns_of_the_one_before():
+    for before, after in itertools.pairwise(REVISIONS):
+        fields, results = columns_at(before)
+        fields_after, results_after = columns_at(after)
+        assert fields_after[: len(fields)] == fields and results_after[: len(results)] == results

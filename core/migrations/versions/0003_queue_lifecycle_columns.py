@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from core.migrations.view_ddl import job_results_view
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -47,13 +49,6 @@ def upgrade() -> None:
     # ### end Alembic commands ###
 
 
-def _view_sql(dialect: str) -> str:
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(op.get_context().config)
-    return script.get_revision("0002").module.view_sql(dialect)
-
-
 def downgrade() -> None:
     # SQLite rebuilds the table to drop columns, which a dependent view would block.
     op.execute("DROP VIEW job_results")
@@ -61,4 +56,4 @@ def downgrade() -> None:
         batch_op.drop_column("dispatched_at")
         batch_op.drop_column("task_id")
         batch_op.drop_column("cancel_requested_at")
-    op.execute(_view_sql(op.get_bind().dialect.name))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0002"))

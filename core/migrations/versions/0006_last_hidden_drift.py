@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from core.migrations.view_ddl import job_results_view
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -24,15 +26,6 @@ EPOCH_COLUMNS = {
 RESULT_COMMENT = "Last hidden layer input shift since init, final epoch (see epoch_metrics)."
 
 
-def _view(more_result_columns: tuple[str, ...] = ()) -> str:
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(op.get_context().config)
-    base, v5 = script.get_revision("0002").module, script.get_revision("0005").module
-    fields = [*base.SPEC_FIELDS, *v5.FIELDS_0004, *v5.NEW_FIELDS]
-    return base.view_sql(op.get_bind().dialect.name, fields, more_result_columns)
-
-
 def upgrade() -> None:
     op.execute("DROP VIEW job_results")
     with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
@@ -42,7 +35,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("last_hidden_shift", sa.Float(), nullable=True, comment=RESULT_COMMENT)
         )
-    op.execute(_view(("last_hidden_shift",)))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0006"))
 
 
 def downgrade() -> None:
@@ -53,4 +46,4 @@ def downgrade() -> None:
     with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
         for name in reversed(EPOCH_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(_view())
+    op.execute(job_results_view(op.get_bind().dialect.name, "0005"))

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from core.migrations.view_ddl import job_results_view
+
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
@@ -30,25 +32,12 @@ RESULT_COLUMNS = {
 NEW_SPEC_FIELDS = [("test_fraction", "float")]
 
 
-def _view(with_new: bool) -> str:
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(op.get_context().config)
-    base, v5 = script.get_revision("0002").module, script.get_revision("0005").module
-    fields = [*base.SPEC_FIELDS, *v5.FIELDS_0004, *v5.NEW_FIELDS]
-    more = ("last_hidden_shift",)
-    if with_new:
-        fields += NEW_SPEC_FIELDS
-        more += tuple(RESULT_COLUMNS)
-    return base.view_sql(op.get_bind().dialect.name, fields, more)
-
-
 def upgrade() -> None:
     op.execute("DROP VIEW job_results")
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name, (kind, comment) in RESULT_COLUMNS.items():
             batch_op.add_column(sa.Column(name, kind, nullable=True, comment=comment))
-    op.execute(_view(with_new=True))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0009"))
 
 
 def downgrade() -> None:
@@ -56,4 +45,4 @@ def downgrade() -> None:
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name in reversed(RESULT_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(_view(with_new=False))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0006"))

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from core.migrations.view_ddl import job_results_view
+
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
@@ -38,19 +40,6 @@ SHIFT = ("Mean |median move| of that layer's inputs since init, in initial sprea
          "Mean |median move| of that layer's inputs since init, in input units.")  # fmt: skip
 
 
-def _view(with_new: bool) -> str:
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(op.get_context().config)
-    base, v5 = script.get_revision("0002").module, script.get_revision("0005").module
-    v9 = script.get_revision("0009").module
-    fields = [*base.SPEC_FIELDS, *v5.FIELDS_0004, *v5.NEW_FIELDS, *v9.NEW_SPEC_FIELDS]
-    more = ("last_hidden_shift", *v9.RESULT_COLUMNS)
-    if with_new:
-        more += tuple(RESULT_COLUMNS)
-    return base.view_sql(op.get_bind().dialect.name, fields, more)
-
-
 def upgrade() -> None:
     op.execute("DROP VIEW job_results")
     with op.batch_alter_table("results", schema=None) as batch_op:
@@ -64,7 +53,7 @@ def upgrade() -> None:
     with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
         batch_op.alter_column("last_hidden_shift", existing_type=sa.Float(), comment=SHIFT[1],
                               existing_comment=SHIFT[0], existing_nullable=True)  # fmt: skip
-    op.execute(_view(with_new=True))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0010"))
 
 
 def downgrade() -> None:
@@ -80,4 +69,4 @@ def downgrade() -> None:
                               existing_comment=TRAIN_LOSS[1], existing_nullable=True)  # fmt: skip
         for name in reversed(RESULT_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(_view(with_new=False))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0009"))

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from core.migrations.view_ddl import job_results_view
+
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
@@ -116,12 +118,9 @@ def downgrade() -> None:
     op.drop_table("group_notes")
     op.drop_index("ix_job_tags_tag", table_name="job_tags")
     op.drop_table("job_tags")
-    from alembic.script import ScriptDirectory
-
-    v11 = ScriptDirectory.from_config(op.get_context().config).get_revision("0011").module
     op.execute("DROP VIEW job_results")
     # Not batch mode: SQLite would rebuild jobs, and dropping the old table cascades into
     # every job's results. ALTER TABLE ... DROP COLUMN (SQLite 3.35+) keeps them.
     op.drop_column("jobs", "archived_at")
     op.drop_column("jobs", "note")
-    op.execute(v11._view(with_new=True))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0011"))

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from core.migrations.view_ddl import job_results_view
+
 revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
@@ -37,29 +39,6 @@ RESULT_COLUMNS = {
 EPOCH_COMMENT = "Regression: validation R², eval mode."
 
 
-def view_columns(with_new: bool) -> tuple[list, tuple]:
-    """(spec fields, extra result columns) of job_results before or after this revision; the
-    next revision that changes the view starts from these."""
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(op.get_context().config)
-    base, v5 = script.get_revision("0002").module, script.get_revision("0005").module
-    v9, v10 = script.get_revision("0009").module, script.get_revision("0010").module
-    v11 = script.get_revision("0011").module
-    fields = [*base.SPEC_FIELDS, *v5.FIELDS_0004, *v5.NEW_FIELDS, *v9.NEW_SPEC_FIELDS]
-    more = ("last_hidden_shift", *v9.RESULT_COLUMNS, *v10.RESULT_COLUMNS, *v11.RESULT_COLUMNS)
-    if with_new:
-        more += tuple(RESULT_COLUMNS)
-    return fields, more
-
-
-def _view(with_new: bool) -> str:
-    from alembic.script import ScriptDirectory
-
-    base = ScriptDirectory.from_config(op.get_context().config).get_revision("0002").module
-    return base.view_sql(op.get_bind().dialect.name, *view_columns(with_new))
-
-
 def upgrade() -> None:
     op.execute("DROP VIEW job_results")
     with op.batch_alter_table("results", schema=None) as batch_op:
@@ -79,7 +58,7 @@ def upgrade() -> None:
             sa.text("UPDATE results SET final_val_rmse = :rmse WHERE id = :id"),
             [{"id": i, "rmse": math.sqrt(loss)} for i, loss in losses],
         )
-    op.execute(_view(with_new=True))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0013"))
 
 
 def downgrade() -> None:
@@ -89,4 +68,4 @@ def downgrade() -> None:
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name in reversed(RESULT_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(_view(with_new=False))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0011"))

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from core.migrations.view_ddl import job_results_view
+
 revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
@@ -57,9 +59,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from alembic.script import ScriptDirectory
-
-    v14 = ScriptDirectory.from_config(op.get_context().config).get_revision("0014").module
     for name in INDEXES:
         op.drop_index(name, table_name="jobs")
     op.execute("DROP VIEW job_results")
@@ -67,4 +66,4 @@ def downgrade() -> None:
     # every job's results. ALTER TABLE ... DROP COLUMN (SQLite 3.35+) keeps them.
     for name in reversed(COLUMNS):
         op.drop_column("jobs", f"spec_{name}")
-    op.execute(v14._view(with_new=True))
+    op.execute(job_results_view(op.get_bind().dialect.name, "0014"))

@@ -1,0 +1,1 @@
+"""Alembic migrations: env.py, the revisions under versions/, and the DDL they share."""
