@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 # Spec fields people filter on, copied from spec_json into indexed columns (spec_<name>) at
@@ -49,6 +50,17 @@ NAMING = {
 }
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend. SQLite keeps no zone and hands back
+    naive values, which were written as UTC; PostgreSQL's timestamptz keeps it."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def utcnow() -> datetime:
@@ -112,36 +124,36 @@ class Job(Base):
     group_id: Mapped[str | None] = col(String(64), doc="Sweep or suite this job belongs to.")
     label: Mapped[str | None] = col(String(200), doc="Free-text label given at submission.")
     created_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="When the job was submitted (UTC)."
+        UTCDateTime(), default=utcnow, doc="When the job was submitted (UTC)."
     )
     started_at: Mapped[datetime | None] = col(
-        DateTime(timezone=True), doc="When the current attempt started running (UTC)."
+        UTCDateTime(), doc="When the current attempt started running (UTC)."
     )
     finished_at: Mapped[datetime | None] = col(
-        DateTime(timezone=True), doc="When the job reached a final status (UTC)."
+        UTCDateTime(), doc="When the job reached a final status (UTC)."
     )
     worker: Mapped[str | None] = col(String(200), doc="Worker that ran the current attempt.")
     attempt: Mapped[int] = col(Integer, default=0, doc="Attempts started so far.")
     progress: Mapped[float] = col(Float, default=0.0, doc="Fraction done, 0 to 1.")
     progress_epoch: Mapped[int | None] = col(Integer, doc="Epoch the running job is in.")
     heartbeat_at: Mapped[datetime | None] = col(
-        DateTime(timezone=True), doc="Last sign of life from the running attempt (UTC)."
+        UTCDateTime(), doc="Last sign of life from the running attempt (UTC)."
     )
     cancel_requested: Mapped[bool] = col(
         Boolean, default=False, doc="A cancel was asked for; the runner stops between steps."
     )
     cancel_requested_at: Mapped[datetime | None] = col(
-        DateTime(timezone=True), doc="When the cancel was asked for (UTC)."
+        UTCDateTime(), doc="When the cancel was asked for (UTC)."
     )
     task_id: Mapped[str | None] = col(String(64), doc="Celery task id of the latest dispatch.")
     dispatched_at: Mapped[datetime | None] = col(
-        DateTime(timezone=True), doc="When the latest task message was sent (UTC)."
+        UTCDateTime(), doc="When the latest task message was sent (UTC)."
     )
     error_type: Mapped[str | None] = col(String(100), doc="Class of the failure, if failed.")
     error_message: Mapped[str | None] = col(Text, doc="What went wrong and how to fix it.")
     note: Mapped[str | None] = col(Text, doc="Free-text note, editable after submission.")
     archived_at: Mapped[datetime | None] = col(
-        DateTime(timezone=True), doc="When it was archived (UTC): hidden from default listings."
+        UTCDateTime(), doc="When it was archived (UTC): hidden from default listings."
     )
 
     result: Mapped[Result | None] = relationship(back_populates="job", uselist=False)
@@ -171,7 +183,7 @@ class GroupNote(Base):
     group_id: Mapped[str] = col(String(64), primary_key=True, doc="jobs.group_id it describes.")
     note: Mapped[str] = col(Text, doc="The note.")
     updated_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="When it was last written (UTC)."
+        UTCDateTime(), default=utcnow, doc="When it was last written (UTC)."
     )
 
 
@@ -183,7 +195,7 @@ class DeletedJob(Base):
 
     job_id: Mapped[str] = col(String(36), primary_key=True, doc="The deleted job's id.")
     deleted_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="When it was deleted (UTC)."
+        UTCDateTime(), default=utcnow, doc="When it was deleted (UTC)."
     )
 
 
@@ -199,7 +211,7 @@ class JobLog(Base):
     id: Mapped[int] = col(Integer, primary_key=True, doc="Surrogate key; the lines' order.")
     job_id: Mapped[str] = col(ForeignKey("jobs.id", ondelete="CASCADE"), doc="The job.")
     attempt: Mapped[int] = col(Integer, doc="The attempt that wrote it, from 1.")
-    logged_at: Mapped[datetime] = col(DateTime(timezone=True), doc="When it was logged (UTC).")
+    logged_at: Mapped[datetime] = col(UTCDateTime(), doc="When it was logged (UTC).")
     level: Mapped[str] = col(String(16), doc="INFO, WARNING, ERROR, ...")
     logger: Mapped[str] = col(String(100), doc="Logger name, e.g. bnbench.worker.")
     message: Mapped[str] = col(Text, doc="The formatted message, exception text included.")
@@ -256,7 +268,7 @@ class Result(Base):
     )
     environment_id: Mapped[int] = col(ForeignKey("environments.id"), doc="Where it ran.")
     created_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="When the result was written (UTC)."
+        UTCDateTime(), default=utcnow, doc="When the result was written (UTC)."
     )
     total_time_s: Mapped[float] = col(Float, doc="Wall time of the whole run, seconds.")
     load_avg_1m: Mapped[float | None] = col(
@@ -478,12 +490,8 @@ class Worker(Base):
     host: Mapped[str] = col(String(255), doc="Host the worker runs on.")
     gpu_model: Mapped[str | None] = col(String(200), doc="GPU it owns; null for CPU workers.")
     queues: Mapped[list] = col(JSONType, doc="Queues it consumes.")
-    started_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="Process start (UTC)."
-    )
-    heartbeat_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="Last heartbeat (UTC)."
-    )
+    started_at: Mapped[datetime] = col(UTCDateTime(), default=utcnow, doc="Process start (UTC).")
+    heartbeat_at: Mapped[datetime] = col(UTCDateTime(), default=utcnow, doc="Last heartbeat (UTC).")
     current_job_id: Mapped[str | None] = col(String(36), doc="Job it is running, if any.")
     memory_mb: Mapped[int | None] = col(
         Integer, doc="Largest estimated job footprint it accepts, MiB (BNBENCH_MAX_MODEL_MB)."
@@ -501,7 +509,7 @@ class RejectedMessage(Base):
 
     id: Mapped[str] = col(String(36), primary_key=True, doc="Record id, a UUID4 string.")
     received_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="When a worker refused it (UTC)."
+        UTCDateTime(), default=utcnow, doc="When a worker refused it (UTC)."
     )
     queue: Mapped[str | None] = col(String(200), doc="Queue it arrived on.")
     worker: Mapped[str | None] = col(String(200), doc="Worker that refused it.")
@@ -540,8 +548,8 @@ class SuiteRun(Base):
         JSONType, doc="Per experiment key: the look, seeds and verdict it stopped at, and why."
     )
     created_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="When it was submitted (UTC)."
+        UTCDateTime(), default=utcnow, doc="When it was submitted (UTC)."
     )
     updated_at: Mapped[datetime] = col(
-        DateTime(timezone=True), default=utcnow, doc="When its last round was decided (UTC)."
+        UTCDateTime(), default=utcnow, doc="When its last round was decided (UTC)."
     )

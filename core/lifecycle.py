@@ -13,7 +13,7 @@ import hashlib
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -417,7 +417,7 @@ def list_workers(url: str | None = None) -> list[dict[str, Any]]:
                 "queues": w.queues,
                 "started_at": w.started_at,
                 "heartbeat_at": w.heartbeat_at,
-                "heartbeat_age_s": (now - _aware(w.heartbeat_at)).total_seconds(),
+                "heartbeat_age_s": (now - w.heartbeat_at).total_seconds(),
                 "current_job_id": w.current_job_id,
                 "memory_mb": w.memory_mb,
             }
@@ -468,9 +468,3 @@ def unserved_message(queue: str) -> str:
 def queue_counts(url: str | None = None) -> dict[str, int]:
     with session_scope(url, readonly=True) as s:
         return dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all())
-
-
-def _aware(ts: datetime) -> datetime:
-    from datetime import UTC
-
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)

@@ -11,7 +11,7 @@ import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -147,11 +147,6 @@ def _select(columns: list, environment: bool = True) -> Select:
     return stmt
 
 
-def _utc(v: Any) -> Any:
-    # SQLite returns naive datetimes; they were written as UTC.
-    return v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
-
-
 def query_records(
     f: ResultFilter | None = None,
     limit: int | None = None,
@@ -182,7 +177,7 @@ def query_records(
                 tags.setdefault(job_id, []).append(tag)
     out = []
     for row in rows:
-        rec = {("job_id" if n == "id" else n): _utc(v) for n, v in zip(names, row, strict=False)}
+        rec = {("job_id" if n == "id" else n): v for n, v in zip(names, row, strict=False)}
         rec["tags"] = ", ".join(tags.get(rec["job_id"], []))
         if spec:
             rec.update({f"spec.{k}": _cell(v) for k, v in row[-1].items()})
