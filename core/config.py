@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-class ConfigError(ValueError):
-    """A setting that cannot be used; the message names the variable and the fix."""
+from core.errors import ConfigError
 
 
 def env_or_file(name: str) -> str | None:

@@ -14,14 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import FieldError
 
-class DataError(ValueError):
+
+class DataError(FieldError):
     """Data that cannot be loaded as specified; `field` names the spec field to change."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _root(data_root: str | Path) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from core.errors import ConfigError
 from core.memory_estimate import MIB, MemoryEstimate, estimate
 from core.spec import BenchSpec
 from core.spec_io import SpecError
@@ -32,9 +33,9 @@ def _limit(name: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} must be a whole number, or empty for no limit") from None
+        raise ConfigError(f"{name}={raw!r} must be a whole number, or empty for no limit") from None
     if value < 1:
-        raise ValueError(f"{name}={raw!r} must be at least 1, or empty for no limit")
+        raise ConfigError(f"{name}={raw!r} must be at least 1, or empty for no limit")
     return value
 
 

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from core.errors import ConfigError
+
 _JOB = contextvars.ContextVar[str | None]("bnbench_job_id", default=None)
 FIELDS = ("job_id", "worker")  # kept when passed as `extra`
 
@@ -65,7 +67,7 @@ class TextFormatter(logging.Formatter):
 def log_format() -> str:
     fmt = os.environ.get("BNBENCH_LOG_FORMAT", "text").strip().lower() or "text"
     if fmt not in ("text", "json"):
-        raise ValueError(f"BNBENCH_LOG_FORMAT={fmt!r} must be text or json")
+        raise ConfigError(f"BNBENCH_LOG_FORMAT={fmt!r} must be text or json")
     return fmt
 
 

@@ -10,18 +10,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from core.errors import FieldErrors
 from core.spec import BenchSpec
 
 
-class SpecError(ValueError):
+class SpecError(FieldErrors):
     """An invalid spec. `problems` holds one (field, message) pair per fault."""
-
-    def __init__(self, problems: list[tuple[str, str]]):
-        self.problems = problems
-        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
-
-    def lines(self) -> list[str]:
-        return [f"{f}: {m}" for f, m in self.problems]
 
 
 def closest_field(name: str) -> str | None:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from core.errors import FieldError
+
 if TYPE_CHECKING:
     from core.spec import BenchSpec
 
 
-class SpecRuleError(ValueError):
+class SpecRuleError(FieldError):
     """A spec that is well typed but inconsistent; `field` is the one to change."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 LAYER_RANKS = {

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from core.config import env_or_file
+from core.errors import ConfigError
 from dashboard.auth_config import oidc_complete, oidc_problems
 
 APP = Path(__file__).resolve().parent / "app.py"
@@ -99,7 +100,7 @@ def dashboard(host: str | None, port: int, insecure: bool) -> None:
     try:
         host = host or default_host()
         locked = auth_configured()
-    except ValueError as e:  # an unreadable or empty password file
+    except ConfigError as e:  # an unreadable or empty password file
         click.echo(f"error: {e}", err=True)
         raise SystemExit(2) from None
     for problem in oidc_problems():

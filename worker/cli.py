@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
 from core.cli.tables import format_option
+from core.errors import ConfigError
 from core.spec_io import SpecError, parse_override
 
 FINAL = ("succeeded", "failed", "cancelled")
@@ -107,7 +108,7 @@ def submit(
     except NotSentYet as e:
         ids, wait = e.ids, False
         err.print(f"[yellow]warning:[/] {escape(str(e))}")
-    except ValueError as e:  # a deployment setting, not the spec
+    except ConfigError as e:
         fail([f"{e}; `bnbench doctor` checks every setting"])
     if group_id:
         err.print(f"group [bold]{escape(group_id)}[/]: {len(ids)} jobs")

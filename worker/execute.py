@@ -12,8 +12,8 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from core.annotations import was_deleted
-from core.bench_errors import BenchError, Cancelled
-from core.formats import DataError
+from core.bench_errors import Cancelled
+from core.errors import FieldError
 from core.lifecycle import (
     INVALID_KIND,
     admit,
@@ -105,7 +105,7 @@ def describe_failure(exc: BaseException, spec: BenchSpec, settings: Settings) ->
             f"out of memory at {field}={size} ({text[:300]}); try {field}={max(size // 2, 2)}"
             " or a smaller model or dataset"
         )
-    if isinstance(exc, BenchError | DataError):
+    if isinstance(exc, FieldError):
         return name, str(exc)
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import FieldErrors
 from core.limits import Limits
 from core.spec import BenchSpec
 from core.spec_io import SpecError, validate_spec
@@ -19,14 +20,13 @@ ALLOWED = ("spec", "job_id")
 MAX_SPEC_BYTES = 65536  # a real spec is about 1.5 KB
 
 
-class PayloadError(ValueError):
+class PayloadError(FieldErrors):
     """What is wrong with a payload, field by field. `spec` is set when the spec itself was
     valid and only the payload around it, or a deployment limit, was not."""
 
     def __init__(self, problems: list[tuple[str, str]], spec: BenchSpec | None = None):
-        self.problems = problems
+        super().__init__(problems)
         self.spec = spec
-        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from core.config import check_unambiguous, env_or_file
+from core.errors import ConfigError
 
 EMBEDDED_BROKER_PORT = 6390
 
@@ -20,9 +21,9 @@ def _float(name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} must be a number of seconds") from None
+        raise ConfigError(f"{name}={raw!r} must be a number of seconds") from None
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}={raw!r} must be a positive, finite number")
+        raise ConfigError(f"{name}={raw!r} must be a positive, finite number")
     return value
 
 
@@ -69,7 +70,7 @@ class Settings:
             check_unambiguous("BNBENCH_BROKER_URL", url, urlsplit(url).password)
         raw_port = os.environ.get("BNBENCH_EMBEDDED_BROKER_PORT") or str(EMBEDDED_BROKER_PORT)
         if not (raw_port.isdigit() and 0 < int(raw_port) < 65536):
-            raise ValueError(f"BNBENCH_EMBEDDED_BROKER_PORT={raw_port!r} must be a port number")
+            raise ConfigError(f"BNBENCH_EMBEDDED_BROKER_PORT={raw_port!r} must be a port number")
         port = int(raw_port)
         return cls(
             broker_url=url or f"redis://127.0.0.1:{port}/0",

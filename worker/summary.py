@@ -7,6 +7,7 @@ from rich.console import Console
 from core import __version__
 from core.config import env_or_file, masked
 from core.db import redacted
+from core.errors import ConfigError
 from core.limits import Limits
 from core.logs import log_format
 from worker.settings import Settings
@@ -19,7 +20,7 @@ def other_setting_problems() -> list[str]:
     for read in (Limits.from_env, log_format, lambda: env_or_file("BNBENCH_DASHBOARD_PASSWORD")):
         try:
             read()
-        except ValueError as e:
+        except ConfigError as e:
             problems.append(str(e))
     return problems
 
@@ -29,7 +30,7 @@ def checked_settings() -> Settings:
     with its name, instead of a worker failing later (or restarting in a loop)."""
     settings = Settings.from_env()
     if problems := other_setting_problems():
-        raise ValueError(problems[0])
+        raise ConfigError(problems[0])
     return settings
 
 

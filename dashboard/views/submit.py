@@ -6,6 +6,7 @@ import uuid
 
 import streamlit as st
 
+from core.errors import ConfigError
 from core.presets import PRESETS, preset
 from core.spec_io import SpecError, validate_spec
 from dashboard import data, spec_form
@@ -63,7 +64,7 @@ def _submit() -> None:
     except NotSentYet as e:
         ids = e.ids
         st.session_state["submit_warning"] = str(e)
-    except ValueError as e:  # a deployment setting, not the form
+    except ConfigError as e:
         st.session_state["submit_failure"] = f"a setting of this deployment is invalid: {e}"
         return
     st.session_state[spec_form.ERRORS] = {}

@@ -2,8 +2,9 @@
 
 import pytest
 
-from core.config import ConfigError, env_or_file
+from core.config import env_or_file
 from core.db import database_url
+from core.errors import ConfigError
 
 
 def test_the_variable_itself_wins_over_a_file(monkeypatch, tmp_path):
