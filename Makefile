@@ -31,6 +31,7 @@ tools: browser compose
 
 test: $(STAMP) tools
 	$(VENV)/bin/ruff check core worker dashboard tests benchmarks
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -n auto --dist loadfile tests
 
 up: $(STAMP)
@@ -39,6 +40,7 @@ up: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core worker dashboard tests benchmarks
 	$(VENV)/bin/ruff format --check core worker dashboard tests benchmarks
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) benchmarks/harness_overhead.py

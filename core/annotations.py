@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete, select, update
 
-from core.db import session_scope
+from core.db import rows_changed, session_scope
 from core.dbmodels import (
     FINAL_STATUSES,
     DeletedJob,
@@ -115,11 +115,12 @@ def archive(job_ids: list[str], undo: bool = False, url: str | None = None) -> i
     """Hide jobs from default listings (or show them again); returns how many changed."""
     with session_scope(url) as s:
         cond = Job.archived_at.is_not(None) if undo else Job.archived_at.is_(None)
-        res = s.execute(
+        res = rows_changed(
+            s,
             update(Job).where(Job.id.in_(job_ids), cond)
             .values(archived_at=None if undo else utcnow())
         )  # fmt: skip
-        return res.rowcount
+        return res
 
 
 def delete_jobs(job_ids: list[str], url: str | None = None) -> tuple[list[str], list[str]]:

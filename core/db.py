@@ -14,8 +14,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -57,7 +58,7 @@ def _sqlite_engine(url: str, readonly: bool) -> Engine:
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -67,7 +68,7 @@ def _sqlite_engine(url: str, readonly: bool) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
@@ -107,3 +108,11 @@ def session_scope(url: str | None = None, readonly: bool = False) -> Iterator[Se
         raise
     finally:
         session.close()
+
+
+def rows_changed(s: Session, stmt: Executable) -> int:
+    """Rows an UPDATE or DELETE matched. Session.execute types its result as a plain Result,
+    which has no rowcount; an UPDATE's is a CursorResult."""
+    result = s.execute(stmt)
+    assert isinstance(result, CursorResult)
+    return result.rowcount

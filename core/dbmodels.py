@@ -52,7 +52,7 @@ NAMING = {
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend. SQLite keeps no zone and hands back
     naive values, which were written as UTC; PostgreSQL's timestamptz keeps it."""
 
@@ -102,7 +102,7 @@ class Job(Base):
     )
 
     id: Mapped[str] = col(String(36), primary_key=True, doc="Job id, a UUID4 string.")
-    spec_json: Mapped[dict] = col(JSONType, doc="The validated BenchSpec as JSON.")
+    spec_json: Mapped[dict[str, Any]] = col(JSONType, doc="The validated BenchSpec as JSON.")
     spec_hash: Mapped[str] = col(String(16), doc="BenchSpec.spec_hash(): identity of the spec.")
     repeat_key: Mapped[str] = col(
         String(16), doc="Hash of the spec without seed: jobs sharing it are repeats."
@@ -327,7 +327,7 @@ class Result(Base):
     bn_variance_ratio_dropout_fed: Mapped[float | None] = col(
         Float, doc="Mean of population var / running var over the BN layers dropout feeds."
     )
-    bn_variance_ratios: Mapped[list | None] = col(
+    bn_variance_ratios: Mapped[list[float] | None] = col(
         JSONType, doc="Population var / running var of each BN layer, in network order."
     )
     time_to_target_s: Mapped[float | None] = col(Float, doc="Training time to the target.")
@@ -363,7 +363,9 @@ class Result(Base):
     final_test_r2: Mapped[float | None] = col(
         Float, doc="Regression: R² of the final model on the test split, measured once."
     )
-    result_json: Mapped[dict] = col(JSONType, doc="The full BenchResult, for exact round trips.")
+    result_json: Mapped[dict[str, Any]] = col(
+        JSONType, doc="The full BenchResult, for exact round trips."
+    )
 
     job: Mapped[Job] = relationship(back_populates="result")
     environment: Mapped[Environment] = relationship()
@@ -439,7 +441,7 @@ class LayerMetric(Base):
     job_id: Mapped[str] = col(ForeignKey("jobs.id", ondelete="CASCADE"), doc="The job.")
     layer: Mapped[str] = col(String(32), doc="Layer timed, e.g. batchnorm2d.")
     mode: Mapped[str] = col(String(16), doc="train_fwd, train_fwdbwd or eval_fwd.")
-    shape: Mapped[list] = col(JSONType, doc="Input shape including batch.")
+    shape: Mapped[list[int]] = col(JSONType, doc="Input shape including batch.")
     dtype: Mapped[str] = col(String(16), doc="Input dtype.")
     median_ms: Mapped[float] = col(Float, doc="Median time per call, ms.")
     iqr_ms: Mapped[float] = col(Float, doc="Interquartile range per call, ms.")
@@ -489,7 +491,7 @@ class Worker(Base):
     name: Mapped[str] = col(String(200), primary_key=True, doc="Unique worker name.")
     host: Mapped[str] = col(String(255), doc="Host the worker runs on.")
     gpu_model: Mapped[str | None] = col(String(200), doc="GPU it owns; null for CPU workers.")
-    queues: Mapped[list] = col(JSONType, doc="Queues it consumes.")
+    queues: Mapped[list[str]] = col(JSONType, doc="Queues it consumes.")
     started_at: Mapped[datetime] = col(UTCDateTime(), default=utcnow, doc="Process start (UTC).")
     heartbeat_at: Mapped[datetime] = col(UTCDateTime(), default=utcnow, doc="Last heartbeat (UTC).")
     current_job_id: Mapped[str | None] = col(String(36), doc="Job it is running, if any.")
@@ -535,7 +537,7 @@ class SuiteRun(Base):
     id: Mapped[str] = col(String(64), primary_key=True, doc="The group id of its jobs.")
     suite: Mapped[str] = col(String(64), doc="Suite name: article, papers, throughput, ...")
     profile: Mapped[str] = col(String(16), doc="Profile: ci, quick or full.")
-    experiments: Mapped[list] = col(JSONType, doc="Experiment keys chosen; empty: all.")
+    experiments: Mapped[list[str]] = col(JSONType, doc="Experiment keys chosen; empty: all.")
     round: Mapped[int] = col(Integer, doc="Rounds of seeds submitted so far, from 1.")
     looks: Mapped[int] = col(Integer, doc="Looks the profile plans; each tests at 0.05 / looks.")
     state: Mapped[str] = col(String(16), doc="running, or done once every experiment stopped.")
@@ -544,7 +546,7 @@ class SuiteRun(Base):
     )
     queue: Mapped[str | None] = col(String(64), doc="Queue given at submission, if any.")
     gpu_model: Mapped[str | None] = col(String(200), doc="GPU model given at submission, if any.")
-    stops: Mapped[dict] = col(
+    stops: Mapped[dict[str, Any]] = col(
         JSONType, doc="Per experiment key: the look, seeds and verdict it stopped at, and why."
     )
     created_at: Mapped[datetime] = col(

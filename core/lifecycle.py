@@ -14,16 +14,20 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from core.db import session_scope
+from core.db import rows_changed, session_scope
 from core.dbmodels import EpochMetric, Job, Worker, utcnow
 from core.spec import BenchSpec
 from core.storable import storable
 from core.store import new_job
+
+if TYPE_CHECKING:
+    from core.result import EpochMetrics
 
 RAW_PAYLOAD_MAX = 8192  # bytes of a rejected payload kept for the record
 INVALID_KIND = "invalid"  # jobs.kind of a payload that never became a valid spec
@@ -34,7 +38,7 @@ class Dispatch:
     """What a sender needs to put a job on the queue: an id and its spec, nothing else."""
 
     job_id: str
-    spec: dict
+    spec: dict[str, Any]
     queue: str
     priority: int
     task_id: str
@@ -54,7 +58,8 @@ def claim(
     stamp = {"task_id": task_id} if task_id else {}
     cutoff = now - timedelta(seconds=stale_after_s)
     with session_scope(url) as s:
-        res = s.execute(
+        res = rows_changed(
+            s,
             update(Job)
             .where(
                 Job.id == job_id,
@@ -72,11 +77,11 @@ def claim(
                 progress=0.0,
                 progress_epoch=None,
                 **stamp,
-            )
+            ),
         )
-        if res.rowcount == 1:
+        if res == 1:
             s.execute(update(Worker).where(Worker.name == worker).values(current_job_id=job_id))
-        return res.rowcount == 1
+        return res == 1
 
 
 def admit(job_id: str, spec: BenchSpec, queue: str, url: str | None = None) -> str | None:
@@ -96,7 +101,7 @@ def admit(job_id: str, spec: BenchSpec, queue: str, url: str | None = None) -> s
     return None if held == spec.spec_hash() else held
 
 
-def stored_spec(job_id: str, url: str | None = None) -> tuple[str, dict] | None:
+def stored_spec(job_id: str, url: str | None = None) -> tuple[str, dict[str, Any]] | None:
     """(kind, spec JSON) of a job row, or None when there is no such job."""
     with session_scope(url, readonly=True) as s:
         row = s.execute(select(Job.kind, Job.spec_json).where(Job.id == job_id)).first()
@@ -109,7 +114,7 @@ def heartbeat(
     epoch: int | None,
     fraction: float | None,
     url: str | None = None,
-    epochs: list | None = None,
+    epochs: list[EpochMetrics] | None = None,
 ) -> str:
     """Record life and progress, and the epochs finished since the last beat (their rows
     replace any an earlier attempt left). Returns "ok"; "cancel" when a cancel was requested;
@@ -118,12 +123,13 @@ def heartbeat(
     if fraction is not None:
         values.update(progress=fraction, progress_epoch=epoch or None)
     with session_scope(url) as s:
-        res = s.execute(
+        res = rows_changed(
+            s,
             update(Job)
             .where(Job.id == job_id, Job.status == "running", Job.worker == worker)
-            .values(**values)
+            .values(**values),
         )
-        if res.rowcount != 1:
+        if res != 1:
             return "lost"
         if epochs:
             from core.result_rows import epoch_row
@@ -146,7 +152,8 @@ def request_cancel(job_id: str, url: str | None = None) -> str:
     cancelled, cancelling, or the final status it already had."""
     now = utcnow()
     with session_scope(url) as s:
-        queued = s.execute(
+        queued = rows_changed(
+            s,
             update(Job)
             .where(Job.id == job_id, Job.status == "queued")
             .values(
@@ -156,16 +163,17 @@ def request_cancel(job_id: str, url: str | None = None) -> str:
                 cancel_requested_at=now,
                 error_type="Cancelled",
                 error_message="cancelled before it started",
-            )
+            ),
         )
-        if queued.rowcount:
+        if queued:
             return "cancelled"
-        running = s.execute(
+        running = rows_changed(
+            s,
             update(Job)
             .where(Job.id == job_id, Job.status == "running", Job.cancel_requested.is_(False))
-            .values(cancel_requested=True, cancel_requested_at=now)
+            .values(cancel_requested=True, cancel_requested_at=now),
         )
-        if running.rowcount:
+        if running:
             return "cancelling"
         return s.scalar(select(Job.status).where(Job.id == job_id)) or "missing"
 
@@ -174,7 +182,8 @@ def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:
     """failed | cancelled -> queued with a fresh task id; None if the job is not retryable
     (not_retryable says why)."""
     with session_scope(url) as s:
-        res = s.execute(
+        res = rows_changed(
+            s,
             update(Job)
             .where(
                 Job.id == job_id,
@@ -190,9 +199,9 @@ def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:
                 cancel_requested_at=None,
                 progress=0.0,
                 worker=None,
-            )
+            ),
         )
-        if not res.rowcount:
+        if not res:
             return None
         return _mark_dispatched(s, job_id)
 
@@ -216,10 +225,10 @@ def not_retryable(job_id: str, url: str | None = None) -> str | None:
     return None
 
 
-def _mark_dispatched(s, job_id: str) -> Dispatch:
+def _mark_dispatched(s: Session, job_id: str) -> Dispatch:
     task_id = str(uuid.uuid4())
     s.execute(update(Job).where(Job.id == job_id).values(task_id=task_id, dispatched_at=utcnow()))
-    job = s.get(Job, job_id)
+    job = s.get_one(Job, job_id)
     return Dispatch(job_id, job.spec_json, job.queue, job.priority, task_id)
 
 
@@ -248,7 +257,8 @@ def requeue_stale(
                 Job.id == job_id, Job.status == "running", Job.heartbeat_at < cutoff
             )
             if attempt >= max_attempts:
-                res = s.execute(
+                res = rows_changed(
+                    s,
                     base.values(
                         status="failed",
                         finished_at=utcnow(),
@@ -256,13 +266,13 @@ def requeue_stale(
                         error_message=f"the worker running it stopped answering {attempt} times "
                         f"(last: {worker}); it may crash the worker or exceed its "
                         "memory or time limit; check that worker's log",
-                    )
+                    ),
                 )
-                if res.rowcount:
+                if res:
                     failed.append(job_id)
                 continue
-            res = s.execute(base.values(status="queued", worker=None))
-            if res.rowcount:
+            res = rows_changed(s, base.values(status="queued", worker=None))
+            if res:
                 resend.append(_mark_dispatched(s, job_id))
     return resend, failed
 
@@ -293,16 +303,17 @@ def redispatch_if_still_overdue(
     """Take the job for re-sending unless another reconciler just did."""
     cutoff = utcnow() - timedelta(seconds=requeue_after_s)
     with session_scope(url) as s:
-        res = s.execute(
+        res = rows_changed(
+            s,
             update(Job)
             .where(
                 Job.id == job_id,
                 Job.status == "queued",
                 or_(Job.dispatched_at.is_(None), Job.dispatched_at < cutoff),
             )
-            .values(dispatched_at=utcnow())
+            .values(dispatched_at=utcnow()),
         )
-        return _mark_dispatched(s, job_id) if res.rowcount else None
+        return _mark_dispatched(s, job_id) if res else None
 
 
 def overdue_cancels(grace_s: float, url: str | None = None) -> list[tuple[str, str | None]]:
@@ -310,7 +321,7 @@ def overdue_cancels(grace_s: float, url: str | None = None) -> list[tuple[str, s
     cutoff = utcnow() - timedelta(seconds=grace_s)
     with session_scope(url, readonly=True) as s:
         return [
-            tuple(r)
+            (r[0], r[1])
             for r in s.execute(
                 select(Job.id, Job.task_id).where(
                     Job.status == "running",
@@ -396,8 +407,10 @@ def worker_heartbeat(name: str, url: str | None = None) -> bool:
     """False when the worker's row is gone (deleted by hand, or by a namesake that stopped):
     the caller registers again."""
     with session_scope(url) as s:
-        res = s.execute(update(Worker).where(Worker.name == name).values(heartbeat_at=utcnow()))
-        return res.rowcount > 0
+        res = rows_changed(
+            s, update(Worker).where(Worker.name == name).values(heartbeat_at=utcnow())
+        )
+        return res > 0
 
 
 def unregister_worker(name: str, url: str | None = None) -> None:
@@ -427,7 +440,7 @@ def list_workers(url: str | None = None) -> list[dict[str, Any]]:
 
 def is_live(worker: dict[str, Any], stale_after_s: float) -> bool:
     """A row of list_workers() that heartbeat within stale_after_s (BNBENCH_STALE_AFTER_S)."""
-    return worker["heartbeat_age_s"] <= stale_after_s
+    return bool(worker["heartbeat_age_s"] <= stale_after_s)
 
 
 def queue_memory_mb(queue: str, stale_after_s: float, url: str | None = None) -> int | None:

@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 
 from core.db import database_url, get_engine
 
@@ -40,7 +41,9 @@ def _script() -> ScriptDirectory:
 
 
 def head_revision() -> str:
-    return _script().get_current_head()
+    head = _script().get_current_head()
+    assert head is not None, "core/migrations/versions holds no revision"
+    return head
 
 
 def current_revision(url: str | None = None) -> str | None:
@@ -60,7 +63,7 @@ def check(url: str | None = None) -> None:
 
 # Engines whose database this process has seen at head. Keyed by engine, so that
 # dispose_engines() (a forked child, a test) forgets it too.
-_AT_HEAD: weakref.WeakSet = weakref.WeakSet()
+_AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def ensure_schema(url: str | None = None) -> None:

@@ -10,6 +10,7 @@ it does pandas' aggregates. Used where the dialect has ordered-set aggregates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,11 +35,13 @@ def summarizable(dialect: str, metrics: tuple[str, ...] | list[str]) -> bool:
 
 
 def summarize_in_sql(
-    session: Session, select_where: Callable[[list], Select], metrics: tuple[str, ...] | list[str]
+    session: Session,
+    select_where: Callable[[list[Any]], Select[Any]],
+    metrics: tuple[str, ...] | list[str],
 ) -> tuple[pd.DataFrame, list[str]]:
     """(summarize_groups' frame, the smallest job id of each group). `select_where(columns)`
     gives the filtered select over jobs, results and environments."""
-    cols: list = [Job.repeat_key, func.count().label("repeats"), func.min(Job.id)]
+    cols: list[Any] = [Job.repeat_key, func.count().label("repeats"), func.min(Job.id)]
     for m in metrics:
         v = getattr(Result, m)
         cols += [func.count(v), func.percentile_cont(array(QUARTILES)).within_group(v),
@@ -50,12 +53,15 @@ def summarize_in_sql(
     # JIT compiles this query's expressions for tens of ms (80-90 ms at 200k results), more
     # than it saves on a read of this size.
     session.execute(text("SET LOCAL jit = off"))
-    rows = session.execute(select_where(cols).group_by(Job.repeat_key)).all()
-    rows.sort(key=lambda r: r[0])  # the order pandas' groupby gives
+    rows = sorted(
+        session.execute(select_where(cols).group_by(Job.repeat_key)).all(), key=lambda r: r[0]
+    )  # the order pandas' groupby gives
     aggs, at = {}, 3
     for m in metrics:
         width = 7 if is_timing(m) else 4
-        block = [[np.nan if v is None else v for v in r[at : at + width]] for r in rows]
+        block: list[list[Any]] = [
+            [np.nan if v is None else v for v in r[at : at + width]] for r in rows
+        ]
         at += width
         q = np.array(
             [b[1] if isinstance(b[1], list) else [np.nan] * 3 for b in block], float

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.db import session_scope
@@ -65,7 +65,7 @@ class ResultFilter:
     archived: bool | None = False  # False: hide archived jobs (unless named by id); None: all
 
 
-def _json_field(name: str):
+def _json_field(name: str) -> ColumnElement[Any]:
     if name not in BenchSpec.model_fields:
         from core.spec_io import closest_field
 
@@ -73,18 +73,22 @@ def _json_field(name: str):
         hint = f"; did you mean {guess}?" if guess else ""
         raise ValueError(f"{name}: not a spec field{hint}")
     if name in INDEXED_SPEC_FIELDS:
-        return getattr(Job, f"spec_{name}")
+        column: ColumnElement[Any] = getattr(Job, f"spec_{name}")
+        return column
     ann = BenchSpec.model_fields[name].annotation
     args = set(typing.get_args(ann)) - {type(None)}
     base = next(iter(args)) if len(args) == 1 else ann
-    expr = Job.spec_json[name]
+    expr: Any = Job.spec_json[name]  # a JSON element: typed Any by SQLAlchemy
+    typed: ColumnElement[Any]
     if base is bool:
-        return expr.as_boolean()
-    if base is int:
-        return expr.as_integer()
-    if base is float:
-        return expr.as_float()
-    return expr.as_string()
+        typed = expr.as_boolean()
+    elif base is int:
+        typed = expr.as_integer()
+    elif base is float:
+        typed = expr.as_float()
+    else:
+        typed = expr.as_string()
+    return typed
 
 
 def _check_value(name: str, kind: type, value: Any) -> None:
@@ -100,7 +104,7 @@ def _check_value(name: str, kind: type, value: Any) -> None:
         raise ValueError(f"{name}: expected {kind.__name__}, got {value!r}")
 
 
-def _spec_clause(name: str, value: Any):
+def _spec_clause(name: str, value: Any) -> ColumnElement[bool]:
     col = _json_field(name)
     values = value if isinstance(value, list | tuple | set) else [value]
     for v in values:
@@ -110,7 +114,7 @@ def _spec_clause(name: str, value: Any):
     return or_(*parts)
 
 
-def apply_filter(stmt: Select, f: ResultFilter) -> Select:
+def apply_filter(stmt: Select[Any], f: ResultFilter) -> Select[Any]:
     clauses = [_spec_clause(k, v) for k, v in f.spec.items()]
     if f.status:
         clauses.append(Job.status.in_(f.status))
@@ -140,7 +144,7 @@ def apply_filter(stmt: Select, f: ResultFilter) -> Select:
     return stmt.where(and_(*clauses)) if clauses else stmt
 
 
-def _select(columns: list, environment: bool = True) -> Select:
+def _select(columns: list[Any], environment: bool = True) -> Select[Any]:
     stmt = select(*columns).select_from(Job).outerjoin(Result, Result.job_id == Job.id)
     if environment:
         stmt = stmt.outerjoin(Environment, Environment.id == Result.environment_id)
@@ -225,9 +229,8 @@ def compare_repeats(
         if out.empty:
             return out
         # One representative job per group, fetched by primary key.
-        specs = dict(
-            s.execute(select(Job.repeat_key, Job.spec_json).where(Job.id.in_(first_ids))).all()
-        )
+        firsts = s.execute(select(Job.repeat_key, Job.spec_json).where(Job.id.in_(first_ids)))
+        specs: dict[str, dict[str, Any]] = {key: spec for key, spec in firsts}
     spec_df = pd.DataFrame.from_records(
         [
             {"repeat_key": k, **{f"spec.{n}": _cell(v) for n, v in specs[k].items() if n != "seed"}}
@@ -237,7 +240,7 @@ def compare_repeats(
     return out.merge(spec_df, on="repeat_key", how="left")
 
 
-def compare_select(f: ResultFilter, columns: list) -> Select:
+def compare_select(f: ResultFilter, columns: list[Any]) -> Select[Any]:
     """The read behind compare_repeats: succeeded jobs with a result, filtered by `f`. It joins
     the environment only when filtered on it, so that indexes alone can answer it."""
     f = ResultFilter(**{**f.__dict__, "status": ("succeeded",), "with_results_only": True})
@@ -294,7 +297,7 @@ def group_ids(url: str | None = None, archived: bool = False) -> list[str]:
             .group_by(Job.group_id)
             .order_by(func.max(Job.created_at).desc())
         ).all()
-    return [g for g, _ in rows]
+    return [g for g, _ in rows if g is not None]
 
 
 def varying_spec_columns(df: pd.DataFrame, include_seed: bool = False) -> list[str]:

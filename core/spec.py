@@ -378,7 +378,7 @@ class BenchSpec(BaseModel):
 
 def field_group(name: str) -> str:
     extra = BenchSpec.model_fields[name].json_schema_extra
-    return extra["group"] if isinstance(extra, dict) else "kind"
+    return str(extra["group"]) if isinstance(extra, dict) else "kind"
 
 
 def fields_by_group() -> dict[str, list[str]]:

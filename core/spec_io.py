@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from core.errors import FieldErrors
 from core.spec import BenchSpec
@@ -23,7 +24,7 @@ def closest_field(name: str) -> str | None:
     return match[0] if match else None
 
 
-def _explain(err: dict[str, Any]) -> tuple[str, str]:
+def _explain(err: ErrorDetails) -> tuple[str, str]:
     loc = ".".join(str(p) for p in err["loc"]) or "spec"
     kind = err["type"]
     if kind == "extra_forbidden":

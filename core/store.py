@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import session_scope
+from core.db import rows_changed, session_scope
 from core.dbmodels import (
     INDEXED_SPEC_FIELDS,
     Environment,
@@ -71,7 +71,7 @@ def new_job(
     )
 
 
-def create_job(spec: BenchSpec, url: str | None = None, **kw) -> str:
+def create_job(spec: BenchSpec, url: str | None = None, **kw: Any) -> str:
     """Insert a job row and return its id."""
     job = new_job(spec, **kw)
     with session_scope(url) as s:
@@ -100,7 +100,8 @@ def mark_failed(
     With unless_running, only a queued job: one refused before it ran."""
     moves_from = ("queued",) if unless_running else ("queued", "running")
     with session_scope(url) as s:
-        res = s.execute(
+        res = rows_changed(
+            s,
             update(Job)
             .where(Job.id == job_id, Job.status.in_(moves_from))
             .values(
@@ -108,9 +109,9 @@ def mark_failed(
                 finished_at=utcnow(),
                 error_type=error_type[:100],
                 error_message=storable(message)[:ERROR_MESSAGE_MAX],
-            )
+            ),
         )
-        return res.rowcount == 1
+        return res == 1
 
 
 def env_hash(p: Provenance) -> str:
@@ -129,7 +130,7 @@ def environment_id(s: Session, p: Provenance) -> int:
             s.add(env)
         return env.id
     except IntegrityError:  # another writer inserted it first
-        return s.scalar(select(Environment.id).where(Environment.env_hash == h))
+        return s.scalars(select(Environment.id).where(Environment.env_hash == h)).one()
 
 
 def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None:

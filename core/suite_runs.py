@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.db import session_scope
+from core.db import rows_changed, session_scope
 from core.dbmodels import FINAL_STATUSES, Job, SuiteRun, utcnow
 from core.spec import BenchSpec
 from core.store import new_job
@@ -201,7 +201,8 @@ def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
         stops = close(suite, run.experiments, run.round, run.looks,
                       profile.seed_rounds[run.round - 1], stops, why, at)  # fmt: skip
     with session_scope(url) as s:
-        won = s.execute(
+        won = rows_changed(
+            s,
             update(SuiteRun)
             .where(SuiteRun.id == run_id, SuiteRun.round == run.round, SuiteRun.state == "running")
             .values(
@@ -209,8 +210,8 @@ def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
                 state="running" if pairs else "done",
                 stops={k: v.as_json() for k, v in stops.items()},
                 updated_at=utcnow(),
-            )
-        ).rowcount
+            ),
+        )
         if won != 1:
             return []
         row = s.get(SuiteRun, run_id)
