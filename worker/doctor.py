@@ -401,7 +401,7 @@ def run_checks() -> list[Check]:
     checks = [config]
     checks.append(check_database(url) if url else skipped("database", "configuration"))
     db_ok = checks[-1].status == OK
-    checks.append(check_migrations(url) if db_ok else skipped("migrations", "database"))
+    checks.append(check_migrations(url) if db_ok and url else skipped("migrations", "database"))
     schema_ok = checks[-1].status == OK
     checks.append(check_broker(settings) if settings else skipped("broker", "configuration"))
     if settings is None:

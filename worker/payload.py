@@ -75,6 +75,6 @@ def parse(args: tuple, kwargs: dict, limits: Limits | None = None) -> Payload:
         problems.extend((f"spec.{f}", m) for f, m in (limits or Limits.from_env()).problems(spec))
     except SpecError as e:
         problems.extend((f"spec.{f}", m) for f, m in e.problems)
-    if problems:
+    if problems or spec is None:
         raise PayloadError(problems, spec)
     return Payload(spec, named_job_id(kwargs))

@@ -69,8 +69,8 @@ def reconcile(settings: Settings) -> dict[str, int]:
     done["requeued"], done["failed"] = len(resend), len(failed)
 
     for job_id in missing_jobs(settings):
-        if (d := redispatch_if_still_overdue(job_id, settings.requeue_after_s)) is not None:
-            send(d)
+        if (again := redispatch_if_still_overdue(job_id, settings.requeue_after_s)) is not None:
+            send(again)
             done["resent"] += 1
             log.warning(
                 "job %s was queued but missing from %s; re-sent", job_id, d.queue,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console
 
 from core import __version__
@@ -62,7 +64,7 @@ def print_summary(
     settings: Settings,
     workers: list,
     embedded: bool = False,
-    extra: list[tuple[str, str]] = (),
+    extra: Sequence[tuple[str, str]] = (),
 ) -> None:
     console.print(f"[bold]{title}[/]")
     rows = deployment_lines(settings, embedded)

@@ -111,7 +111,7 @@ def _inference(m: ModelResult) -> Table:
     for c in ("batch", "samples/s", "p50 ms", "p95 ms", "folded samples/s", "fold speedup"):
         t.add_column(c, justify="right")
     folded = {p.batch_size: p for p in m.inference if p.folded}
-    notes = []
+    notes: list[str] = []
 
     def checked(p: InferencePoint) -> str:
         problems = point_checks(p.rounds.median_ms, p.rounds.iqr_ms, p.latency_p95_ms)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import click
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
@@ -29,7 +29,7 @@ class Column:
     header: str
     priority: int = 1  # 0: always shown; then kept in ascending order while they fit
     max_width: int | None = None  # longer cells end in an ellipsis on a terminal
-    justify: str = "left"
+    justify: JustifyMethod = "left"
 
 
 def cell_width(col: Column, rows: list[dict[str, str]]) -> int:

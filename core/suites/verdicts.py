@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 VerdictName = Literal[
     "supported", "not supported", "equivalent", "corrected", "inconclusive", "invalid design"
 ]
-VERDICTS: tuple[str, ...] = VerdictName.__args__
+VERDICTS: tuple[str, ...] = get_args(VerdictName)
 
 
 class Verdict(BaseModel):
