@@ -50,7 +50,7 @@ from core.provenance import cpu_model
 from core.result import BenchResult, Provenance
 from core.result_rows import row_values
 from core.results import ResultFilter, compare_repeats, query_records
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import environment_id, new_job, write_results
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

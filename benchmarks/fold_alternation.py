@@ -25,7 +25,7 @@ import torch
 from core.folding import fold_batchnorm
 from core.inference_checks import point_checks
 from core.models import build_model
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.timing import alternating_per_call, alternating_rounds, summarize, time_rounds
 
 

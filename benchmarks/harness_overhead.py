@@ -36,7 +36,7 @@ from core.bench import resolve_device, run
 from core.data import load_data
 from core.models import build_model
 from core.objective import objective_for
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.timing import IntervalTimer, synchronize
 from core.train import _EagerStep, autocast_for, make_optimizer
 

@@ -21,7 +21,7 @@ from core.bench import resolve_device
 from core.data import load_data
 from core.models import build_model
 from core.objective import objective_for
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.timing import synchronize
 from core.train import autocast_for, evaluations, train
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import redis
 
-from core.presets import preset
+from core.spec.presets import preset
 
 TINY = preset("tiny")
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -86,7 +86,7 @@ def wait_final(ids: list[str], timeout_s: float) -> dict[str, str]:
 
 def dispatch_latency(n: int) -> dict:
     from core.results import ResultFilter, query_records
-    from core.spec import BenchSpec
+    from core.spec.schema import BenchSpec
     from worker.submit import submit
 
     lat = []
@@ -115,7 +115,7 @@ def sleep_throughput(broker: str, tasks: int, seconds: float) -> float:
 
 
 def job_throughput(n: int) -> float:
-    from core.spec import BenchSpec
+    from core.spec.schema import BenchSpec
     from worker.submit import submit
 
     t0 = time.perf_counter()
@@ -163,7 +163,7 @@ def bench_broker(name: str, drain: int, tmp: str) -> dict:
         out["sleep_2w"] = sleep_throughput(broker, 40, 0.2)
         out["jobs_2w"] = job_throughput(60)
         t0 = time.perf_counter()
-        from core.spec import BenchSpec
+        from core.spec.schema import BenchSpec
         from worker.submit import submit
 
         ids = [submit(BenchSpec(**TINY, seed=i)) for i in range(drain)]

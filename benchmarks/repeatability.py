@@ -23,8 +23,8 @@ import time
 
 from benchmarks.harness_overhead import plain_loop
 from core.bench import run
-from core.presets import preset
-from core.spec import BenchSpec
+from core.spec.presets import preset
+from core.spec.schema import BenchSpec
 
 
 def _spin(stop) -> None:

@@ -21,7 +21,7 @@ from core.objective import objective_for
 from core.progress import CancelFn, EpochFn, ProgressFn, Reporter
 from core.provenance import collect
 from core.result import BenchResult, ModelResult, Throughput
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.threads import (
     candidates,
     fastest,

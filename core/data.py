@@ -17,7 +17,7 @@ import torch
 
 from core import formats
 from core.formats import DataError
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 __all__ = ["DATASETS", "DataError", "DataSplit", "load_data"]
 

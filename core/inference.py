@@ -11,7 +11,7 @@ from torch import nn
 from core.folding import fold_batchnorm
 from core.progress import Reporter
 from core.result import FoldCheck, InferencePoint
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.timing import alternating_per_call, alternating_rounds, summarize
 
 FOLD_RTOL = 1e-4  # fp32; folding reorders one multiply-add per channel

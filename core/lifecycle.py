@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.db import rows_changed, session_scope
 from core.dbmodels import EpochMetric, Job, Worker, utcnow
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.storable import storable
 from core.store import new_job
 

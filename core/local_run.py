@@ -10,7 +10,7 @@ from core.bench_errors import Cancelled
 from core.migrate import ensure_schema
 from core.progress import ProgressFn
 from core.result import BenchResult
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import create_job, mark_failed, record_progress, save_result
 
 PROGRESS_WRITE_INTERVAL_S = 2.0
@@ -42,7 +42,7 @@ def run_queued(job_id: str, progress: ProgressFn | None = None, url: str | None 
     """Run a queued job row here (a local suite run's next round), recorded the same way.
     Returns its result, or None when another process had already taken it."""
     from core.lifecycle import claim, stored_spec
-    from core.spec_io import validate_spec
+    from core.spec.parse import validate_spec
 
     stored = stored_spec(job_id, url)
     if stored is None or not claim(job_id, socket.gethostname(), 1e9, url):

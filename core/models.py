@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,

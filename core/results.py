@@ -22,7 +22,7 @@ from core.db import session_scope
 from core.dbmodels import COMPARE_METRICS, INDEXED_SPEC_FIELDS, Environment, Job, JobTag, Result
 from core.repeat_stats import summarize_groups
 from core.repeat_stats_sql import numeric, summarizable, summarize_in_sql
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 JOB_COLUMNS = (
     "id", "status", "kind", "queue", "group_id", "label", "spec_hash", "repeat_key",
@@ -67,7 +67,7 @@ class ResultFilter:
 
 def _json_field(name: str) -> ColumnElement[Any]:
     if name not in BenchSpec.model_fields:
-        from core.spec_io import closest_field
+        from core.spec.parse import closest_field
 
         guess = closest_field(name)
         hint = f"; did you mean {guess}?" if guess else ""

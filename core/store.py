@@ -28,7 +28,7 @@ from core.dbmodels import (
 )
 from core.result import BenchResult, Provenance
 from core.result_rows import detail_rows, result_row
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.storable import storable
 
 ERROR_MESSAGE_MAX = 4000

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.db import rows_changed, session_scope
 from core.dbmodels import FINAL_STATUSES, Job, SuiteRun, utcnow
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import new_job
 
 if TYPE_CHECKING:

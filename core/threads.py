@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 TRIAL_STEPS = 5  # timed steps per count in each round
 TRIAL_ROUNDS = (2, 6)  # at least, at most

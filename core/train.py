@@ -18,7 +18,7 @@ from core.gaps import Evaluation, evaluate
 from core.objective import Objective
 from core.progress import Reporter
 from core.result import EpochMetrics
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.timing import IntervalTimer, synchronize
 
 TRAIN_FRACTION = 0.9  # share of the progress bar that training fills

@@ -13,8 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from core.spec import FAMILY_DEFAULTS, GROUPS, SEEDNET_FIXED, BenchSpec, fields_by_group
-from core.spec_io import SpecError, parse_override, validate_spec
+from core.spec.choices import FAMILY_DEFAULTS, GROUPS, SEEDNET_FIXED
+from core.spec.parse import SpecError, parse_override, validate_spec
+from core.spec.schema import BenchSpec, fields_by_group
 
 KEY = "spec."
 ERRORS = "spec_errors"

@@ -64,7 +64,7 @@ def pytest_generate_tests(metafunc):
 def sample_result():
     """One real, tiny benchmark result, computed once per test process."""
     from core.bench import run
-    from core.spec import BenchSpec
+    from core.spec.schema import BenchSpec
 
     spec = BenchSpec(
         epochs=2, batch_size=16, synthetic_samples=256, depth=2, width=16, device="cpu",

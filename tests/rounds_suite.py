@@ -6,7 +6,7 @@ seed, so the first look decides. `undecided` compares two arms that train identi
 differ only in the inference batch sizes timed after training), so no look can exclude 0.
 """
 
-from core.presets import preset
+from core.spec.presets import preset
 from core.suites import Experiment, Suite
 from core.suites.claims import Superiority
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from core.migrate import upgrade
-from core.presets import preset
+from core.spec.presets import preset
 from worker.launcher import WorkerProcess, plan_workers
 
 REDIS = os.environ.get("BNBENCH_TEST_REDIS", "redis://127.0.0.1:6379")

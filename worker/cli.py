@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
 from core.cli.tables import format_option
 from core.errors import ConfigError
-from core.spec_io import SpecError, parse_override
+from core.spec.parse import SpecError, parse_override
 
 FINAL = ("succeeded", "failed", "cancelled")
 STATUS_STYLE = {

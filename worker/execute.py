@@ -24,7 +24,7 @@ from core.lifecycle import (
 )
 from core.logs import job_context
 from core.rejections import Rejection, file_refusal
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import mark_failed, save_result
 from worker.envelope import job_id_for
 from worker.job_logs import captured

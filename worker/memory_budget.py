@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from core.limits import Limits
+from core.spec.limits import Limits
 
 SHARE = 0.8  # the rest is the CUDA context, the allocator's slack and the worker itself
 CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")

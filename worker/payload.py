@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import FieldErrors
-from core.limits import Limits
-from core.spec import BenchSpec
-from core.spec_io import SpecError, validate_spec
+from core.spec.limits import Limits
+from core.spec.parse import SpecError, validate_spec
+from core.spec.schema import BenchSpec
 from worker.envelope import named_job_id
 
 ALLOWED = ("spec", "job_id")

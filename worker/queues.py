@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 _KNOWN = re.compile(r"\b(gh200|b200|h200|h100|a100|a10g|a10|l40s|l40|l4|v100|t4|rtx ?\d{4})\b")
 

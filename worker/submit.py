@@ -24,10 +24,10 @@ from core.lifecycle import (
     queue_memory_mb,
     request_cancel,
 )
-from core.limits import Limits
 from core.migrate import ensure_schema
-from core.spec import BenchSpec
-from core.spec_io import validate_spec
+from core.spec.limits import Limits
+from core.spec.parse import validate_spec
+from core.spec.schema import BenchSpec
 from core.store import new_job
 from worker.queues import queue_for
 from worker.settings import Settings

@@ -103,7 +103,7 @@ def run(name, profile, only, queue, gpu_model, wait, local) -> None:
         if failed:
             raise SystemExit(1)
         return
-    from core.spec_io import SpecError
+    from core.spec.parse import SpecError
     from worker.submit import BrokerUnavailable, NotSentYet
     from worker.suite_rounds import submit_suite
 

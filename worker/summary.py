@@ -10,8 +10,8 @@ from core import __version__
 from core.config import env_or_file, masked
 from core.db import redacted
 from core.errors import ConfigError
-from core.limits import Limits
 from core.logs import log_format
+from core.spec.limits import Limits
 from worker.settings import Settings
 
 

@@ -18,8 +18,8 @@ DEMO_PRESETS = ("simplenet", "dropoutnet", "net")
 
 
 def submit_demo() -> tuple[str, list[str]]:
-    from core.presets import preset
-    from core.spec_io import validate_spec
+    from core.spec.parse import validate_spec
+    from core.spec.presets import preset
     from worker.submit import submit
 
     group = f"demo-article-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -10,7 +10,7 @@ import click
 
 from core.dbmodels import JOB_STATUSES
 from core.results import ResultFilter
-from core.spec_io import parse_override
+from core.spec.parse import parse_override
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
-from core.spec_io import SpecError
+from core.spec.parse import SpecError
 
 
 @click.command(cls=SpecCommand)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 
 @click.command()

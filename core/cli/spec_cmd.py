@@ -8,8 +8,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from core.presets import PRESETS
-from core.spec import GROUPS, BenchSpec, fields_by_group
+from core.spec.choices import GROUPS
+from core.spec.presets import PRESETS
+from core.spec.schema import BenchSpec, fields_by_group
 
 
 @click.command()
@@ -19,7 +20,7 @@ from core.spec import GROUPS, BenchSpec, fields_by_group
 def spec(json_schema: bool, defaults: bool, markdown: bool) -> None:
     """List every BenchSpec field with its type, default and meaning."""
     if markdown:
-        from core.spec_docs import spec_markdown
+        from core.spec.docs import spec_markdown
 
         click.echo(spec_markdown())
         return

@@ -9,7 +9,8 @@ from typing import Any, NoReturn
 
 import click
 
-from core.spec import GROUPS, BenchSpec, field_group
+from core.spec.choices import GROUPS
+from core.spec.schema import BenchSpec, field_group
 
 _SKIP = {"spec_version"}
 
@@ -54,7 +55,7 @@ def spec_options(f: Callable, exclude: frozenset[str] = frozenset()) -> Callable
 
 def spec_values(params: dict[str, Any]) -> dict[str, Any]:
     """The spec fields given on the command line, with values read like --set values."""
-    from core.spec_io import parse_override
+    from core.spec.parse import parse_override
 
     out: dict[str, Any] = {}
     for name in BenchSpec.model_fields:
@@ -123,10 +124,10 @@ def spec_input(f: Callable | None = None, *, exclude: frozenset[str] = frozenset
 def spec_from_input(spec_file, preset_name, overrides, fields: dict[str, Any]):
     """The validated spec from spec_input's values: preset < file < flags < --set.
 
-    Raises core.spec_io.SpecError naming every bad field.
+    Raises core.spec.parse.SpecError naming every bad field.
     """
-    from core.presets import preset
-    from core.spec_io import build_spec
+    from core.spec.parse import build_spec
+    from core.spec.presets import preset
 
     base = preset(preset_name) if preset_name else {}
     return build_spec(spec_file, overrides, base=base, fields=spec_values(fields))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.memory_estimate import DATASET_SHAPES
+from core.spec.memory import DATASET_SHAPES
 
 
 def arms_of(df: pd.DataFrame) -> list[str]:

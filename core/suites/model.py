@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.spec import BenchSpec
-from core.spec_io import validate_spec
+from core.spec.parse import validate_spec
+from core.spec.schema import BenchSpec
 from core.suites.claims import ClaimTest, tested_arms
 from core.suites.guards import Guard
 from core.suites.stats import ALPHA

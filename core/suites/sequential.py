@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.suite_runs import Stop
 from core.suites.model import Experiment, Profile, Suite
 from core.suites.stats import ALPHA

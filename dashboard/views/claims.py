@@ -68,7 +68,7 @@ def start_form(registry) -> None:
 
 
 def _start(registry, name: str, profile: str, keys: list[str]) -> None:
-    from core.spec_io import SpecError
+    from core.spec.parse import SpecError
     from worker.suite_rounds import submit_suite
 
     suite = registry[name]

@@ -30,7 +30,7 @@ BASELINE = "Baseline for % deltas (default: the sweep's first value)"
 
 def parse_filter(text: str) -> tuple[tuple[str, object], ...]:
     """'norm=batchnorm, dropout_p=0.5' -> (("norm", "batchnorm"), ("dropout_p", 0.5))."""
-    from core.spec_io import parse_override
+    from core.spec.parse import parse_override
 
     items = [part.strip() for part in text.split(",") if part.strip()]
     return tuple(parse_override(item) for item in items)

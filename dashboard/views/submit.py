@@ -7,8 +7,8 @@ import uuid
 import streamlit as st
 
 from core.errors import ConfigError
-from core.presets import PRESETS, preset
-from core.spec_io import SpecError, validate_spec
+from core.spec.parse import SpecError, validate_spec
+from core.spec.presets import PRESETS, preset
 from dashboard import data, spec_form
 from dashboard.safe_text import plain_text
 
@@ -21,7 +21,7 @@ def _apply_preset() -> None:
 
 
 def _parse_grid(text: str) -> dict[str, list]:
-    from core.spec_io import parse_override
+    from core.spec.parse import parse_override
 
     grid: dict[str, list] = {}
     for line in text.splitlines():

@@ -7,7 +7,7 @@ from torch import nn
 from core.activation_drift import LastHiddenProbe, last_hidden_activation
 from core.bench import run
 from core.models import build_model
-from core.spec_io import validate_spec
+from core.spec.parse import validate_spec
 
 
 def mlp(norm: str) -> nn.Sequential:

@@ -7,7 +7,7 @@ import torch
 
 from core.bench import resolve_device, run
 from core.bench_errors import BenchError, Cancelled
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 TINY = dict(
     epochs=2,

@@ -15,7 +15,7 @@ import torch
 
 from core import formats
 from core.data import DATASETS, DataError, load_data
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from tests.core.datafiles import (
     IDX_CODES,
     cifar_arrays,

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core.spec_docs import spec_markdown
+from core.spec.docs import spec_markdown
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -7,10 +7,10 @@ import torch
 from core.bench import resolve_device
 from core.data import load_data
 from core.errors import ConfigError, FieldError, FieldErrors
-from core.limits import Limits
 from core.logs import log_format
-from core.spec import BenchSpec
-from core.spec_io import validate_spec
+from core.spec.limits import Limits
+from core.spec.parse import validate_spec
+from core.spec.schema import BenchSpec
 
 
 @pytest.mark.parametrize(

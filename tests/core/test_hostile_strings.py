@@ -22,7 +22,7 @@ from core.results import (
     query_records,
     resolve_job_id,
 )
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import create_job
 from tests.dbseed import seed, variant
 

@@ -17,7 +17,7 @@ from core.layerbench import (
     run_layer_bench,
 )
 from core.result import LayerResult
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 CPU = torch.device("cpu")
 MiB = 2**20

@@ -13,7 +13,7 @@ from core.dbmodels import Base
 from core.migrate import check, current_revision, head_revision, upgrade
 from core.migrations.view_ddl import REVISIONS, columns_at, job_results_view
 from core.results import RESULT_COLUMNS
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 
 def test_empty_database_upgrades_to_head(empty_db_url):

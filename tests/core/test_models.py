@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from core.models import build_model
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 
 class ArticleNet(nn.Module):

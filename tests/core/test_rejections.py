@@ -6,7 +6,7 @@ import uuid
 from core.db import session_scope
 from core.dbmodels import Job
 from core.rejections import Rejection, file_refusal, recent_rejections, rejection_count
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import create_job
 
 

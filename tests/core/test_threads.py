@@ -9,7 +9,7 @@ import torch
 
 from core.bench import run
 from core.repeat_stats import steps_noisy
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.threads import candidates, fastest, threads_for
 
 TINY = dict(family="seednet", epochs=2, batch_size=32, synthetic_samples=2048, device="cpu",

@@ -8,7 +8,7 @@ from core.bench import run
 from core.data import load_data
 from core.models import build_model
 from core.objective import objective_for
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 
 def plain_loop_losses(spec: BenchSpec) -> list[float]:

@@ -62,7 +62,7 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
 
     from playwright.sync_api import expect
 
-    from core.spec import BenchSpec
+    from core.spec.schema import BenchSpec
     from core.store import create_job
     from tests.dashboard.test_pages import busy_inference, regression_of
     from tests.dbseed import seed, variant
@@ -134,7 +134,7 @@ def test_the_watched_job_stays_picked_when_it_starts(dashboard_url):
     from playwright.sync_api import expect
 
     from core.lifecycle import claim
-    from core.spec import BenchSpec
+    from core.spec.schema import BenchSpec
     from core.store import create_job
 
     watched = create_job(BenchSpec(seed=1), status="queued", label="watched")

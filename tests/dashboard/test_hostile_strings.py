@@ -15,7 +15,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from core.results import ResultFilter, query_records
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import create_job, mark_failed
 from core.suites import suites
 from core.suites.model import Suite

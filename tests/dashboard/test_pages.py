@@ -8,7 +8,7 @@ import pytest
 
 from core.lifecycle import register_worker
 from core.results import ResultFilter, query_records
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import create_job
 from tests.dashboard.conftest import app, baseline_picker, page
 from tests.dbseed import seed, variant

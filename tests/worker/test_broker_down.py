@@ -71,7 +71,7 @@ def test_the_embedded_broker_not_running_says_start_bnbench_up(tmp_path, monkeyp
 def test_retry_with_the_broker_down_changes_nothing(no_broker, monkeypatch):
     from core.db import session_scope
     from core.migrate import upgrade
-    from core.spec import BenchSpec
+    from core.spec.schema import BenchSpec
     from core.store import new_job
 
     env, _ = no_broker

@@ -8,7 +8,7 @@ import pytest
 from kombu.exceptions import OperationalError
 
 from core.results import query_records
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from tests.services import TINY, free_port, wait_until
 from worker.app import create_app
 from worker.settings import Settings

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from core.db import dispose_engines, session_scope
 from core.dbmodels import Result
 from core.migrate import upgrade
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from tests.conftest import PG_URL, pg_schema_url
 from tests.services import LONG, MEDIUM, TINY, redis_server, wait_until
 from tests.tcp_proxy import TcpProxy

@@ -11,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from core.db import session_scope
 from core.dbmodels import Job, Result
 from core.lifecycle import request_cancel
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import create_job
 from tests.services import TINY
 from worker.execute import describe_failure, execute

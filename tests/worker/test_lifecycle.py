@@ -22,7 +22,7 @@ from core.lifecycle import (
     requeue_stale,
     unserved_queues,
 )
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import create_job, mark_failed
 
 SPEC = BenchSpec(device="cpu")

@@ -8,7 +8,7 @@ import pytest
 
 from core import logs
 from core.results import query_records
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from tests.services import TINY, wait_until
 from worker.submit import submit
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from tests.worker.bad_payloads import BAD_PAYLOADS
 from worker.payload import PayloadError, parse
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from celery import Celery
 
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from tests.services import LONG, MEDIUM, TINY, redis_server, wait_until
 from tests.worker.bad_payloads import BAD_PAYLOADS
 from tests.worker.job_rows import all_final, jobs, result_count, status_of

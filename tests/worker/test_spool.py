@@ -8,7 +8,7 @@ from core.db import session_scope
 from core.dbmodels import Job
 from core.lifecycle import claim
 from core.rejections import Rejection
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from core.store import create_job
 from tests.services import TINY
 from tests.worker.job_rows import rejected

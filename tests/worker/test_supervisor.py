@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from core.results import ResultFilter, query_records
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 from tests.services import LONG, MEDIUM, wait_until
 from worker.launcher import Supervisor, plan_workers
 from worker.submit import submit

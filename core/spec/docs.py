@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typing
 
-from core.spec import GROUPS, BenchSpec, fields_by_group
+from core.spec.choices import GROUPS
+from core.spec.schema import BenchSpec, fields_by_group
 
 
 def _type(annotation: typing.Any) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 FLOAT32 = 4
 MIB = 1 << 20

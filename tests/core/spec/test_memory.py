@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from core.limits import Limits
-from core.memory_estimate import estimate, input_shape
 from core.models import build_model, param_count
-from core.spec import BenchSpec
-from core.spec_io import SpecError
+from core.spec.limits import Limits
+from core.spec.memory import estimate, input_shape
+from core.spec.parse import SpecError
+from core.spec.schema import BenchSpec
 
 
 def module_outputs(model: nn.Sequential, shape: tuple[int, ...]) -> int:

@@ -3,8 +3,8 @@
 import pytest
 
 from core.models import build_model
-from core.presets import PRESETS, preset
-from core.spec_io import validate_spec
+from core.spec.parse import validate_spec
+from core.spec.presets import PRESETS, preset
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

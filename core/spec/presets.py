@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.spec_io import SpecError
+from core.spec.parse import SpecError
 
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "tiny": (

@@ -5,8 +5,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from core.spec import BenchSpec, fields_by_group
-from core.spec_io import SpecError, build_spec, parse_override, validate_spec
+from core.spec.parse import SpecError, build_spec, parse_override, validate_spec
+from core.spec.schema import BenchSpec, fields_by_group
 
 
 def test_every_field_has_a_description_and_a_group():

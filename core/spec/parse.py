@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from core.errors import FieldErrors
-from core.spec import BenchSpec
+from core.spec.schema import BenchSpec
 
 
 class SpecError(FieldErrors):

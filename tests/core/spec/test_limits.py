@@ -2,9 +2,9 @@
 
 import pytest
 
-from core.limits import Limits
-from core.spec import BenchSpec
-from core.spec_io import SpecError
+from core.spec.limits import Limits
+from core.spec.parse import SpecError
+from core.spec.schema import BenchSpec
 
 
 def test_no_limit_is_set_by_default(monkeypatch):

@@ -4,7 +4,7 @@ They are checked when a job is submitted and again by the worker, so a client th
 check (a raw Celery message) still cannot hold a GPU with a huge job. The time limit per job
 is BNBENCH_JOB_TIME_LIMIT_S, enforced by the worker.
 
-BNBENCH_MAX_MODEL_MB caps the memory a spec is estimated to need (core.memory_estimate).
+BNBENCH_MAX_MODEL_MB caps the memory a spec is estimated to need (core.spec.memory).
 Unset, a worker applies a share of its own device's memory, and submission the largest
 budget among the live workers of the job's queue.
 """
@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass
 
 from core.errors import ConfigError
-from core.memory_estimate import MIB, MemoryEstimate, estimate
-from core.spec import BenchSpec
-from core.spec_io import SpecError
+from core.spec.memory import MIB, MemoryEstimate, estimate
+from core.spec.parse import SpecError
+from core.spec.schema import BenchSpec
 
 ENV = {
     "max_epochs": "BNBENCH_MAX_EPOCHS",

@@ -6,9 +6,10 @@ import math
 from typing import TYPE_CHECKING
 
 from core.errors import FieldError
+from core.spec.choices import IMAGE_DATASETS, SEEDNET_FIXED
 
 if TYPE_CHECKING:
-    from core.spec import BenchSpec
+    from core.spec.schema import BenchSpec
 
 
 class SpecRuleError(FieldError):
@@ -62,7 +63,6 @@ def _check_runtime(s: BenchSpec) -> None:
 
 
 def _check_model(s: BenchSpec) -> None:
-    from core.spec import IMAGE_DATASETS, SEEDNET_FIXED
 
     if s.family == "seednet":
         for name, fixed in SEEDNET_FIXED.items():
