@@ -17,6 +17,7 @@ WORKDIR /var/lib/bnbench
 FROM base AS wheel
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY cli ./cli
 COPY core ./core
 COPY worker ./worker
 COPY dashboard ./dashboard

@@ -30,7 +30,7 @@ compose:
 tools: browser compose
 
 test: $(STAMP) tools
-	$(VENV)/bin/ruff check core worker dashboard tests benchmarks
+	$(VENV)/bin/ruff check cli core worker dashboard tests benchmarks
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n auto --dist loadfile tests
 
@@ -38,8 +38,8 @@ up: $(STAMP)
 	$(VENV)/bin/bnbench up $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core worker dashboard tests benchmarks
-	$(VENV)/bin/ruff format --check core worker dashboard tests benchmarks
+	$(VENV)/bin/ruff check cli core worker dashboard tests benchmarks
+	$(VENV)/bin/ruff format --check cli core worker dashboard tests benchmarks
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

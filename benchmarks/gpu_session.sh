@@ -17,7 +17,7 @@ fi
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 BNBENCH_HOME=/tmp/bnbench
 OUT="${OUT:-/tmp/out}"
 mkdir -p "$OUT"
-BNBENCH=(python3 -c 'from core.cli import main; main()')  # an array: `timeout` runs it
+BNBENCH=(python3 -c 'from cli import main; main()')  # an array: `timeout` runs it
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.csv"
 # The CUDA-only tests (CUDA graphs against eager); conftest needs Redis and Celery, not these.

@@ -2,8 +2,8 @@
 
 from click.testing import CliRunner
 
+from cli import main
 from core.annotations import group_note, tags_of, was_deleted
-from core.cli import main
 from core.results import ResultFilter, query_records
 
 SMOKE = ["run", "--preset", "smoke", "--device", "cpu", "--epochs", "1", "--group", "sw"]

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from core.cli import COMMANDS, main
+from cli import COMMANDS, main
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
+from cli import main
 from core.results import query_records
 
 SMOKE = ["run", "--preset", "smoke", "--device", "cpu", "--epochs", "1"]

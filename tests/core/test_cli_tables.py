@@ -4,7 +4,7 @@ import io
 
 from rich.console import Console
 
-from core.cli.tables import Column, fit, markdown, show
+from cli.tables import Column, fit, markdown, show
 
 COLUMNS = [
     Column("job", "job", 0),

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, inspect, select
 
-from core.cli import main
+from cli import main
 from core.db import get_engine, session_scope
 from core.dbmodels import Job
 from core.results import (

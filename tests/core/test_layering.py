@@ -25,7 +25,7 @@ def test_core_modules_import_no_celery_and_no_streamlit():
 
 def test_the_cli_help_imports_no_torch():
     code = (
-        "import sys; from click.testing import CliRunner; from core.cli import main;"
+        "import sys; from click.testing import CliRunner; from cli import main;"
         "CliRunner().invoke(main, ['--help']); print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -115,7 +115,7 @@ def test_ensure_schema_reads_the_revision_once_per_process_and_database(db_url, 
 def test_a_database_migrated_by_a_newer_bnbench_names_the_fix(db_url):
     from click.testing import CliRunner
 
-    from core.cli import main
+    from cli import main
     from core.db import dispose_engines
 
     with get_engine(db_url).begin() as conn:

@@ -132,7 +132,7 @@ def test_suite_runs_lists_a_run_in_every_format(rounds, db_url):
 
     from click.testing import CliRunner
 
-    from core.cli import main
+    from cli import main
 
     run_id, _ = start(rounds, "ci", [], cpu, url=db_url)
     runner = CliRunner()

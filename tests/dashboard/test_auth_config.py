@@ -4,7 +4,7 @@ so `bnbench dashboard` and the app agree, and a mere mention of [auth] opens not
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
+from cli import main
 from dashboard.auth_config import oidc_complete, oidc_problems
 from dashboard.launch import default_host
 

@@ -38,7 +38,7 @@ def bnbench_up(tmp_path, monkeypatch):
     monkeypatch.delenv("BNBENCH_DATABASE_URL", raising=False)
     port = free_port()
     up = subprocess.Popen(
-        [sys.executable, "-c", "from core.cli import main; main()", "up", "--no-demo",
+        [sys.executable, "-c", "from cli import main; main()", "up", "--no-demo",
          "--cpu-workers", "2", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,

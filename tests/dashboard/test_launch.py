@@ -2,7 +2,7 @@
 
 from click.testing import CliRunner
 
-from core.cli import main
+from cli import main
 from dashboard.launch import default_host
 
 

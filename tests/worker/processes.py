@@ -39,7 +39,7 @@ def worker_pids(supervisor_pid: int) -> list[int]:
 @contextlib.contextmanager
 def supervised_workers(log_dir, cpu_workers: int):
     """`bnbench worker --cpu-workers N` with this process's environment, until the block ends."""
-    cmd = [sys.executable, "-c", "from core.cli import main; main()", "worker", "--gpus", "none",
+    cmd = [sys.executable, "-c", "from cli import main; main()", "worker", "--gpus", "none",
            "--cpu-workers", str(cpu_workers), "--log-dir", str(log_dir)]  # fmt: skip
     proc = subprocess.Popen(
         cmd, env={**os.environ, "BNBENCH_STOP_GRACE_S": "5"}, start_new_session=True,

@@ -483,7 +483,7 @@ def test_a_commented_out_auth_section_keeps_a_real_dashboard_on_localhost(tmp_pa
     (tmp_path / ".streamlit" / "secrets.toml").write_text("# [auth]\n# client_id = 'x'\n")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from core.cli import main; main()", "dashboard", "--port",
+        [sys.executable, "-c", "from cli import main; main()", "dashboard", "--port",
          str(port)],
         cwd=tmp_path, env={**dash_env, "HOME": str(tmp_path)}, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
+from cli import main
 from core.results import ResultFilter, query_records
 
 TINY_FLAGS = [

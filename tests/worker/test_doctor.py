@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from core.cli import main
+from cli import main
 from core.db import session_scope
 from core.dbmodels import Worker, utcnow
 from core.lifecycle import register_worker

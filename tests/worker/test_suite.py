@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
+from cli import main
 from core.results import ResultFilter, query_records
 from core.suites import suites
 from core.suites.report import evaluate

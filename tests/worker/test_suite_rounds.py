@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from core.cli import main
+from cli import main
 from core.db import session_scope
 from core.dbmodels import Job, SuiteRun, utcnow
 from core.suite_runs import get_run

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
+from cli import main
 from core.migrate import upgrade
 from core.results import query_records
 from worker.settings import Settings

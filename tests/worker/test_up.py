@@ -18,7 +18,7 @@ from core.lifecycle import list_workers
 from core.results import ResultFilter, query_records
 from tests.services import FAST_TIMERS, free_port, wait_until
 
-BNBENCH = [sys.executable, "-c", "from core.cli import main; main()"]
+BNBENCH = [sys.executable, "-c", "from cli import main; main()"]
 
 
 def records(**filters):

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
+from cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
 from core.spec.parse import SpecError
 
 
@@ -47,9 +47,9 @@ def run(
         fail(["bnbench run needs torch: pip install 'bnbench[worker]'"])
     from sqlalchemy.exc import OperationalError
 
+    from cli.report import render
     from core.bench import run as run_bench
     from core.bench_errors import BenchError
-    from core.cli.report import render
     from core.db import redacted
     from core.formats import DataError
     from core.local_run import run_recorded

@@ -10,8 +10,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from core.cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
-from core.cli.tables import format_option
+from cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
+from cli.tables import format_option
 from core.errors import ConfigError
 from core.spec.parse import SpecError, parse_override
 
@@ -178,7 +178,7 @@ def job_table(
     """Columns and rows of the jobs table, newest first."""
     from datetime import UTC, datetime
 
-    from core.cli.tables import Column
+    from cli.tables import Column
     from core.results import ResultFilter, query_records
 
     recs = query_records(
@@ -218,7 +218,7 @@ def job_table(
 @format_option
 def jobs(status, group, label, tags, limit, watch, fmt) -> None:
     """The queue: status, progress, worker, duration and errors of recent jobs."""
-    from core.cli.tables import emit, fit, rich_table
+    from cli.tables import emit, fit, rich_table
     from core.lifecycle import queues_with_queued_jobs
 
     console = Console()
@@ -312,7 +312,7 @@ def retry(job_ids) -> None:
 @format_option
 def workers(stale_after, fmt) -> None:
     """The fleet: host, GPU, queues, heartbeat age and current job of every worker."""
-    from core.cli.tables import Column, emit
+    from cli.tables import Column, emit
     from core.lifecycle import is_live, list_workers
     from worker.settings import Settings
 

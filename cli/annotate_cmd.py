@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from core.cli.spec_options import fail
+from cli.spec_options import fail
 
 
 def _targets(job_ids: tuple[str, ...], group: str | None) -> list[str]:

@@ -10,27 +10,27 @@ import core
 
 # name -> "module:attribute"; adding a command is one entry here.
 COMMANDS: dict[str, str] = {
-    "run": "core.cli.run:run",
-    "spec": "core.cli.spec_cmd:spec",
-    "presets": "core.cli.spec_cmd:presets",
-    "db": "core.cli.db_cmd:db",
-    "results": "core.cli.results_cmd:results",
-    "compare": "core.cli.results_cmd:compare",
-    "show": "core.cli.show_cmd:show",
-    "tag": "core.cli.annotate_cmd:tag",
-    "archive": "core.cli.annotate_cmd:archive",
-    "delete": "core.cli.annotate_cmd:delete",
+    "run": "cli.run:run",
+    "spec": "cli.spec_cmd:spec",
+    "presets": "cli.spec_cmd:presets",
+    "db": "cli.db_cmd:db",
+    "results": "cli.results_cmd:results",
+    "compare": "cli.results_cmd:compare",
+    "show": "cli.show_cmd:show",
+    "tag": "cli.annotate_cmd:tag",
+    "archive": "cli.annotate_cmd:archive",
+    "delete": "cli.annotate_cmd:delete",
     # Queue commands live with the worker; they load only when asked for.
-    "submit": "worker.cli:submit",
-    "jobs": "worker.cli:jobs",
-    "cancel": "worker.cli:cancel",
-    "retry": "worker.cli:retry",
-    "workers": "worker.cli:workers",
-    "worker": "worker.cli:worker",
-    "up": "worker.up:up",
+    "submit": "cli.queue_cmd:submit",
+    "jobs": "cli.queue_cmd:jobs",
+    "cancel": "cli.queue_cmd:cancel",
+    "retry": "cli.queue_cmd:retry",
+    "workers": "cli.queue_cmd:workers",
+    "worker": "cli.queue_cmd:worker",
+    "up": "cli.up:up",
     "doctor": "worker.doctor:doctor",
     "dashboard": "dashboard.launch:dashboard",
-    "suite": "worker.suite_cli:suite",
+    "suite": "cli.suite_cmd:suite",
 }
 
 
@@ -43,7 +43,7 @@ NEEDS_SCHEMA = {"results", "compare", "show", "jobs", "cancel", "retry", "worker
 def _ensure_schema() -> None:
     from sqlalchemy.exc import OperationalError
 
-    from core.cli.spec_options import fail
+    from cli.spec_options import fail
     from core.db import redacted
     from core.migrate import SchemaTooNew, ensure_schema
 

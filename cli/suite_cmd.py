@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from core.cli.spec_options import fail
-from core.cli.tables import format_option
+from cli.spec_options import fail
+from cli.tables import format_option
 
 STYLE = {
     "supported": "green",
@@ -120,7 +120,7 @@ def run(name, profile, only, queue, gpu_model, wait, local) -> None:
         fail([str(e)])
     err.print(f"group [bold]{run_id}[/]: round 1, {len(ids)} jobs")
     click.echo(run_id)
-    from worker.cli import warn_unserved
+    from cli.queue_cmd import warn_unserved
 
     warn_unserved(ids, err)
     if wait:
@@ -225,7 +225,7 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
 @format_option
 def list_runs(limit, fmt) -> None:
     """Suite runs: their round, state, and the experiments still undecided."""
-    from core.cli.tables import Column, emit
+    from cli.tables import Column, emit
     from core.migrate import ensure_schema
     from core.suite_runs import recent_runs
 

@@ -12,7 +12,7 @@ import time
 import click
 from rich.console import Console
 
-from core.cli.spec_options import fail
+from cli.spec_options import fail
 
 DEMO_PRESETS = ("simplenet", "dropoutnet", "net")
 

@@ -140,7 +140,7 @@ def emit(
     if fmt in ("csv", "json"):
         import pandas as pd
 
-        from core.cli.results_cmd import write_frame
+        from cli.results_cmd import write_frame
 
         write_frame(pd.DataFrame(rows, columns=[c.key for c in columns]), fmt, None)
         return

@@ -10,8 +10,8 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
-from core.cli.query_options import build_filter, filter_options
-from core.cli.tables import Column, format_option, show
+from cli.query_options import build_filter, filter_options
+from cli.tables import Column, format_option, show
 from core.results import varying_spec_columns
 
 SPEC_DEFAULT_COLUMNS = ("spec.family", "spec.norm", "spec.dropout_p", "spec.seed")
