@@ -49,8 +49,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from benchmarks.db_scale import QUERY_GROUP, seed, tiny_result
+    from core.engine.provenance import cpu_model
     from core.migrate import upgrade
-    from core.provenance import cpu_model
     from core.results import ResultFilter, query_records
 
     with tempfile.TemporaryDirectory() as d:

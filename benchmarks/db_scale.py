@@ -42,12 +42,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, insert
 
-from core.bench import run
 from core.db import dispose_engines, get_engine, session_scope
 from core.dbmodels import Base, Job
+from core.engine.provenance import cpu_model
+from core.engine.result import BenchResult, Provenance
+from core.engine.run import run
 from core.migrate import upgrade
-from core.provenance import cpu_model
-from core.result import BenchResult, Provenance
 from core.result_rows import row_values
 from core.results import ResultFilter, compare_repeats, query_records
 from core.spec.schema import BenchSpec

@@ -5,7 +5,7 @@ Each trial times the article's Net (Linear 10-20, BN, ReLU, Dropout, Linear) and
 copy at one batch size, both ways, while background processes burn the CPU in bursts. The
 true speedup is the same for both, so a method is as good as its share of trials more than
 10% off the median of all of them. For the alternating method it also reports how many of
-its off trials `core.inference_checks` marks as suspect (caught), and how many good trials
+its off trials `core.engine.inference_checks` marks as suspect (caught), and how many good trials
 it marks (false alarms).
 
     python benchmarks/fold_alternation.py [--trials 30] [--batch 64] [--json out.json]
@@ -22,11 +22,11 @@ import time
 import numpy as np
 import torch
 
-from core.folding import fold_batchnorm
-from core.inference_checks import point_checks
-from core.models import build_model
+from core.engine.folding import fold_batchnorm
+from core.engine.inference_checks import point_checks
+from core.engine.networks import build_model
+from core.engine.timing import alternating_per_call, alternating_rounds, summarize, time_rounds
 from core.spec.schema import BenchSpec
-from core.timing import alternating_per_call, alternating_rounds, summarize, time_rounds
 
 
 def _burst(stop: mp.Event, busy_s: float, idle_s: float) -> None:

@@ -32,13 +32,13 @@ import sys
 
 import torch
 
-from core.bench import resolve_device, run
-from core.data import load_data
-from core.models import build_model
-from core.objective import objective_for
+from core.engine.data.datasets import load_data
+from core.engine.networks import build_model
+from core.engine.objective import objective_for
+from core.engine.run import resolve_device, run
+from core.engine.timing import IntervalTimer, synchronize
+from core.engine.train import _EagerStep, autocast_for, make_optimizer
 from core.spec.schema import BenchSpec
-from core.timing import IntervalTimer, synchronize
-from core.train import _EagerStep, autocast_for, make_optimizer
 
 CASES = {
     "seednet b32": dict(family="seednet", batch_size=32),

@@ -16,14 +16,14 @@ import time
 
 import torch
 
-from core.activation_drift import LastHiddenProbe
-from core.bench import resolve_device
-from core.data import load_data
-from core.models import build_model
-from core.objective import objective_for
+from core.engine.activation_drift import LastHiddenProbe
+from core.engine.data.datasets import load_data
+from core.engine.networks import build_model
+from core.engine.objective import objective_for
+from core.engine.run import resolve_device
+from core.engine.timing import synchronize
+from core.engine.train import autocast_for, evaluations, train
 from core.spec.schema import BenchSpec
-from core.timing import synchronize
-from core.train import autocast_for, evaluations, train
 
 CASES = {
     "seednet (the article's Net)": dict(family="seednet", batch_size=32),
@@ -48,7 +48,7 @@ def _median_s(fn, repeats: int, device: torch.device) -> float:
 
 
 def measure(name: str, fields: dict, device_name: str, epochs: int) -> dict:
-    from core.progress import Reporter
+    from core.engine.progress import Reporter
 
     spec = BenchSpec(**fields, device=device_name, epochs=epochs, warmup_steps=1, timed_steps=5)
     device = resolve_device(spec)

@@ -211,7 +211,7 @@ def main() -> int:
                 f"{r['drain']['results']} results in {r['drain']['seconds']:.0f} s",
                 flush=True,
             )
-    from core.provenance import cpu_model
+    from core.engine.provenance import cpu_model
 
     cpu = cpu_model()
     print(f"machine: {cpu}, {os.cpu_count()} cores")

@@ -1,8 +1,8 @@
 """Repeatability: 5 identical seednet jobs, alone and beside one busy neighbour process.
 
-For each condition it runs the article's Net (`--preset net`) through `core.bench.run` five
+For each condition it runs the article's Net (`--preset net`) through `core.engine.run.run` five
 times at bnbench's default (the spec leaves `threads` null: the run tries 1, 2 ... up to
-every core on a copy of the model and keeps the fastest, core.threads), five times with
+every core on a copy of the model and keeps the fastest, core.engine.threads), five times with
 every core, five times with 1 thread, and the plain gather loop of
 benchmarks/harness_overhead.py five times, interleaved, and prints the coefficient of
 variation (stdev / mean) of each side's samples/s (batch / median step), and the counts the
@@ -22,7 +22,7 @@ import statistics
 import time
 
 from benchmarks.harness_overhead import plain_loop
-from core.bench import run
+from core.engine.run import run
 from core.spec.presets import preset
 from core.spec.schema import BenchSpec
 

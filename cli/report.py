@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console, Group
 from rich.table import Table
 
+from core.engine.inference_checks import point_checks
+from core.engine.result import BenchResult, InferencePoint, LayerResult, ModelResult
 from core.headline import headline, num, pct
-from core.inference_checks import point_checks
-from core.result import BenchResult, InferencePoint, LayerResult, ModelResult
 
 
 def _summary(m: ModelResult) -> Table:

@@ -48,10 +48,10 @@ def run(
     from sqlalchemy.exc import OperationalError
 
     from cli.report import render
-    from core.bench import run as run_bench
-    from core.bench_errors import BenchError
     from core.db import redacted
-    from core.formats import DataError
+    from core.engine.data.formats import DataError
+    from core.engine.errors import BenchError
+    from core.engine.run import run as run_bench
     from core.local_run import run_recorded
 
     with Progress(

@@ -22,7 +22,7 @@ def show(job_id: str, as_json: bool, with_log: bool) -> None:
     JOB_ID may be a unique prefix of at least 4 characters.
     """
     from cli.report import render
-    from core.result import BenchResult
+    from core.engine.result import BenchResult
     from core.results import JobNotFound, job_record, resolve_job_id
 
     console = Console()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from core.result import ModelResult
+from core.engine.result import ModelResult
 
 
 def pct(v: float | None) -> str:

@@ -27,7 +27,7 @@ from core.storable import storable
 from core.store import new_job
 
 if TYPE_CHECKING:
-    from core.result import EpochMetrics
+    from core.engine.result import EpochMetrics
 
 RAW_PAYLOAD_MAX = 8192  # bytes of a rejected payload kept for the record
 INVALID_KIND = "invalid"  # jobs.kind of a payload that never became a valid spec

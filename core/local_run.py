@@ -5,11 +5,11 @@ from __future__ import annotations
 import socket
 import time
 
-from core.bench import run
-from core.bench_errors import Cancelled
+from core.engine.errors import Cancelled
+from core.engine.progress import ProgressFn
+from core.engine.result import BenchResult
+from core.engine.run import run
 from core.migrate import ensure_schema
-from core.progress import ProgressFn
-from core.result import BenchResult
 from core.spec.schema import BenchSpec
 from core.store import create_job, mark_failed, record_progress, save_result
 

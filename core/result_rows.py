@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from core.dbmodels import BNLayerStat, EpochMetric, InferenceMetric, LayerMetric, Result
-from core.result import BenchResult, EpochMetrics
+from core.engine.result import BenchResult, EpochMetrics
 
 
 @functools.cache

@@ -26,7 +26,7 @@ from core.dbmodels import (
     Result,
     utcnow,
 )
-from core.result import BenchResult, Provenance
+from core.engine.result import BenchResult, Provenance
 from core.result_rows import detail_rows, result_row
 from core.spec.schema import BenchSpec
 from core.storable import storable

@@ -63,7 +63,7 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def sample_result():
     """One real, tiny benchmark result, computed once per test process."""
-    from core.bench import run
+    from core.engine.run import run
     from core.spec.schema import BenchSpec
 
     spec = BenchSpec(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.result import BenchResult
+from core.engine.result import BenchResult
 from core.spec.schema import BenchSpec
 from core.store import create_job, save_result
 

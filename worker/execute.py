@@ -12,7 +12,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from core.annotations import was_deleted
-from core.bench_errors import Cancelled
+from core.engine.errors import Cancelled
 from core.errors import FieldError
 from core.lifecycle import (
     INVALID_KIND,
@@ -237,7 +237,7 @@ def _next_round(job_id: str) -> None:
 
 def _outcome(job_id: str, spec: BenchSpec, beat: Heartbeat, settings: Settings) -> str:
     try:
-        from core.bench import run
+        from core.engine.run import run
 
         result = run(spec, progress=beat.progress, should_cancel=beat.should_cancel,
                      on_epoch=beat.epoch_done)  # fmt: skip

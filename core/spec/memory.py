@@ -1,6 +1,6 @@
 """How much memory a spec needs, from the spec alone: no torch, no data, no allocation.
 
-The network is walked as core.models builds it, so parameter counts are exact (a test
+The network is walked as core.engine.networks builds it, so parameter counts are exact (a test
 compares them with the built models). Activations are counted as the outputs of every
 module for one sample, which autograd keeps for the backward pass; the total is an estimate
 with headroom, meant to refuse a spec that cannot fit, not to predict the allocator's peak:

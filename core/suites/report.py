@@ -59,7 +59,7 @@ def _reruns_in_place(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
 def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
     """Layer timings, and the BN-folding speedup at the largest inference batch, as columns."""
     from core.details import inference_table, layer_benchmarks
-    from core.inference_checks import checked
+    from core.engine.inference_checks import checked
 
     ids = df["job_id"].tolist()
     layers = layer_benchmarks(url=url, job_ids=ids)

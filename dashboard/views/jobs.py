@@ -189,8 +189,8 @@ def detail(job_id: str) -> None:
         st.error(plain_text(f"{rec['error_type']}: {rec['error_message']}"))
     result = rec.get("result")
     if result and result.get("model"):
+        from core.engine.result import ModelResult
         from core.headline import headline
-        from core.result import ModelResult
 
         figures = headline(ModelResult.model_validate(result["model"]))
         for col, (name, value) in zip(st.columns(len(figures)), figures, strict=True):
@@ -226,7 +226,7 @@ def detail(job_id: str) -> None:
             ), language=None)  # fmt: skip
     inf = data.guarded(data.inference, (job_id,), default=pd.DataFrame())
     if not inf.empty:
-        from core.inference_checks import checked
+        from core.engine.inference_checks import checked
 
         st.markdown("**Inference (eval mode)**")
         inf = checked(inf)

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from core.activation_drift import LastHiddenProbe, last_hidden_activation
-from core.bench import run
-from core.models import build_model
+from core.engine.activation_drift import LastHiddenProbe, last_hidden_activation
+from core.engine.networks import build_model
+from core.engine.run import run
 from core.spec.parse import validate_spec
 
 

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from core.bench import resolve_device, run
-from core.bench_errors import BenchError, Cancelled
+from core.engine.errors import BenchError, Cancelled
+from core.engine.run import resolve_device, run
 from core.spec.schema import BenchSpec
 
 TINY = dict(
@@ -61,7 +61,7 @@ def test_classification_reports_accuracies_and_gaps():
 
 
 def test_regression_has_losses_r2_and_rmse_but_no_accuracy():
-    from core.data import load_data
+    from core.engine.data.datasets import load_data
 
     spec = tiny(family="seednet", epochs=4, lr=0.05)
     m = run(spec).model
@@ -208,7 +208,7 @@ DATASET_SPECS = {
 
 
 def test_every_registered_dataset_has_an_end_to_end_case():
-    from core.data import DATASETS
+    from core.engine.data.datasets import DATASETS
 
     assert set(DATASET_SPECS) == set(DATASETS)
 

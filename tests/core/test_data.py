@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import formats
-from core.data import DATASETS, DataError, load_data
+from core.engine.data import formats
+from core.engine.data.datasets import DATASETS, DataError, load_data
 from core.spec.schema import BenchSpec
 from tests.core.datafiles import (
     IDX_CODES,

@@ -4,8 +4,8 @@ or a deployment setting. Each names what to change."""
 import pytest
 import torch
 
-from core.bench import resolve_device
-from core.data import load_data
+from core.engine.data.datasets import load_data
+from core.engine.run import resolve_device
 from core.errors import ConfigError, FieldError, FieldErrors
 from core.logs import log_format
 from core.spec.limits import Limits

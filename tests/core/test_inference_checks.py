@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 import torch
 
-from core.inference_checks import CONTRADICTS, NOISY, checked, point_checks
-from core.timing import alternating_rounds
+from core.engine.inference_checks import CONTRADICTS, NOISY, checked, point_checks
+from core.engine.timing import alternating_rounds
 
 
 def test_a_steady_consistent_point_passes():

@@ -8,15 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from core.bench_errors import Cancelled
-from core.layerbench import (
+from core.engine.errors import Cancelled
+from core.engine.layerbench import (
     build_layer,
     copy_bandwidth_gbps,
     make_input,
     min_bytes,
     run_layer_bench,
 )
-from core.result import LayerResult
+from core.engine.result import LayerResult
 from core.spec.schema import BenchSpec
 
 CPU = torch.device("cpu")

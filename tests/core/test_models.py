@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.models import build_model
+from core.engine.networks import build_model
 from core.spec.schema import BenchSpec
 
 

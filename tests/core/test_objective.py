@@ -4,7 +4,7 @@ import pytest
 import torch
 from sklearn.metrics import r2_score
 
-from core.objective import Objective, objective_for
+from core.engine.objective import Objective, objective_for
 
 
 @pytest.mark.parametrize("outputs", [1, 3])

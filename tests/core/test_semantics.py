@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from core.folding import fold_batchnorm
-from core.gaps import bn_statistics_gap
+from core.engine.evaluation import bn_statistics_gap
+from core.engine.folding import fold_batchnorm
 
 
 def test_dropout_is_identity_in_eval():
@@ -182,7 +182,7 @@ def test_without_dropout_running_stats_match_the_population():
 
 def test_recalibrating_bn_removes_the_variance_shift():
     """Precise BN: statistics re-estimated with dropout off match the eval-mode population."""
-    from core.gaps import recalibrate_bn
+    from core.engine.evaluation import recalibrate_bn
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(16, momentum=0.1))

@@ -13,7 +13,7 @@ JOBS_EACH = 6
 
 
 def _writer(url: str, result_json: str, spec_json: str, n: int, q) -> None:
-    from core.result import BenchResult
+    from core.engine.result import BenchResult
     from core.spec.schema import BenchSpec
     from core.store import create_job, save_result
 

@@ -100,7 +100,7 @@ def test_a_diverged_result_stores_nan_as_null_but_round_trips_exactly(db_url, sa
 
 
 def test_a_layer_result_fills_layer_metrics(db_url):
-    from core.bench import run
+    from core.engine.run import run
     from core.spec.schema import BenchSpec
 
     spec = BenchSpec(

@@ -7,10 +7,10 @@ import time
 
 import torch
 
-from core.bench import run
+from core.engine.run import run
+from core.engine.threads import candidates, fastest, threads_for
 from core.repeat_stats import steps_noisy
 from core.spec.schema import BenchSpec
-from core.threads import candidates, fastest, threads_for
 
 TINY = dict(family="seednet", epochs=2, batch_size=32, synthetic_samples=2048, device="cpu",
             warmup_steps=5, timed_steps=40, repeats=1, infer_batch_sizes=(1,))  # fmt: skip

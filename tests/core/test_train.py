@@ -4,10 +4,10 @@ gathering each batch by index from a per-epoch permutation, give the same losses
 import pytest
 import torch
 
-from core.bench import run
-from core.data import load_data
-from core.models import build_model
-from core.objective import objective_for
+from core.engine.data.datasets import load_data
+from core.engine.networks import build_model
+from core.engine.objective import objective_for
+from core.engine.run import run
 from core.spec.schema import BenchSpec
 
 

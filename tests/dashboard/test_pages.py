@@ -109,7 +109,7 @@ def test_compare_a_group_shows_what_differs_and_the_figures(seeded, sample_resul
 
 
 def test_layers_page_plots_layer_benchmarks(dash_db):
-    from core.bench import run
+    from core.engine.run import run
 
     spec = BenchSpec(
         kind="layer",

@@ -1,5 +1,5 @@
 """The memory a spec needs, estimated without building it: exact parameter and activation
-counts against the models core.models builds, and a limit that names what to lower."""
+counts against the models core.engine.networks builds, and a limit that names what to lower."""
 
 import itertools
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.models import build_model, param_count
+from core.engine.networks import build_model, param_count
 from core.spec.limits import Limits
 from core.spec.memory import estimate, input_shape
 from core.spec.parse import SpecError

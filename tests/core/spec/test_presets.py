@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.models import build_model
+from core.engine.networks import build_model
 from core.spec.parse import validate_spec
 from core.spec.presets import PRESETS, preset
 

@@ -102,7 +102,7 @@ def test_wu_johnson_tests_what_small_batch_statistics_cost_at_inference(precise,
 
 
 def test_precise_bn_re_estimates_with_a_large_batch_whatever_the_training_batch(monkeypatch):
-    import core.bench as bench
+    import core.engine.run as bench
     from core.spec.schema import BenchSpec
 
     calls, real = [], bench.recalibrate_bn

@@ -10,19 +10,18 @@ from datetime import UTC, datetime
 
 import torch
 
-from core.bench_errors import BenchError
-from core.data import load_data
-from core.gaps import bn_statistics_gap, evaluate, mode_gap, recalibrate_bn
-from core.host_load import LoadWindow
-from core.inference import benchmark_inference
-from core.layerbench import run_layer_bench
-from core.models import build_model, param_count
-from core.objective import objective_for
-from core.progress import CancelFn, EpochFn, ProgressFn, Reporter
-from core.provenance import collect
-from core.result import BenchResult, ModelResult, Throughput
-from core.spec.schema import BenchSpec
-from core.threads import (
+from core.engine.data.datasets import load_data
+from core.engine.errors import BenchError
+from core.engine.evaluation import bn_statistics_gap, evaluate, mode_gap, recalibrate_bn
+from core.engine.host_load import LoadWindow
+from core.engine.inference import benchmark_inference
+from core.engine.layerbench import run_layer_bench
+from core.engine.networks import build_model, param_count
+from core.engine.objective import objective_for
+from core.engine.progress import CancelFn, EpochFn, ProgressFn, Reporter
+from core.engine.provenance import collect
+from core.engine.result import BenchResult, ModelResult, Throughput
+from core.engine.threads import (
     candidates,
     fastest,
     fixed_threads,
@@ -31,8 +30,9 @@ from core.threads import (
     torch_threads,
     trial,
 )
-from core.timing import summarize
-from core.train import TRAIN_FRACTION, autocast_for, evaluations, train, trial_step
+from core.engine.timing import summarize
+from core.engine.train import TRAIN_FRACTION, autocast_for, evaluations, train, trial_step
+from core.spec.schema import BenchSpec
 
 RECALIBRATION_BATCH = 256  # bn_recalibrate batches at least this large
 
@@ -106,7 +106,7 @@ def contention(train_time_s: float, step_ms: list[float], tp: Throughput | None)
 
 def _choose_threads(model, data, objective, spec: BenchSpec, device) -> dict[int, float] | None:
     """Without a fixed count, an eager CPU run keeps the fastest count up to its share of the
-    cores (core.threads); the trial's random draws leave the run's own untouched."""
+    cores (core.engine.threads); the trial's random draws leave the run's own untouched."""
     share = thread_share()
     if fixed_threads(spec) is not None or share == 1 or device.type != "cpu":
         return None

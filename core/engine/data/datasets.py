@@ -2,7 +2,7 @@
 
 A dataset is one loader function `spec -> (x, y, task)` plus one entry in DATASETS.
 Everything is offline: synthetic data is generated, sklearn's sets ship with it, and
-the file formats are read from `data_root` by core.formats.
+the file formats are read from `data_root` by core.engine.data.formats.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from core import formats
-from core.formats import DataError
+from core.engine.data import formats
+from core.engine.data.formats import DataError
 from core.spec.schema import BenchSpec
 
 __all__ = ["DATASETS", "DataError", "DataSplit", "load_data"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 import core
-from core.result import Provenance
+from core.engine.result import Provenance
 
 
 @functools.cache

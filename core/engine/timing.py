@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from core.result import TimingStats
+from core.engine.result import TimingStats
 
 
 def summarize(times_ms: Sequence[float]) -> TimingStats:

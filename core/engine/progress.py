@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.bench_errors import Cancelled
+from core.engine.errors import Cancelled
 
 ProgressFn = Callable[[int, int, float], None]
 CancelFn = Callable[[], bool]
-EpochFn = Callable[[Any], None]  # called with each epoch's core.result.EpochMetrics
+EpochFn = Callable[[Any], None]  # called with each epoch's core.engine.result.EpochMetrics
 
 
 class Reporter:

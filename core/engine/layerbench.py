@@ -30,9 +30,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from core.bench_errors import Cancelled
-from core.result import LayerResult
-from core.timing import summarize, synchronize, time_rounds
+from core.engine.errors import Cancelled
+from core.engine.result import LayerResult
+from core.engine.timing import summarize, synchronize, time_rounds
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -8,11 +8,11 @@ import functools
 import torch
 from torch import nn
 
-from core.folding import fold_batchnorm
-from core.progress import Reporter
-from core.result import FoldCheck, InferencePoint
+from core.engine.folding import fold_batchnorm
+from core.engine.progress import Reporter
+from core.engine.result import FoldCheck, InferencePoint
+from core.engine.timing import alternating_per_call, alternating_rounds, summarize
 from core.spec.schema import BenchSpec
-from core.timing import alternating_per_call, alternating_rounds, summarize
 
 FOLD_RTOL = 1e-4  # fp32; folding reorders one multiply-add per channel
 FOLD_ATOL = 1e-5

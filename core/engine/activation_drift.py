@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from core.gaps import preserved_state
-from core.models import ACTIVATIONS
+from core.engine.evaluation import preserved_state
+from core.engine.networks import ACTIVATIONS
 
 PROBE_SAMPLES = 1024
 QUANTILES = (0.15, 0.5, 0.85)

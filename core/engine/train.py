@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from core.activation_drift import InputDistribution, LastHiddenProbe
-from core.data import DataSplit
-from core.gaps import Evaluation, evaluate
-from core.objective import Objective
-from core.progress import Reporter
-from core.result import EpochMetrics
+from core.engine.activation_drift import InputDistribution, LastHiddenProbe
+from core.engine.data.datasets import DataSplit
+from core.engine.evaluation import Evaluation, evaluate
+from core.engine.objective import Objective
+from core.engine.progress import Reporter
+from core.engine.result import EpochMetrics
+from core.engine.timing import IntervalTimer, synchronize
 from core.spec.schema import BenchSpec
-from core.timing import IntervalTimer, synchronize
 
 TRAIN_FRACTION = 0.9  # share of the progress bar that training fills
 
@@ -162,7 +162,7 @@ def trial_step(
     model: nn.Module, data: DataSplit, objective: Objective, spec: BenchSpec, device: torch.device
 ) -> Callable[[], None]:
     """One training step on a copy of `model` and its own optimizer, over the first batch:
-    what core.threads.trial times, leaving the run's weights and optimizer state alone."""
+    what core.engine.threads.trial times, leaving the run's weights and optimizer state alone."""
     twin = copy.deepcopy(model).train()
     opt = make_optimizer(spec, twin.parameters(), capturable=False)
     step = _EagerStep(twin, opt, objective, data, autocast_for(spec, device), None)

@@ -134,9 +134,9 @@ class ModelResult(_Frozen):
     final_val_r2: float | None = None
     final_val_rmse: float | None = None
     final_test_r2: float | None = None
-    step_p95_over_median: float | None = None  # core.bench.contention
+    step_p95_over_median: float | None = None  # core.engine.run.contention
     wall_over_steps: float | None = None
-    threads_tried: dict[int, float] | None = None  # core.threads.trial: median step ms per count
+    threads_tried: dict[int, float] | None = None  # engine.threads.trial: median ms per count
 
 
 class LayerResult(_Frozen):
@@ -169,7 +169,7 @@ class Provenance(_Frozen):
 
 
 class BenchResult(_Frozen):
-    """What `core.bench.run` returns for one spec."""
+    """What `core.engine.run.run` returns for one spec."""
 
     spec_hash: str
     spec: dict
@@ -180,6 +180,6 @@ class BenchResult(_Frozen):
     started_at: str
     finished_at: str
     total_time_s: float
-    load_avg_1m: float | None = None  # core.host_load: how busy the host was, at the end
+    load_avg_1m: float | None = None  # core.engine.host_load: how busy the host was, at the end
     load_avg_1m_start: float | None = None
     cpu_steal_fraction: float | None = None

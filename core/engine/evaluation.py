@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.objective import Objective
-from core.result import BNLayerStats, ModeGap
+from core.engine.objective import Objective
+from core.engine.result import BNLayerStats, ModeGap
 
 _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 EVAL_CHUNK = 4096
