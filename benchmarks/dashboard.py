@@ -50,8 +50,8 @@ def main() -> int:
 
     from benchmarks.db_scale import QUERY_GROUP, seed, tiny_result
     from core.engine.provenance import cpu_model
-    from core.migrate import upgrade
-    from core.results import ResultFilter, query_records
+    from core.store.migrate import upgrade
+    from core.store.read import ResultFilter, query_records
 
     with tempfile.TemporaryDirectory() as d:
         url = f"sqlite:///{d}/dashboard.db"

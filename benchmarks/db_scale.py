@@ -1,7 +1,7 @@
 """Results database at scale: batched inserts and the dashboard's main queries.
 
 Seeds `--rows` results (default 100,000) into a fresh database migrated with
-core.migrate.upgrade. Every row is built by the code core.store writes with (new_job,
+core.store.migrate.upgrade. Every row is built by the code core.store.write writes with (new_job,
 write_results, environment_id), `--batch` jobs with their results per
 transaction. The results are copies of one real tiny BenchResult with the spec (family, norm,
 dropout_p, lr, width, seed), the provenance (CPU, H100, A100), the sweep group, the label, the
@@ -18,7 +18,7 @@ Targets: under 1 ms per result to seed in batches (total seeding wall time / row
 get VACUUM ANALYZE after seeding, as autovacuum gives them after inserts since PostgreSQL 13
 (autovacuum_vacuum_insert_threshold; the test server here runs with autovacuum off). The
 vacuum sets the visibility map that index-only scans need. SQLite has the statistics
-bnbench's writer gathers itself as the results grow (core.store.refresh_sqlite_statistics),
+bnbench's writer gathers itself as the results grow (core.store.write.refresh_sqlite_statistics),
 nothing more.
 
     python benchmarks/db_scale.py [--backend sqlite|postgresql|both] [--rows N] [--json F]
@@ -42,16 +42,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, insert
 
-from core.db import dispose_engines, get_engine, session_scope
-from core.dbmodels import Base, Job
 from core.engine.provenance import cpu_model
 from core.engine.result import BenchResult, Provenance
 from core.engine.run import run
-from core.migrate import upgrade
-from core.result_rows import row_values
-from core.results import ResultFilter, compare_repeats, query_records
 from core.spec.schema import BenchSpec
-from core.store import environment_id, new_job, write_results
+from core.store.db import dispose_engines, get_engine, session_scope
+from core.store.migrate import upgrade
+from core.store.read import ResultFilter, compare_repeats, query_records
+from core.store.result_rows import row_values
+from core.store.tables import Base, Job
+from core.store.write import environment_id, new_job, write_results
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 INSERT_TARGET_MS = 1.0  # per result
@@ -125,7 +125,7 @@ def variant(
 
 def insert_batch(url: str, items: list[Item]) -> None:
     """One transaction: the jobs (Core executemany), then their results and detail rows
-    through core.store.write_results, the batched write path."""
+    through core.store.write.write_results, the batched write path."""
     with session_scope(url) as s:
         provs = {r.provenance.hostname: r.provenance for *_, r in items}
         env_ids = {host: environment_id(s, p) for host, p in provs.items()}

@@ -46,7 +46,7 @@ def set_env(broker: str, db: str) -> None:
 
 
 def start_workers(n: int, log_dir: str):
-    from core.lifecycle import list_workers
+    from core.store.jobs import list_workers
     from worker.launcher import plan_workers
 
     plan = plan_workers("none", n, None)
@@ -68,7 +68,7 @@ def stop_workers(plan) -> None:
 
 
 def wait_final(ids: list[str], timeout_s: float) -> dict[str, str]:
-    from core.results import ResultFilter, query_records
+    from core.store.read import ResultFilter, query_records
 
     deadline = time.monotonic() + timeout_s
     while True:
@@ -85,8 +85,8 @@ def wait_final(ids: list[str], timeout_s: float) -> dict[str, str]:
 
 
 def dispatch_latency(n: int) -> dict:
-    from core.results import ResultFilter, query_records
     from core.spec.schema import BenchSpec
+    from core.store.read import ResultFilter, query_records
     from worker.submit import submit
 
     lat = []
@@ -125,8 +125,8 @@ def job_throughput(n: int) -> float:
 
 
 def bench_broker(name: str, drain: int, tmp: str) -> dict:
-    from core.db import dispose_engines
-    from core.migrate import upgrade
+    from core.store.db import dispose_engines
+    from core.store.migrate import upgrade
 
     broker_obj = None
     if name == "redis":
@@ -155,7 +155,7 @@ def bench_broker(name: str, drain: int, tmp: str) -> dict:
         two = start_workers(2, f"{tmp}/logs-{name}")  # two more, then stop the first
         stop_workers(one)
         time.sleep(1)
-        from core.lifecycle import list_workers
+        from core.store.jobs import list_workers
 
         while len(list_workers()) > 2:
             time.sleep(0.2)
@@ -168,7 +168,7 @@ def bench_broker(name: str, drain: int, tmp: str) -> dict:
 
         ids = [submit(BenchSpec(**TINY, seed=i)) for i in range(drain)]
         statuses = wait_final(ids, 1800)
-        from core.results import ResultFilter, query_records
+        from core.store.read import ResultFilter, query_records
 
         results = [
             r

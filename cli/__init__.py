@@ -44,8 +44,8 @@ def _ensure_schema() -> None:
     from sqlalchemy.exc import OperationalError
 
     from cli.spec_options import fail
-    from core.db import redacted
-    from core.migrate import SchemaTooNew, ensure_schema
+    from core.store.db import redacted
+    from core.store.migrate import SchemaTooNew, ensure_schema
 
     try:
         ensure_schema()

@@ -8,8 +8,8 @@ from cli.spec_options import fail
 
 
 def _targets(job_ids: tuple[str, ...], group: str | None) -> list[str]:
-    from core.annotations import AnnotationError, jobs_of
-    from core.results import JobNotFound, resolve_job_id
+    from core.store.annotations import AnnotationError, jobs_of
+    from core.store.read import JobNotFound, resolve_job_id
 
     if not job_ids and not group:
         fail(["give job ids (8-character prefixes do), or --group G"])
@@ -35,7 +35,7 @@ def tag(job_ids, group, add, remove, note, label) -> None:
     """Name, tag and annotate jobs, or every job of a group.
 
     Filter by tag with `results --tag T` and `jobs --tag T`, or in SQL through job_tags."""
-    from core.annotations import AnnotationError, edit, set_group_note, tags_of
+    from core.store.annotations import AnnotationError, edit, set_group_note, tags_of
 
     ids = _targets(job_ids, group)
     if not (add or remove or note is not None or label is not None):
@@ -59,7 +59,7 @@ def archive(job_ids, group, undo) -> None:
     """Hide jobs, or a group, from default listings; nothing is deleted.
 
     `results --archived only` lists them; `--undo` brings them back."""
-    from core.annotations import archive as archive_jobs
+    from core.store.annotations import archive as archive_jobs
 
     ids = _targets(job_ids, group)
     n = archive_jobs(ids, undo=undo)
@@ -74,7 +74,7 @@ def delete(job_ids, group, yes) -> None:
 
     Queued and running jobs are refused: cancel them first. This cannot be undone;
     `bnbench archive` hides jobs instead."""
-    from core.annotations import delete_jobs
+    from core.store.annotations import delete_jobs
 
     ids = _targets(job_ids, group)
     what = f"group {group} ({len(ids)} jobs)" if group else f"{len(ids)} job(s)"

@@ -13,8 +13,8 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Apply migrations up to head. Safe to run from several processes at once."""
-    from core.db import redacted
-    from core.migrate import current_revision, upgrade
+    from core.store.db import redacted
+    from core.store.migrate import current_revision, upgrade
 
     upgrade()
     click.echo(f"{redacted()} is at revision {current_revision()}")
@@ -23,7 +23,7 @@ def upgrade() -> None:
 @db.command()
 def current() -> None:
     """Print the database's revision and the code's head revision."""
-    from core.migrate import current_revision, head_revision
+    from core.store.migrate import current_revision, head_revision
 
     click.echo(f"database: {current_revision() or 'empty'}\nhead:     {head_revision()}")
 
@@ -31,7 +31,7 @@ def current() -> None:
 @db.command()
 def url() -> None:
     """Print the database URL in use, password hidden."""
-    from core.db import redacted
+    from core.store.db import redacted
 
     click.echo(redacted())
 
@@ -39,6 +39,6 @@ def url() -> None:
 @db.command()
 def docs() -> None:
     """Print the table reference of docs/schema.md, generated from the models."""
-    from core.schema_docs import schema_markdown
+    from core.store.schema_docs import schema_markdown
 
     click.echo(schema_markdown())

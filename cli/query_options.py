@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from core.dbmodels import JOB_STATUSES
-from core.results import ResultFilter
 from core.spec.parse import parse_override
+from core.store.read import ResultFilter
+from core.store.tables import JOB_STATUSES
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

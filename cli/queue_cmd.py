@@ -123,7 +123,7 @@ def submit(
 
 def warn_unserved(ids: list[str], console: Console) -> None:
     """A warning for each queue of these jobs, still queued, that no live worker consumes."""
-    from core.results import ResultFilter, query_records
+    from core.store.read import ResultFilter, query_records
 
     recs = query_records(ResultFilter(job_ids=tuple(ids), status=("queued",)), spec=False)
     print_unserved({r["queue"] for r in recs}, console)
@@ -138,8 +138,8 @@ def print_unserved(queues: set[str], console: Console) -> None:
 
 def wait_for(ids: list[str], console: Console, poll_s: float = 1.0) -> dict[str, str]:
     """A progress display until every job is final; returns each job's status."""
-    from core.lifecycle import unserved_queues
-    from core.results import ResultFilter, query_records
+    from core.store.jobs import unserved_queues
+    from core.store.read import ResultFilter, query_records
     from worker.settings import Settings
 
     stale = Settings.from_env().stale_after_s
@@ -179,7 +179,7 @@ def job_table(
     from datetime import UTC, datetime
 
     from cli.tables import Column
-    from core.results import ResultFilter, query_records
+    from core.store.read import ResultFilter, query_records
 
     recs = query_records(
         ResultFilter(status=status, group_id=group, label=label, tags=tags), limit=limit
@@ -219,7 +219,7 @@ def job_table(
 def jobs(status, group, label, tags, limit, watch, fmt) -> None:
     """The queue: status, progress, worker, duration and errors of recent jobs."""
     from cli.tables import emit, fit, rich_table
-    from core.lifecycle import queues_with_queued_jobs
+    from core.store.jobs import queues_with_queued_jobs
 
     console = Console()
     styles = {"status": lambda s: STATUS_STYLE.get(s, "")}
@@ -251,7 +251,7 @@ def jobs(status, group, label, tags, limit, watch, fmt) -> None:
 
 
 def _resolve(job_ids: tuple[str, ...]) -> list[str]:
-    from core.results import JobNotFound, resolve_job_id
+    from core.store.read import JobNotFound, resolve_job_id
 
     try:
         return [resolve_job_id(j) for j in job_ids]
@@ -283,7 +283,7 @@ def cancel(job_ids) -> None:
 @click.argument("job_ids", nargs=-1, required=True)
 def retry(job_ids) -> None:
     """Queue a new attempt of failed or cancelled jobs."""
-    from core.lifecycle import not_retryable
+    from core.store.jobs import not_retryable
     from worker.submit import BrokerUnavailable
     from worker.submit import retry as retry_one
 
@@ -313,7 +313,7 @@ def retry(job_ids) -> None:
 def workers(stale_after, fmt) -> None:
     """The fleet: host, GPU, queues, heartbeat age and current job of every worker."""
     from cli.tables import Column, emit
-    from core.lifecycle import is_live, list_workers
+    from core.store.jobs import is_live, list_workers
     from worker.settings import Settings
 
     limit = stale_after or Settings.from_env().stale_after_s
@@ -338,7 +338,7 @@ def workers(stale_after, fmt) -> None:
 
 
 def _print_refused() -> None:
-    from core.rejections import recent_rejections, rejection_count
+    from core.store.rejections import recent_rejections, rejection_count
 
     recent = rejection_count(24 * 3600)
     if not recent:
@@ -370,7 +370,7 @@ def _print_refused() -> None:
 def worker(gpus, cpu_workers, queues, loglevel, log_dir) -> None:
     """Start workers on this machine and supervise them until Ctrl-C."""
     from core.logs import configure
-    from core.migrate import ensure_schema
+    from core.store.migrate import ensure_schema
     from worker.launcher import Supervisor, plan_workers
     from worker.summary import checked_settings, print_summary
 

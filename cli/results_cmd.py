@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import pandas as pd
@@ -12,7 +13,7 @@ from rich.markup import escape
 
 from cli.query_options import build_filter, filter_options
 from cli.tables import Column, format_option, show
-from core.results import varying_spec_columns
+from core.store.read import varying_spec_columns
 
 SPEC_DEFAULT_COLUMNS = ("spec.family", "spec.norm", "spec.dropout_p", "spec.seed")
 METRIC_HEADERS = {
@@ -56,7 +57,7 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     Console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
     sys.exit(2)
 
@@ -107,7 +108,7 @@ def write_frame(df: pd.DataFrame, fmt: str, out: Path | None) -> None:
 )
 def results(limit, repeats, fmt, out, **filters) -> None:
     """List recorded jobs and their figures, filtered by spec fields, status, group, GPU, time."""
-    from core.results import compare_repeats, query_records
+    from core.store.read import compare_repeats, query_records
 
     if limit is None and fmt in ("table", "markdown"):
         limit = 50
@@ -205,7 +206,7 @@ def compare(job_ids, group_id, metrics, fmt) -> None:
 
     Columns are named by what differs (dropout_p=0.3); a group's are sorted by those values,
     so the first, the baseline, is the sweep's first value."""
-    from core.results import (
+    from core.store.read import (
         JobNotFound,
         ResultFilter,
         by_varying_fields,

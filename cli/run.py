@@ -48,11 +48,11 @@ def run(
     from sqlalchemy.exc import OperationalError
 
     from cli.report import render
-    from core.db import redacted
     from core.engine.data.formats import DataError
     from core.engine.errors import BenchError
     from core.engine.run import run as run_bench
     from core.local_run import run_recorded
+    from core.store.db import redacted
 
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -23,7 +23,7 @@ def show(job_id: str, as_json: bool, with_log: bool) -> None:
     """
     from cli.report import render
     from core.engine.result import BenchResult
-    from core.results import JobNotFound, job_record, resolve_job_id
+    from core.store.read import JobNotFound, job_record, resolve_job_id
 
     console = Console()
     try:
@@ -32,7 +32,7 @@ def show(job_id: str, as_json: bool, with_log: bool) -> None:
         Console(stderr=True).print(f"[red]error:[/] {escape(str(e))}", highlight=False)
         sys.exit(2)
     if with_log:
-        from core.details import job_log
+        from core.store.details import job_log
 
         for r in job_log(rec["job_id"]).itertuples():
             click.echo(f"{r.logged_at:%Y-%m-%d %H:%M:%S} #{r.attempt} {r.level} {r.logger}: "

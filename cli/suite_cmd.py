@@ -131,7 +131,7 @@ def watch(run_id: str, console: Console, poll_s: float = 1.0) -> None:
     """A progress display of a suite run until it is done: its jobs, round and undecided."""
     from rich import progress as p
 
-    from core.results import ResultFilter, query_records
+    from core.store.read import ResultFilter, query_records
     from core.suite_runs import get_run
 
     columns = (p.TextColumn("[bold]{task.description}"), p.BarColumn(), p.MofNCompleteColumn(),
@@ -173,7 +173,7 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from core.local_run import run_queued
-    from core.migrate import ensure_schema
+    from core.store.migrate import ensure_schema
     from core.suite_runs import advance, get_run, start
 
     ensure_schema()
@@ -204,8 +204,8 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
                 if not ids:
                     break
     except KeyboardInterrupt:
-        from core.lifecycle import request_cancel
-        from core.results import ResultFilter, query_records
+        from core.store.jobs import request_cancel
+        from core.store.read import ResultFilter, query_records
 
         waiting = query_records(ResultFilter(group_id=run_id, status=("queued",)), spec=False)
         for r in waiting:  # the run then closes, naming what was left undecided
@@ -226,7 +226,7 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
 def list_runs(limit, fmt) -> None:
     """Suite runs: their round, state, and the experiments still undecided."""
     from cli.tables import Column, emit
-    from core.migrate import ensure_schema
+    from core.store.migrate import ensure_schema
     from core.suite_runs import recent_runs
 
     ensure_schema()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -34,7 +35,6 @@ def cli_path() -> str:
     """How to type `bnbench` here: the bare name when it is on PATH, else its path."""
     import shutil
     import sys
-    from pathlib import Path
 
     mine = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "bnbench" else None
     mine = mine or Path(sys.executable).with_name("bnbench")
@@ -48,7 +48,7 @@ def cli_path() -> str:
 
 
 def wait_for_workers(names: list[str], timeout_s: float) -> bool:
-    from core.lifecycle import list_workers
+    from core.store.jobs import list_workers
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -86,8 +86,8 @@ def wait_for_workers(names: list[str], timeout_s: float) -> bool:
 @click.option("--port", type=int, default=8501, show_default=True, help="Dashboard port.")
 def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
     """Run bnbench on this machine: database, broker, workers, dashboard, and a demo group."""
-    from core.db import bnbench_home
-    from core.migrate import ensure_schema
+    from core.store.db import bnbench_home
+    from core.store.migrate import ensure_schema
     from worker.embedded import EmbeddedBroker, port_is_open
     from worker.launcher import Supervisor, plan_workers
     from worker.summary import checked_settings, print_summary
@@ -117,10 +117,8 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
         fail([str(e)])
     sup = Supervisor(plan, "info", log_dir, grace_s=settings.stop_grace_s)
     sup.start()
-    dash, extra = None, []
+    dash, extra, host = None, [], ""
     if with_dashboard:
-        from pathlib import Path
-
         from dashboard.launch import default_host, free_port, start
 
         host = default_host()

@@ -9,9 +9,9 @@ from core.engine.errors import Cancelled
 from core.engine.progress import ProgressFn
 from core.engine.result import BenchResult
 from core.engine.run import run
-from core.migrate import ensure_schema
 from core.spec.schema import BenchSpec
-from core.store import create_job, mark_failed, record_progress, save_result
+from core.store.migrate import ensure_schema
+from core.store.write import create_job, mark_failed, record_progress, save_result
 
 PROGRESS_WRITE_INTERVAL_S = 2.0
 
@@ -41,8 +41,8 @@ def run_recorded(
 def run_queued(job_id: str, progress: ProgressFn | None = None, url: str | None = None):
     """Run a queued job row here (a local suite run's next round), recorded the same way.
     Returns its result, or None when another process had already taken it."""
-    from core.lifecycle import claim, stored_spec
     from core.spec.parse import validate_spec
+    from core.store.jobs import claim, stored_spec
 
     stored = stored_spec(job_id, url)
     if stored is None or not claim(job_id, socket.gethostname(), 1e9, url):

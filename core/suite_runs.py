@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.db import rows_changed, session_scope
-from core.dbmodels import FINAL_STATUSES, Job, SuiteRun, utcnow
 from core.spec.schema import BenchSpec
-from core.store import new_job
+from core.store.db import rows_changed, session_scope
+from core.store.tables import FINAL_STATUSES, Job, SuiteRun, utcnow
+from core.store.write import new_job
 
 if TYPE_CHECKING:
     from core.suites import Suite

@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import details, lifecycle, rejections, results
-from core.db import redacted
+from core.store import details, read, rejections
+from core.store.db import redacted
+from core.store.jobs import list_workers, queues_with_queued_jobs
 
 TTL_S = 5
 T = TypeVar("T")
@@ -19,7 +20,7 @@ T = TypeVar("T")
 @st.cache_resource(show_spinner=False)
 def schema_ready() -> bool:
     """Migrate once per dashboard process, like a worker does at start."""
-    from core.migrate import ensure_schema
+    from core.store.migrate import ensure_schema
 
     ensure_schema()
     return True
@@ -44,7 +45,7 @@ def idle_queue_warnings() -> list[str]:
     """A line per queue holding queued jobs that no live worker consumes."""
     from worker.submit import unserved_warnings
 
-    return unserved_warnings(lifecycle.queues_with_queued_jobs())
+    return unserved_warnings(queues_with_queued_jobs())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -55,21 +56,21 @@ def jobs(
     limit: int = 200,
     archived: bool = False,
 ) -> pd.DataFrame:
-    f = results.ResultFilter(status=status, group_id=group or None, label=label or None,
+    f = read.ResultFilter(status=status, group_id=group or None, label=label or None,
                              archived=None if archived else False)  # fmt: skip
-    return pd.DataFrame.from_records(results.query_records(f, limit=limit))
+    return pd.DataFrame.from_records(read.query_records(f, limit=limit))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def jobs_where(spec: tuple[tuple[str, Any], ...], limit: int = 500) -> pd.DataFrame:
     """Succeeded jobs whose spec fields equal the given values."""
-    f = results.ResultFilter(spec=dict(spec), status=("succeeded",))
-    return pd.DataFrame.from_records(results.query_records(f, limit=limit))
+    f = read.ResultFilter(spec=dict(spec), status=("succeeded",))
+    return pd.DataFrame.from_records(read.query_records(f, limit=limit))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def groups(archived: bool = False) -> list[str]:
-    return results.group_ids(archived=archived)
+    return read.group_ids(archived=archived)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -99,13 +100,13 @@ def layer_benchmarks() -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def repeats(group: str | None, job_ids: tuple[str, ...]) -> pd.DataFrame:
-    f = results.ResultFilter(group_id=group or None, job_ids=job_ids)
-    return results.compare_repeats(f)
+    f = read.ResultFilter(group_id=group or None, job_ids=job_ids)
+    return read.compare_repeats(f)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def workers() -> pd.DataFrame:
-    return pd.DataFrame.from_records(lifecycle.list_workers())
+    return pd.DataFrame.from_records(list_workers())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -47,7 +47,7 @@ def render(
     url: str | None = None,
 ) -> str:
     """The report as one HTML page, with epoch-level charts from the database at `url`."""
-    from core.details import epoch_curves
+    from core.store.details import epoch_curves
 
     def curves(job_ids):
         return epoch_curves(job_ids, url)

@@ -4,8 +4,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.db import dispose_engines
-from core.migrate import upgrade
+from core.store.db import dispose_engines
+from core.store.migrate import upgrade
 from tests.services import queue_env, redis_url, start_workers  # noqa: F401  (fixtures)
 
 PG_URL = os.environ.get("BNBENCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.engine.result import BenchResult
 from core.spec.schema import BenchSpec
-from core.store import create_job, save_result
+from core.store.write import create_job, save_result
 
 
 def variant(

@@ -9,8 +9,8 @@ import time
 import pytest
 import redis
 
-from core.migrate import upgrade
 from core.spec.presets import preset
+from core.store.migrate import upgrade
 from worker.launcher import WorkerProcess, plan_workers
 
 REDIS = os.environ.get("BNBENCH_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -91,7 +91,7 @@ def start_workers(tmp_path):
         env: dict | None = None,
         wait: bool = True,
     ) -> list[WorkerProcess]:
-        from core.lifecycle import list_workers
+        from core.store.jobs import list_workers
 
         plan = plan_workers("none", n, queues, base_env={**os.environ, **(env or {})})
         for i, w in enumerate(plan):
@@ -162,8 +162,12 @@ def redis_server(data_dir):
 
 @contextlib.contextmanager
 def chromium_page(height: int = 1000):
-    """A page of Debian's headless Chromium, 1400 wide; actions time out after 30 s."""
-    from playwright.sync_api import sync_playwright
+    """A page of Debian's headless Chromium, 1400 wide; actions time out after 30 s, and
+    `expect` waits 15 s: a page's first render on a 2-core machine busy with the rest of the
+    suite took over playwright's default 5 s."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -17,7 +17,7 @@ from typing import Any
 from celery.exceptions import InvalidTaskError
 from celery.worker.consumer import Consumer
 
-from core.rejections import Rejection
+from core.store.rejections import Rejection
 from worker.envelope import EnvelopeError, check_body, check_headers, clamped_time_limits
 from worker.envelope import recover_job_id as _recover
 from worker.settings import Settings

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import click
 
 from core.config import masked, url_password
-from core.lifecycle import is_live
+from core.store.jobs import is_live
 from worker.summary import other_setting_problems
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def check_configuration() -> tuple[Check, Settings | None, str | None]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from core.db import database_url, redacted
+    from core.store.db import database_url, redacted
     from worker.settings import Settings
 
     lines: list[str] = []
@@ -135,7 +135,7 @@ def check_database(url: str) -> Check:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from core.db import redacted
+    from core.store.db import redacted
 
     u = make_url(url)
     sqlite = u.get_backend_name() == "sqlite"
@@ -169,7 +169,7 @@ def check_migrations(url: str) -> Check:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from core.migrate import alembic_config
+    from core.store.migrate import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config(url))
     head = script.get_current_head()
@@ -265,7 +265,7 @@ def check_broker(settings: Settings) -> Check:
 
 
 def check_workers(rows: list[dict], stale_after_s: float) -> Check:
-    """Rows as core.lifecycle.list_workers returns them; stale means no heartbeat within
+    """Rows as core.store.jobs.list_workers returns them; stale means no heartbeat within
     stale_after_s (BNBENCH_STALE_AFTER_S)."""
     if not rows:
         return Check(
@@ -394,8 +394,8 @@ def _secrets(*urls: str | None) -> set[str]:
 
 def run_checks() -> list[Check]:
     """Every check in order; a check whose prerequisite failed is reported as not checked."""
-    from core.lifecycle import list_workers
-    from core.rejections import recent_rejections, rejection_count
+    from core.store.jobs import list_workers
+    from core.store.rejections import recent_rejections, rejection_count
 
     config, settings, url = check_configuration()
     checks = [config]

@@ -11,10 +11,12 @@ import uuid
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from core.annotations import was_deleted
 from core.engine.errors import Cancelled
 from core.errors import FieldError
-from core.lifecycle import (
+from core.logs import job_context
+from core.spec.schema import BenchSpec
+from core.store.annotations import was_deleted
+from core.store.jobs import (
     INVALID_KIND,
     admit,
     claim,
@@ -22,10 +24,8 @@ from core.lifecycle import (
     release_worker,
     stored_spec,
 )
-from core.logs import job_context
-from core.rejections import Rejection, file_refusal
-from core.spec.schema import BenchSpec
-from core.store import mark_failed, save_result
+from core.store.rejections import Rejection, file_refusal
+from core.store.write import mark_failed, save_result
 from worker.envelope import job_id_for
 from worker.job_logs import captured
 from worker.memory_budget import worker_limits

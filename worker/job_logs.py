@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.db import session_scope
-from core.dbmodels import Job, JobLog
+from core.store.db import session_scope
+from core.store.tables import Job, JobLog
 
 log = logging.getLogger("bnbench.worker")
 MAX_LINES = 2000  # a runaway loop of warnings must not fill the database

@@ -188,7 +188,7 @@ class Supervisor:
 
     def claim_names(self) -> None:
         """Unique names on this host (WorkerProcess.claim_name), before they are shown."""
-        from core.db import bnbench_home
+        from core.store.db import bnbench_home
 
         for w in self.workers:
             if w.lock is None:

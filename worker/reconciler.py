@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from core.lifecycle import (
+from core.store.jobs import (
     overdue_cancels,
     overdue_queued,
     redispatch_if_still_overdue,
     requeue_stale,
 )
-from core.store import mark_failed
+from core.store.write import mark_failed
 from worker.broker_contents import BrokerContents
 from worker.broker_contents import read as broker_contents_of
 from worker.settings import Settings
@@ -73,7 +73,7 @@ def reconcile(settings: Settings) -> dict[str, int]:
             send(again)
             done["resent"] += 1
             log.warning(
-                "job %s was queued but missing from %s; re-sent", job_id, d.queue,
+                "job %s was queued but missing from %s; re-sent", job_id, again.queue,
                 extra={"job_id": job_id},
             )  # fmt: skip
 

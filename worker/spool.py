@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.db import bnbench_home
-from core.rejections import Rejection, file_refusal
-from core.store import mark_failed
+from core.store.db import bnbench_home
+from core.store.rejections import Rejection, file_refusal
+from core.store.write import mark_failed
 
 log = logging.getLogger("bnbench.spool")
 

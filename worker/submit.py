@@ -15,20 +15,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import session_scope
-from core.dbmodels import Job
-from core.lifecycle import (
+from core.spec.limits import Limits
+from core.spec.parse import validate_spec
+from core.spec.schema import BenchSpec
+from core.store.db import session_scope
+from core.store.jobs import (
     Dispatch,
     mark_dispatched,
     prepare_retry,
     queue_memory_mb,
     request_cancel,
 )
-from core.migrate import ensure_schema
-from core.spec.limits import Limits
-from core.spec.parse import validate_spec
-from core.spec.schema import BenchSpec
-from core.store import new_job
+from core.store.migrate import ensure_schema
+from core.store.tables import Job
+from core.store.write import new_job
 from worker.queues import queue_for
 from worker.settings import Settings
 
@@ -100,8 +100,8 @@ def send_recorded(
 
 
 def unserved_warnings(queues: list[str] | set[str], url: str | None = None) -> list[str]:
-    """One line per queue that no live worker consumes (core.lifecycle.unserved_queues)."""
-    from core.lifecycle import unserved_message, unserved_queues
+    """One line per queue that no live worker consumes (core.store.jobs.unserved_queues)."""
+    from core.store.jobs import unserved_message, unserved_queues
 
     stale = Settings.from_env().stale_after_s
     return [unserved_message(q) for q in unserved_queues(queues, stale, url)]
@@ -232,7 +232,7 @@ def cancel(job_id: str, url: str | None = None) -> str:
 
 def retry(job_id: str, url: str | None = None) -> bool:
     """A new attempt of a failed or cancelled job; False if it is neither, or if its spec
-    never validated (core.lifecycle.not_retryable says which). BrokerUnavailable when no
+    never validated (core.store.jobs.not_retryable says which). BrokerUnavailable when no
     broker answers, before anything changes."""
     require_broker("Nothing was changed.")
     d = prepare_retry(job_id, url)

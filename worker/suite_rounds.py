@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from core.lifecycle import mark_dispatched
 from core.spec.schema import BenchSpec
+from core.store.jobs import mark_dispatched
 from core.suite_runs import advance, run_of_job, stalled_runs, start
 from worker.queues import queue_for
 from worker.settings import Settings

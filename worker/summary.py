@@ -8,10 +8,10 @@ from rich.console import Console
 
 from core import __version__
 from core.config import env_or_file, masked
-from core.db import redacted
 from core.errors import ConfigError
 from core.logs import log_format
 from core.spec.limits import Limits
+from core.store.db import redacted
 from worker.settings import Settings
 
 

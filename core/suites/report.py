@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.results import ResultFilter, group_ids, query_records
+from core.store.read import ResultFilter, group_ids, query_records
 from core.suites.model import Experiment, Suite
 from core.suites.verdicts import Verdict
 
@@ -58,8 +58,8 @@ def _reruns_in_place(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
 
 def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
     """Layer timings, and the BN-folding speedup at the largest inference batch, as columns."""
-    from core.details import inference_table, layer_benchmarks
     from core.engine.inference_checks import checked
+    from core.store.details import inference_table, layer_benchmarks
 
     ids = df["job_id"].tolist()
     layers = layer_benchmarks(url=url, job_ids=ids)

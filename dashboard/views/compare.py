@@ -7,7 +7,7 @@ import zlib
 import pandas as pd
 import streamlit as st
 
-from core.results import by_varying_fields, run_labels, varying_spec_columns
+from core.store.read import by_varying_fields, run_labels, varying_spec_columns
 from dashboard import charts, data, tables
 from dashboard.safe_text import plain_text
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from core.dbmodels import JOB_STATUSES
+from core.store.tables import JOB_STATUSES
 from dashboard import charts, data, tables
 from dashboard.safe_text import plain_text
 
@@ -65,7 +65,7 @@ def live_table(status, group, label, archived: bool = False) -> None:
 
 
 def _act(action: str, job_id: str) -> None:
-    from core.lifecycle import not_retryable
+    from core.store.jobs import not_retryable
     from worker.submit import BrokerUnavailable, cancel, retry
 
     if action == "cancel":
@@ -85,7 +85,7 @@ def _act(action: str, job_id: str) -> None:
 
 
 def _save(job_ids: list[str], key: str, group: str | None = None) -> None:
-    from core.annotations import AnnotationError, edit, set_group_note
+    from core.store.annotations import AnnotationError, edit, set_group_note
 
     state = st.session_state
     try:
@@ -103,7 +103,7 @@ def _save(job_ids: list[str], key: str, group: str | None = None) -> None:
 
 
 def _archive(job_ids: list[str], undo: bool) -> None:
-    from core.annotations import archive
+    from core.store.annotations import archive
 
     n = archive(job_ids, undo=undo)
     st.session_state["job_action"] = f"{n} job{'s' if n != 1 else ''} " + (
@@ -117,7 +117,7 @@ def _confirm_delete(job_ids: list[str], what: str) -> None:
     st.write(f"{plain_text(what)}: the job rows, results, curves, logs and tags go, and cannot "
              "come back. Archive hides them instead.")  # fmt: skip
     if st.button("Delete", type="primary", key="delete_confirmed"):
-        from core.annotations import delete_jobs
+        from core.store.annotations import delete_jobs
 
         deleted, refused = delete_jobs(job_ids)
         msg = f"{len(deleted)} deleted"
@@ -130,7 +130,7 @@ def _confirm_delete(job_ids: list[str], what: str) -> None:
 
 def annotate(row) -> None:
     """Name, tag and note the job; archive or delete it."""
-    from core.annotations import all_tags
+    from core.store.annotations import all_tags
 
     job_id, key = row["job_id"], f"edit_{row['job_id'][:8]}"
     tags = [t for t in (row.get("tags") or "").split(", ") if t]
@@ -153,7 +153,7 @@ def annotate(row) -> None:
 
 def group_actions(group: str) -> None:
     """Tag, note, archive or delete a whole group."""
-    from core.annotations import group_note, jobs_of
+    from core.store.annotations import group_note, jobs_of
 
     ids = data.guarded(jobs_of, (), group, default=[])
     if not ids:
@@ -174,10 +174,10 @@ def group_actions(group: str) -> None:
 
 
 def detail(job_id: str) -> None:
-    from core import details, results
+    from core.store import details, read
 
     # Read afresh, not through the 5 s cache: this view is watched while the job runs.
-    rec = data.guarded(results.job_record, job_id, default=None)
+    rec = data.guarded(read.job_record, job_id, default=None)
     if rec is None:
         return
     st.subheader(f"Job {job_id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.lifecycle import is_live
+from core.store.jobs import is_live
 from dashboard import data
 from worker.settings import Settings
 

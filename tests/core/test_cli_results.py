@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from core.results import query_records
+from core.store.read import query_records
 
 SMOKE = ["run", "--preset", "smoke", "--device", "cpu", "--epochs", "1"]
 

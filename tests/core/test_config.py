@@ -3,8 +3,8 @@
 import pytest
 
 from core.config import env_or_file
-from core.db import database_url
 from core.errors import ConfigError
+from core.store.db import database_url
 
 
 def test_the_variable_itself_wins_over_a_file(monkeypatch, tmp_path):

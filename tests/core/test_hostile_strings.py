@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, inspect, select
 
 from cli import main
-from core.db import get_engine, session_scope
-from core.dbmodels import Job
-from core.results import (
+from core.spec.schema import BenchSpec
+from core.store.db import get_engine, session_scope
+from core.store.read import (
     JobNotFound,
     ResultFilter,
     compare_repeats,
@@ -22,8 +22,8 @@ from core.results import (
     query_records,
     resolve_job_id,
 )
-from core.spec.schema import BenchSpec
-from core.store import create_job
+from core.store.tables import Job
+from core.store.write import create_job
 from tests.dbseed import seed, variant
 
 HOSTILE = [

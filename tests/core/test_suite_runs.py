@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from core.db import session_scope
-from core.dbmodels import Job, utcnow
+from core.store.db import session_scope
+from core.store.tables import Job, utcnow
 from core.suite_runs import advance, get_run, stalled_runs, start, suite_job_id
 from core.suites import suites
 
@@ -112,7 +112,7 @@ def test_the_reconciler_finds_a_round_that_ended_unnoticed(db_url, rounds):
 def test_charts_get_the_runs_their_verdict_rests_on(db_url, rounds):
     import pandas as pd
 
-    from core.dbmodels import SuiteRun
+    from core.store.tables import SuiteRun
     from core.suites.report import as_judged
     from core.suites.sequential import Stop
 
@@ -151,7 +151,7 @@ def timed(monkeypatch):
 def spread(url, job_ids, frac: float) -> None:
     """Set the jobs' stored layer timings' IQR to `frac` of their median: 0.4 as a busy host
     gives, 0.01 as a quiet one (a CPU timing of a few microseconds is noisy either way)."""
-    from core.dbmodels import LayerMetric
+    from core.store.tables import LayerMetric
 
     with session_scope(url) as s:
         s.execute(update(LayerMetric).where(LayerMetric.job_id.in_(job_ids))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from core.migrate import upgrade
+from core.store.migrate import upgrade
 
 VIEWS = Path(__file__).resolve().parents[2] / "dashboard"
 

@@ -14,9 +14,9 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from core.results import ResultFilter, query_records
 from core.spec.schema import BenchSpec
-from core.store import create_job, mark_failed
+from core.store.read import ResultFilter, query_records
+from core.store.write import create_job, mark_failed
 from core.suites import suites
 from core.suites.model import Suite
 from core.suites.report import evaluate, results_by_experiment

@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from core.annotations import tags_of
-from core.results import ResultFilter, query_records
+from core.store.annotations import tags_of
+from core.store.read import ResultFilter, query_records
 from tests.services import CHROMIUM, FAST_TIMERS, chromium_page, free_port, wait_until
 
 pytestmark = pytest.mark.skipif(

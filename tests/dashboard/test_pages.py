@@ -6,10 +6,10 @@ import re
 import pandas as pd
 import pytest
 
-from core.lifecycle import register_worker
-from core.results import ResultFilter, query_records
 from core.spec.schema import BenchSpec
-from core.store import create_job
+from core.store.jobs import register_worker
+from core.store.read import ResultFilter, query_records
+from core.store.write import create_job
 from tests.dashboard.conftest import app, baseline_picker, page
 from tests.dbseed import seed, variant
 
@@ -136,7 +136,7 @@ def test_workers_page_lists_the_fleet(dash_db):
 def test_workers_page_lists_refused_messages_with_their_reasons(dash_db):
     import streamlit as st
 
-    from core.rejections import Rejection, file_refusal
+    from core.store.rejections import Rejection, file_refusal
 
     at = page("workers").run()
     assert "No task message has been refused." in [c.value for c in at.caption]
@@ -378,7 +378,7 @@ def test_a_jobs_detail_leads_with_its_tasks_own_figures(dash_db, sample_result):
 
 
 def test_jobs_tags_notes_and_archives_a_job_and_a_group(seeded):
-    from core.annotations import group_note, tags_of
+    from core.store.annotations import group_note, tags_of
 
     ids, _ = seeded
     at = page("jobs").run()

@@ -1,7 +1,7 @@
 """The Submit page: a form generated from BenchSpec that creates the right job rows."""
 
-from core.results import ResultFilter, query_records
 from core.spec.schema import BenchSpec, fields_by_group
+from core.store.read import ResultFilter, query_records
 from tests.dashboard.conftest import page
 
 

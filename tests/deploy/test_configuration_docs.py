@@ -9,7 +9,7 @@ SET_BY_THE_LAUNCHER = {"BNBENCH_WORKER_GPU"}  # not a setting: the launcher sets
 
 def variables_in_code() -> set[str]:
     found = set()
-    for package in ("core", "worker", "dashboard"):
+    for package in ("cli", "core", "worker", "dashboard"):
         for f in (ROOT / package).rglob("*.py"):
             found |= set(re.findall(r"BNBENCH_[A-Z0-9_]+", f.read_text()))
     return {v for v in found if not v.endswith("_FILE") or v.startswith("BNBENCH_BROKER_")}

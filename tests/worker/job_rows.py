@@ -2,8 +2,8 @@
 
 from sqlalchemy import func, select
 
-from core.db import session_scope
-from core.dbmodels import Job, RejectedMessage, Result
+from core.store.db import session_scope
+from core.store.tables import Job, RejectedMessage, Result
 
 FINAL = ("succeeded", "failed", "cancelled")
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 
-from core.lifecycle import list_workers
+from core.store.jobs import list_workers
 from tests.services import wait_until
 
 

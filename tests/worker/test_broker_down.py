@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.results import query_records
+from core.store.read import query_records
 from tests.services import free_port
 
 BNBENCH = str(Path(sys.executable).with_name("bnbench"))
@@ -69,10 +69,10 @@ def test_the_embedded_broker_not_running_says_start_bnbench_up(tmp_path, monkeyp
 
 
 def test_retry_with_the_broker_down_changes_nothing(no_broker, monkeypatch):
-    from core.db import session_scope
-    from core.migrate import upgrade
     from core.spec.schema import BenchSpec
-    from core.store import new_job
+    from core.store.db import session_scope
+    from core.store.migrate import upgrade
+    from core.store.write import new_job
 
     env, _ = no_broker
     upgrade(env["BNBENCH_DATABASE_URL"])

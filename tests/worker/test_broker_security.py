@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from kombu.exceptions import OperationalError
 
-from core.results import query_records
 from core.spec.schema import BenchSpec
+from core.store.read import query_records
 from tests.services import TINY, free_port, wait_until
 from worker.app import create_app
 from worker.settings import Settings

@@ -22,10 +22,10 @@ from celery import Celery
 from kombu import Connection
 from sqlalchemy import create_engine, text
 
-from core.db import dispose_engines, session_scope
-from core.dbmodels import Result
-from core.migrate import upgrade
 from core.spec.schema import BenchSpec
+from core.store.db import dispose_engines, session_scope
+from core.store.migrate import upgrade
+from core.store.tables import Result
 from tests.conftest import PG_URL, pg_schema_url
 from tests.services import LONG, MEDIUM, TINY, redis_server, wait_until
 from tests.tcp_proxy import TcpProxy
@@ -310,7 +310,7 @@ def test_a_raw_job_runs_once_when_its_message_returns_after_a_dead_worker(queue_
 def test_a_job_id_sent_with_another_spec_is_refused_and_the_job_runs_its_own(
     queue_env, start_workers
 ):
-    from core.store import create_job
+    from core.store.write import create_job
 
     mine = BenchSpec(**dict(TINY, epochs=3, seed=90050))
     job_id = create_job(mine, queue="cpu")  # queued; its message is lost (never sent)
@@ -449,7 +449,7 @@ def test_soak_200_jobs_through_kills_and_a_broker_restart(queue_env, tmp_path, m
 
 
 def test_a_raw_clients_rejected_payload_is_not_retried(queue_env, start_workers):
-    from core.lifecycle import not_retryable
+    from core.store.jobs import not_retryable
     from worker.submit import retry
 
     start_workers(1)

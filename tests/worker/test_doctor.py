@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from cli import main
-from core.db import session_scope
-from core.dbmodels import Worker, utcnow
-from core.lifecycle import register_worker
-from core.migrate import alembic_config, head_revision, upgrade
+from core.store.db import session_scope
+from core.store.jobs import register_worker
+from core.store.migrate import alembic_config, head_revision, upgrade
+from core.store.tables import Worker, utcnow
 from tests.services import free_port, wait_until
 from worker.doctor import FAIL, OK, WARN, classify_gpus, masked
 from worker.embedded import EmbeddedBroker, port_is_open

@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
-from core.db import session_scope
-from core.dbmodels import Job, Result
-from core.lifecycle import request_cancel
 from core.spec.schema import BenchSpec
-from core.store import create_job
+from core.store.db import session_scope
+from core.store.jobs import request_cancel
+from core.store.tables import Job, Result
+from core.store.write import create_job
 from tests.services import TINY
 from worker.execute import describe_failure, execute
 from worker.settings import Settings
@@ -148,8 +148,8 @@ def test_cuda_and_cpu_oom_messages_map_to_out_of_memory(text):
 
 
 def test_a_late_message_for_a_deleted_job_is_dropped_not_run_again(db_url):
-    from core.annotations import delete_jobs
-    from core.store import mark_failed
+    from core.store.annotations import delete_jobs
+    from core.store.write import mark_failed
 
     spec = BenchSpec(**TINY)
     job_id = create_job(spec, queue="cpu")
@@ -163,7 +163,7 @@ def test_a_jobs_log_lines_are_stored_with_it(db_url, caplog):
     """At the worker's log level (info here, as `bnbench worker` defaults to)."""
     import logging
 
-    from core.details import job_log
+    from core.store.details import job_log
 
     caplog.set_level(logging.INFO, logger="bnbench")
     spec = BenchSpec(**TINY)

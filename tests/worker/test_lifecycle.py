@@ -4,9 +4,9 @@ import threading
 import time
 import uuid
 
-from core.db import session_scope
-from core.dbmodels import Job
-from core.lifecycle import (
+from core.spec.schema import BenchSpec
+from core.store.db import session_scope
+from core.store.jobs import (
     admit,
     claim,
     create_rejected_job,
@@ -22,8 +22,8 @@ from core.lifecycle import (
     requeue_stale,
     unserved_queues,
 )
-from core.spec.schema import BenchSpec
-from core.store import create_job, mark_failed
+from core.store.tables import Job
+from core.store.write import create_job, mark_failed
 
 SPEC = BenchSpec(device="cpu")
 
@@ -157,7 +157,7 @@ def test_text_no_database_can_store_is_escaped_in_a_rejected_job(db_url):
 
 
 def test_claim_sets_the_workers_current_job(db_url):
-    from core.lifecycle import list_workers, release_worker
+    from core.store.jobs import list_workers, release_worker
 
     register_worker("w@h", ["cpu"], None)
     job_id = job(db_url)

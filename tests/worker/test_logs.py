@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from core import logs
-from core.results import query_records
 from core.spec.schema import BenchSpec
+from core.store.read import query_records
 from tests.services import TINY, wait_until
 from worker.submit import submit
 

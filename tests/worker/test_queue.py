@@ -140,8 +140,8 @@ def test_learning_curves_grow_while_the_job_runs(queue_env, start_workers):
     """Each epoch's row is written by the next heartbeat, not when the job ends."""
     from sqlalchemy import func, select
 
-    from core.db import session_scope
-    from core.dbmodels import EpochMetric
+    from core.store.db import session_scope
+    from core.store.tables import EpochMetric
 
     def epochs_written() -> int:
         with session_scope() as s:

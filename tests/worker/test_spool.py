@@ -4,12 +4,12 @@ a restart, and reach the database once each."""
 import json
 from dataclasses import replace
 
-from core.db import session_scope
-from core.dbmodels import Job
-from core.lifecycle import claim
-from core.rejections import Rejection
 from core.spec.schema import BenchSpec
-from core.store import create_job
+from core.store.db import session_scope
+from core.store.jobs import claim
+from core.store.rejections import Rejection
+from core.store.tables import Job
+from core.store.write import create_job
 from tests.services import TINY
 from tests.worker.job_rows import rejected
 from worker.execute import hard_limit_failure

@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from core.results import ResultFilter, query_records
+from core.store.read import ResultFilter, query_records
 from core.suites import suites
 from core.suites.report import evaluate
 

@@ -6,8 +6,8 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from cli import main
-from core.db import session_scope
-from core.dbmodels import Job, SuiteRun, utcnow
+from core.store.db import session_scope
+from core.store.tables import Job, SuiteRun, utcnow
 from core.suite_runs import get_run
 from core.suites import suites
 from core.suites.report import evaluate

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from core.migrate import upgrade
-from core.results import query_records
+from core.store.migrate import upgrade
+from core.store.read import query_records
 from worker.settings import Settings
 from worker.summary import deployment_lines
 

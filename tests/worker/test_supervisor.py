@@ -5,8 +5,8 @@ import signal
 import time
 from pathlib import Path
 
-from core.results import ResultFilter, query_records
 from core.spec.schema import BenchSpec
+from core.store.read import ResultFilter, query_records
 from tests.services import LONG, MEDIUM, wait_until
 from worker.launcher import Supervisor, plan_workers
 from worker.submit import submit
@@ -30,7 +30,7 @@ def status(job_id: str) -> dict:
 
 
 def supervised(tmp_path) -> Supervisor:
-    from core.lifecycle import list_workers
+    from core.store.jobs import list_workers
 
     plan = plan_workers("none", 1, None, base_env=dict(os.environ))
     sup = Supervisor(plan, "info", str(tmp_path / "logs"), grace_s=90)

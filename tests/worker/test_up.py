@@ -12,10 +12,10 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
-from core.db import session_scope
-from core.dbmodels import Worker
-from core.lifecycle import list_workers
-from core.results import ResultFilter, query_records
+from core.store.db import session_scope
+from core.store.jobs import list_workers
+from core.store.read import ResultFilter, query_records
+from core.store.tables import Worker
 from tests.services import FAST_TIMERS, free_port, wait_until
 
 BNBENCH = [sys.executable, "-c", "from cli import main; main()"]

@@ -1,0 +1,483 @@
+"""Job state transitions in the database, each one atomic. No broker here: callers dispatch.
+
+queued --claim--> running --save_result--> succeeded
+   |                 |----mark_failed----> failed | cancelled
+   |--cancel-------> cancelled
+running (stale heartbeat) --requeue_stale--> queued   (or failed after max attempts)
+failed | cancelled --retry--> queued
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.spec.schema import BenchSpec
+from core.storable import storable
+from core.store.db import rows_changed, session_scope
+from core.store.tables import EpochMetric, Job, Worker, utcnow
+from core.store.write import new_job
+
+if TYPE_CHECKING:
+    from core.engine.result import EpochMetrics
+
+RAW_PAYLOAD_MAX = 8192  # bytes of a rejected payload kept for the record
+INVALID_KIND = "invalid"  # jobs.kind of a payload that never became a valid spec
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What a sender needs to put a job on the queue: an id and its spec, nothing else."""
+
+    job_id: str
+    spec: dict[str, Any]
+    queue: str
+    priority: int
+    task_id: str
+
+
+def claim(
+    job_id: str,
+    worker: str,
+    stale_after_s: float,
+    url: str | None = None,
+    task_id: str | None = None,
+) -> bool:
+    """queued -> running for this worker, only if still queued (or running with a dead
+    heartbeat). A duplicate delivery of a live or finished job claims nothing. The task id
+    of the delivery that runs it is stored, so a cancel can terminate it."""
+    now = utcnow()
+    stamp = {"task_id": task_id} if task_id else {}
+    cutoff = now - timedelta(seconds=stale_after_s)
+    with session_scope(url) as s:
+        res = rows_changed(
+            s,
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.cancel_requested.is_(False),
+                or_(
+                    Job.status == "queued", (Job.status == "running") & (Job.heartbeat_at < cutoff)
+                ),
+            )
+            .values(
+                status="running",
+                worker=worker,
+                attempt=Job.attempt + 1,
+                started_at=now,
+                heartbeat_at=now,
+                progress=0.0,
+                progress_epoch=None,
+                **stamp,
+            ),
+        )
+        if res == 1:
+            s.execute(update(Worker).where(Worker.name == worker).values(current_job_id=job_id))
+        return res == 1
+
+
+def admit(job_id: str, spec: BenchSpec, queue: str, url: str | None = None) -> str | None:
+    """Give a delivery its job row, created as queued the first time a raw client's job is
+    seen. Returns None when the row holds this spec (by spec hash), else the spec hash the row
+    holds: the message names a job that is not its own and must not touch it."""
+    with session_scope(url) as s:
+        held = s.scalar(select(Job.spec_hash).where(Job.id == job_id))
+    if held is None:
+        try:
+            with session_scope(url) as s:
+                s.add(new_job(spec, queue=queue, job_id=job_id))
+            return None
+        except IntegrityError:  # a concurrent delivery created it
+            with session_scope(url) as s:
+                held = s.scalar(select(Job.spec_hash).where(Job.id == job_id))
+    return None if held == spec.spec_hash() else held
+
+
+def stored_spec(job_id: str, url: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(kind, spec JSON) of a job row, or None when there is no such job."""
+    with session_scope(url, readonly=True) as s:
+        row = s.execute(select(Job.kind, Job.spec_json).where(Job.id == job_id)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def heartbeat(
+    job_id: str,
+    worker: str,
+    epoch: int | None,
+    fraction: float | None,
+    url: str | None = None,
+    epochs: list[EpochMetrics] | None = None,
+) -> str:
+    """Record life and progress, and the epochs finished since the last beat (their rows
+    replace any an earlier attempt left). Returns "ok"; "cancel" when a cancel was requested;
+    or "lost" when the job no longer belongs to this worker (reclaimed, or finished)."""
+    values: dict[str, Any] = {"heartbeat_at": utcnow()}
+    if fraction is not None:
+        values.update(progress=fraction, progress_epoch=epoch or None)
+    with session_scope(url) as s:
+        res = rows_changed(
+            s,
+            update(Job)
+            .where(Job.id == job_id, Job.status == "running", Job.worker == worker)
+            .values(**values),
+        )
+        if res != 1:
+            return "lost"
+        if epochs:
+            from core.store.result_rows import epoch_row
+
+            first = min(e.epoch for e in epochs)
+            s.execute(
+                delete(EpochMetric).where(EpochMetric.job_id == job_id, EpochMetric.epoch >= first)
+            )
+            s.add_all([epoch_row(job_id, e) for e in epochs])
+        return "cancel" if s.scalar(select(Job.cancel_requested).where(Job.id == job_id)) else "ok"
+
+
+def release_worker(worker: str, url: str | None = None) -> None:
+    with session_scope(url) as s:
+        s.execute(update(Worker).where(Worker.name == worker).values(current_job_id=None))
+
+
+def request_cancel(job_id: str, url: str | None = None) -> str:
+    """Cancel a queued job at once, or ask a running one to stop. Returns the new state:
+    cancelled, cancelling, or the final status it already had."""
+    now = utcnow()
+    with session_scope(url) as s:
+        queued = rows_changed(
+            s,
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(
+                status="cancelled",
+                finished_at=now,
+                cancel_requested=True,
+                cancel_requested_at=now,
+                error_type="Cancelled",
+                error_message="cancelled before it started",
+            ),
+        )
+        if queued:
+            return "cancelled"
+        running = rows_changed(
+            s,
+            update(Job)
+            .where(Job.id == job_id, Job.status == "running", Job.cancel_requested.is_(False))
+            .values(cancel_requested=True, cancel_requested_at=now),
+        )
+        if running:
+            return "cancelling"
+        return s.scalar(select(Job.status).where(Job.id == job_id)) or "missing"
+
+
+def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:
+    """failed | cancelled -> queued with a fresh task id; None if the job is not retryable
+    (not_retryable says why)."""
+    with session_scope(url) as s:
+        res = rows_changed(
+            s,
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.status.in_(("failed", "cancelled")),
+                Job.kind != INVALID_KIND,
+            )
+            .values(
+                status="queued",
+                finished_at=None,
+                error_type=None,
+                error_message=None,
+                cancel_requested=False,
+                cancel_requested_at=None,
+                progress=0.0,
+                worker=None,
+            ),
+        )
+        if not res:
+            return None
+        return _mark_dispatched(s, job_id)
+
+
+def not_retryable(job_id: str, url: str | None = None) -> str | None:
+    """Why the job cannot be retried, or None when it can."""
+    with session_scope(url, readonly=True) as s:
+        row = s.execute(
+            select(Job.status, Job.kind, Job.error_type).where(Job.id == job_id)
+        ).first()
+    if row is None:
+        return f"{job_id[:8]}: no such job"
+    status, kind, error_type = row
+    if kind == INVALID_KIND:
+        return (
+            f"{job_id[:8]}: its spec never validated ({error_type}), so there is nothing to run "
+            "again; fix the spec shown by `bnbench show` and submit it as a new job"
+        )
+    if status not in ("failed", "cancelled"):
+        return f"{job_id[:8]} is {status}; only failed or cancelled jobs can be retried"
+    return None
+
+
+def _mark_dispatched(s: Session, job_id: str) -> Dispatch:
+    task_id = str(uuid.uuid4())
+    s.execute(update(Job).where(Job.id == job_id).values(task_id=task_id, dispatched_at=utcnow()))
+    job = s.get_one(Job, job_id)
+    return Dispatch(job_id, job.spec_json, job.queue, job.priority, task_id)
+
+
+def mark_dispatched(job_id: str, url: str | None = None) -> Dispatch:
+    """Stamp a new task id and dispatch time on a job about to be sent."""
+    with session_scope(url) as s:
+        return _mark_dispatched(s, job_id)
+
+
+def requeue_stale(
+    stale_after_s: float, max_attempts: int, url: str | None = None
+) -> tuple[list[Dispatch], list[str]]:
+    """Running jobs whose heartbeat stopped: back to queued for re-sending, or failed when
+    they have used up their attempts. Each job is taken by one reconciler only."""
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    resend: list[Dispatch] = []
+    failed: list[str] = []
+    with session_scope(url) as s:
+        stale = s.execute(
+            select(Job.id, Job.attempt, Job.worker).where(
+                Job.status == "running", Job.heartbeat_at < cutoff
+            )
+        ).all()
+        for job_id, attempt, worker in stale:
+            base = update(Job).where(
+                Job.id == job_id, Job.status == "running", Job.heartbeat_at < cutoff
+            )
+            if attempt >= max_attempts:
+                res = rows_changed(
+                    s,
+                    base.values(
+                        status="failed",
+                        finished_at=utcnow(),
+                        error_type="WorkerLost",
+                        error_message=f"the worker running it stopped answering {attempt} times "
+                        f"(last: {worker}); it may crash the worker or exceed its "
+                        "memory or time limit; check that worker's log",
+                    ),
+                )
+                if res:
+                    failed.append(job_id)
+                continue
+            res = rows_changed(s, base.values(status="queued", worker=None))
+            if res:
+                resend.append(_mark_dispatched(s, job_id))
+    return resend, failed
+
+
+def overdue_queued(
+    requeue_after_s: float, url: str | None = None
+) -> dict[str, list[tuple[str, str | None]]]:
+    """Queued jobs sent longer ago than requeue_after_s, by queue, as (job id, task id):
+    candidates for re-sending when the broker no longer holds their message."""
+    cutoff = utcnow() - timedelta(seconds=requeue_after_s)
+    with session_scope(url, readonly=True) as s:
+        rows = s.execute(
+            select(Job.queue, Job.id, Job.task_id).where(
+                Job.status == "queued",
+                Job.queue != "local",  # a CLI process runs these itself
+                or_(Job.dispatched_at.is_(None), Job.dispatched_at < cutoff),
+            )
+        ).all()
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for queue, job_id, task_id in rows:
+        out.setdefault(queue, []).append((job_id, task_id))
+    return out
+
+
+def redispatch_if_still_overdue(
+    job_id: str, requeue_after_s: float, url: str | None = None
+) -> Dispatch | None:
+    """Take the job for re-sending unless another reconciler just did."""
+    cutoff = utcnow() - timedelta(seconds=requeue_after_s)
+    with session_scope(url) as s:
+        res = rows_changed(
+            s,
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.status == "queued",
+                or_(Job.dispatched_at.is_(None), Job.dispatched_at < cutoff),
+            )
+            .values(dispatched_at=utcnow()),
+        )
+        return _mark_dispatched(s, job_id) if res else None
+
+
+def overdue_cancels(grace_s: float, url: str | None = None) -> list[tuple[str, str | None]]:
+    """Running jobs asked to cancel more than grace_s ago: (job id, task id) to terminate."""
+    cutoff = utcnow() - timedelta(seconds=grace_s)
+    with session_scope(url, readonly=True) as s:
+        return [
+            (r[0], r[1])
+            for r in s.execute(
+                select(Job.id, Job.task_id).where(
+                    Job.status == "running",
+                    Job.cancel_requested.is_(True),
+                    Job.cancel_requested_at < cutoff,
+                )
+            ).all()
+        ]
+
+
+def create_rejected_job(
+    job_id: str,
+    raw_text: str,
+    error_type: str,
+    message: str,
+    queue: str,
+    url: str | None = None,
+) -> bool:
+    """Record a payload that could not become a valid job, as a failed job that says why.
+
+    A job row that exists already is never touched (a message must not fail a job it does
+    not belong to); returns False then."""
+    kept = storable(raw_text[:RAW_PAYLOAD_MAX])
+    now = utcnow()
+    job = Job(
+        id=job_id,
+        spec_json={"rejected_payload": kept, "truncated": len(raw_text) > RAW_PAYLOAD_MAX},
+        spec_hash=hashlib.sha256(raw_text.encode("utf-8", "backslashreplace")).hexdigest()[:16],
+        repeat_key="rejected",
+        spec_version=0,
+        kind=INVALID_KIND,
+        status="failed",
+        queue=storable(queue)[:64],
+        priority=0,
+        created_at=now,
+        finished_at=now,
+        attempt=0,
+        progress=0.0,
+        cancel_requested=False,
+        error_type=error_type,
+        error_message=storable(message)[:4000],
+    )
+    try:
+        with session_scope(url) as s:
+            if s.get(Job, job_id) is not None:
+                return False
+            s.add(job)
+    except IntegrityError:  # a concurrent delivery created it
+        return False
+    return True
+
+
+def register_worker(
+    name: str,
+    queues: list[str],
+    gpu_model: str | None,
+    url: str | None = None,
+    memory_mb: int | None = None,
+) -> None:
+    now = utcnow()
+    with session_scope(url) as s:
+        row = s.get(Worker, name)
+        if row is None:
+            s.add(
+                Worker(
+                    name=name,
+                    host=socket.gethostname(),
+                    gpu_model=gpu_model,
+                    queues=queues,
+                    started_at=now,
+                    heartbeat_at=now,
+                    memory_mb=memory_mb,
+                )
+            )
+        else:
+            row.host, row.gpu_model, row.queues = socket.gethostname(), gpu_model, queues
+            row.started_at = row.heartbeat_at = now
+            row.current_job_id = None
+            row.memory_mb = memory_mb
+
+
+def worker_heartbeat(name: str, url: str | None = None) -> bool:
+    """False when the worker's row is gone (deleted by hand, or by a namesake that stopped):
+    the caller registers again."""
+    with session_scope(url) as s:
+        res = rows_changed(
+            s, update(Worker).where(Worker.name == name).values(heartbeat_at=utcnow())
+        )
+        return res > 0
+
+
+def unregister_worker(name: str, url: str | None = None) -> None:
+    with session_scope(url) as s:
+        s.execute(delete(Worker).where(Worker.name == name))
+
+
+def list_workers(url: str | None = None) -> list[dict[str, Any]]:
+    with session_scope(url, readonly=True) as s:
+        rows = s.scalars(select(Worker).order_by(Worker.name)).all()
+        now = utcnow()
+        return [
+            {
+                "name": w.name,
+                "host": w.host,
+                "gpu_model": w.gpu_model,
+                "queues": w.queues,
+                "started_at": w.started_at,
+                "heartbeat_at": w.heartbeat_at,
+                "heartbeat_age_s": (now - w.heartbeat_at).total_seconds(),
+                "current_job_id": w.current_job_id,
+                "memory_mb": w.memory_mb,
+            }
+            for w in rows
+        ]
+
+
+def is_live(worker: dict[str, Any], stale_after_s: float) -> bool:
+    """A row of list_workers() that heartbeat within stale_after_s (BNBENCH_STALE_AFTER_S)."""
+    return bool(worker["heartbeat_age_s"] <= stale_after_s)
+
+
+def queue_memory_mb(queue: str, stale_after_s: float, url: str | None = None) -> int | None:
+    """The largest memory budget among the live workers that consume `queue`; None when no
+    live worker of it states one."""
+    budgets = [
+        w["memory_mb"]
+        for w in list_workers(url)
+        if queue in (w["queues"] or []) and is_live(w, stale_after_s) and w["memory_mb"] is not None
+    ]
+    return max(budgets, default=None)
+
+
+def unserved_queues(
+    queues: list[str] | set[str], stale_after_s: float, url: str | None = None
+) -> list[str]:
+    """Those of `queues` that no live worker consumes; their jobs wait until one does.
+    "local" is left out: the CLI process that queued such a job runs it."""
+    served = {
+        q for w in list_workers(url) if is_live(w, stale_after_s) for q in (w["queues"] or [])
+    }
+    return sorted(q for q in set(queues) if q != "local" and q not in served)
+
+
+def queues_with_queued_jobs(url: str | None = None) -> set[str]:
+    with session_scope(url, readonly=True) as s:
+        return set(s.scalars(select(Job.queue).where(Job.status == "queued").distinct()))
+
+
+def unserved_message(queue: str) -> str:
+    return (
+        f"no live worker consumes queue {queue}: its jobs stay queued until one does. "
+        f"`bnbench workers` lists the fleet; `bnbench worker --queues {queue}` starts one"
+        + (" (on a machine with that GPU)" if queue.startswith("gpu.") else "")
+    )
+
+
+def queue_counts(url: str | None = None) -> dict[str, int]:
+    with session_scope(url, readonly=True) as s:
+        return dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all())
