@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
 from cli.tables import format_option
 from core.errors import ConfigError
-from core.spec.parse import SpecError, parse_override
+from core.spec.parse import SpecError
 
 FINAL = ("succeeded", "failed", "cancelled")
 STATUS_STYLE = {
@@ -23,18 +23,6 @@ STATUS_STYLE = {
     "failed": "red",
     "cancelled": "magenta",
 }
-
-
-def parse_grid(items: tuple[str, ...]) -> dict[str, list]:
-    """--grid dropout_p=0,0.1,0.5 --grid norm=batchnorm,none -> {field: [values]}."""
-    grid: dict[str, list] = {}
-    for item in items:
-        key, raw = item.split("=", 1) if "=" in item else (item, "")
-        if not raw:
-            raise SpecError([("--grid", f"expected field=v1,v2,..., got {item!r}")])
-        values = [parse_override(f"{key}={v.strip()}")[1] for v in raw.split(",")]
-        grid[key.strip()] = values
-    return grid
 
 
 @click.command(cls=SpecCommand)
@@ -86,27 +74,26 @@ def submit(
     """Queue SPEC_FILE (or a preset, flags, a grid) for the workers. Prints the job ids.
 
     All or nothing: every spec is checked and the broker PINGed before any job is recorded."""
-    import uuid
 
-    from worker.submit import BrokerUnavailable, NotSentYet, expand_grid, submit_many
+    from worker.submit import BrokerUnavailable, NotSentYet, parse_grid, submit_grid
 
     if old_repeats is not None:
         n = old_repeats
         fail([f"--repeats: submit's seeds option is now --seeds (--seeds {n}); the spec's "
               f"timed rounds, which `run --repeats` sets, are --set repeats={n}"])  # fmt: skip
     err = Console(stderr=True)
-    if grid or repeats > 1:
-        group_id = group_id or f"sweep-{uuid.uuid4().hex[:8]}"
     try:
         base = spec_from_input(spec_file, preset_name, overrides, fields)
-        specs = expand_grid(base, parse_grid(grid), repeats) if grid or repeats > 1 else [base]
-        ids = submit_many(specs, queue, priority, group_id, label, reuse=reuse)
+        group_id, ids = submit_grid(
+            base, parse_grid(grid, "--grid"), repeats, group_id,
+            queue=queue, priority=priority, label=label, reuse=reuse,
+        )  # fmt: skip
     except SpecError as e:
         fail(e.lines())
     except BrokerUnavailable as e:
         fail([str(e)], code=1)
     except NotSentYet as e:
-        ids, wait = e.ids, False
+        ids, wait, group_id = e.ids, False, e.group
         err.print(f"[yellow]warning:[/] {escape(str(e))}")
     except ConfigError as e:
         fail([f"{e}; `bnbench doctor` checks every setting"])

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.spec.limits import Limits
-from core.spec.parse import validate_spec
+from core.spec.parse import SpecError, parse_override, validate_spec
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
 from core.store.jobs import (
@@ -56,6 +57,7 @@ class NotSentYet(RuntimeError):
 
     def __init__(self, ids: list[str], unsent: list[str], reason: str, run_id: str = ""):
         self.ids, self.unsent, self.run_id = ids, unsent, run_id
+        self.group: str | None = None  # submit_grid's group, once it is known
         super().__init__(
             f"{len(unsent)} of {len(ids)} jobs are recorded but not sent yet ({reason}); a "
             "worker's reconciler sends them once the broker answers: do not submit them again"
@@ -198,6 +200,23 @@ def check_submittable(
         by_queue[q].check(spec)
 
 
+def parse_grid(items: Iterable[str], field: str) -> dict[str, list[Any]]:
+    """`field=v1,v2,...` items (the CLI's --grid options, the dashboard's sweep lines) as
+    {field: [values]}, each value read as YAML like a --set. A bad item is a SpecError on
+    `field`, the input it came from."""
+    grid: dict[str, list[Any]] = {}
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        name, _, raw = item.partition("=")
+        if not raw.strip():
+            raise SpecError(
+                [(field, f"{item!r}: expected field=v1,v2,... (one field per line, or per --grid)")]
+            )
+        grid[name.strip()] = [parse_override(f"{name}={v.strip()}")[1] for v in raw.split(",")]
+    return grid
+
+
 def expand_grid(base: BenchSpec, grid: dict[str, list[Any]], repeats: int = 1) -> list[BenchSpec]:
     """Every combination of the grid's values, each repeated with seeds base.seed + r.
 
@@ -214,15 +233,23 @@ def expand_grid(base: BenchSpec, grid: dict[str, list[Any]], repeats: int = 1) -
 
 def submit_grid(
     base: BenchSpec,
-    grid: dict[str, list[Any]],
+    grid: dict[str, list[Any]] | None = None,
     repeats: int = 1,
     group: str | None = None,
     **kw: Any,
-) -> tuple[str, list[str]]:
-    """Submit a sweep as one group. Every spec is validated before anything is sent."""
-    specs = expand_grid(base, grid, repeats)
-    group = group or f"sweep-{uuid.uuid4().hex[:8]}"
-    return group, submit_many(specs, group=group, **kw)
+) -> tuple[str | None, list[str]]:
+    """(group, job ids) of `base` over every combination of `grid`, each with `repeats` seeds,
+    submitted all or nothing (submit_many's keywords pass through). More than one job makes
+    a sweep: without a group it gets a new one. The one sweep path of the CLI, the dashboard
+    and Python."""
+    specs = expand_grid(base, grid or {}, repeats) if grid or repeats > 1 else [base]
+    if len(specs) > 1:
+        group = group or f"sweep-{uuid.uuid4().hex[:8]}"
+    try:
+        return group, submit_many(specs, group=group, **kw)
+    except NotSentYet as e:
+        e.group = group
+        raise
 
 
 def cancel(job_id: str, url: str | None = None) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import streamlit as st
 
 from core.errors import ConfigError
@@ -20,23 +18,8 @@ def _apply_preset() -> None:
     spec_form.load_values(preset(name) if name and name != "(defaults)" else {})
 
 
-def _parse_grid(text: str) -> dict[str, list]:
-    from core.spec.parse import parse_override
-
-    grid: dict[str, list] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if "=" not in line:
-            raise SpecError([("sweep", f"{line!r}: write field=v1,v2,... one field per line")])
-        name, raw = line.split("=", 1)
-        grid[name.strip()] = [parse_override(f"{name}={v.strip()}")[1] for v in raw.split(",")]
-    return grid
-
-
 def _submit() -> None:
-    from worker.submit import BrokerUnavailable, NotSentYet, expand_grid, submit_many
+    from worker.submit import BrokerUnavailable, NotSentYet, parse_grid, submit_grid
 
     st.session_state.pop("submitted", None)
     errors: dict[str, str] = {}
@@ -45,14 +28,13 @@ def _submit() -> None:
     gpu_model = (st.session_state.get("gpu_model_route") or "").strip() or None
     try:
         base = validate_spec(spec_form.read_values())
-        grid = _parse_grid(st.session_state.get("sweep", ""))
+        grid = parse_grid(st.session_state.get("sweep", "").splitlines(), "sweep")
         repeats = int(st.session_state.get("sweep_repeats", 1))
-        specs = expand_grid(base, grid, repeats) if grid or repeats > 1 else [base]
         group = (st.session_state.get("group") or "").strip() or None
-        if len(specs) > 1 and group is None:
-            group = f"sweep-{uuid.uuid4().hex[:8]}"
         label = (st.session_state.get("label") or "").strip() or None
-        ids = submit_many(specs, queue, group=group, label=label, gpu_model=gpu_model)
+        group, ids = submit_grid(
+            base, grid, repeats, group, queue=queue, label=label, gpu_model=gpu_model
+        )
     except SpecError as e:
         for field, message in e.problems:
             errors[field.split(".")[0]] = message
@@ -62,7 +44,7 @@ def _submit() -> None:
         st.session_state["submit_failure"] = str(e)
         return
     except NotSentYet as e:
-        ids = e.ids
+        ids, group = e.ids, e.group
         st.session_state["submit_warning"] = str(e)
     except ConfigError as e:
         st.session_state["submit_failure"] = f"a setting of this deployment is invalid: {e}"
