@@ -10,6 +10,8 @@ no JSON functions needed.
 
 from __future__ import annotations
 
+from alembic import op
+
 SPEC_FIELDS_0002 = (
     ("kind", "text"), ("family", "text"), ("depth", "int"), ("width", "int"),
     ("activation", "text"), ("norm", "text"), ("bn_momentum", "float"), ("bn_eps", "float"),
@@ -110,3 +112,13 @@ def job_results_view(dialect: str, revision: str) -> str:
         "LEFT JOIN results r ON r.job_id = j.id\n"
         "LEFT JOIN environments e ON e.id = r.environment_id"
     )
+
+
+def create_view(revision: str) -> None:
+    """In a migration: CREATE job_results as `revision` left it, for this database."""
+    op.execute(job_results_view(op.get_bind().dialect.name, revision))
+
+
+def drop_view() -> None:
+    """In a migration: DROP job_results, which SQLite's table rebuilds would trip over."""
+    op.execute("DROP VIEW job_results")

@@ -11,9 +11,7 @@ the view in a new migration, and tests/core/store/test_migrations.py fails until
 
 from collections.abc import Sequence
 
-from alembic import op
-
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -22,8 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(job_results_view(op.get_bind().dialect.name, "0002"))
+    create_view("0002")
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()

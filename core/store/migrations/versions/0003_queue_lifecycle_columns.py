@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -51,9 +51,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # SQLite rebuilds the table to drop columns, which a dependent view would block.
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_column("dispatched_at")
         batch_op.drop_column("task_id")
         batch_op.drop_column("cancel_requested_at")
-    op.execute(job_results_view(op.get_bind().dialect.name, "0002"))
+    create_view("0002")

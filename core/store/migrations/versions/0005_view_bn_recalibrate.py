@@ -7,9 +7,7 @@ Create Date: 2026-11-26
 
 from collections.abc import Sequence
 
-from alembic import op
-
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -17,14 +15,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _recreate(revision: str) -> None:
-    op.execute("DROP VIEW job_results")
-    op.execute(job_results_view(op.get_bind().dialect.name, revision))
-
-
 def upgrade() -> None:
-    _recreate("0005")
+    drop_view()
+    create_view("0005")
 
 
 def downgrade() -> None:
-    _recreate("0004")
+    drop_view()
+    create_view("0004")

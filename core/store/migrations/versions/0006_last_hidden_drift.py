@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -27,7 +27,7 @@ RESULT_COMMENT = "Last hidden layer input shift since init, final epoch (see epo
 
 
 def upgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
         for name, comment in EPOCH_COLUMNS.items():
             batch_op.add_column(sa.Column(name, sa.Float(), nullable=True, comment=comment))
@@ -35,15 +35,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("last_hidden_shift", sa.Float(), nullable=True, comment=RESULT_COMMENT)
         )
-    op.execute(job_results_view(op.get_bind().dialect.name, "0006"))
+    create_view("0006")
 
 
 def downgrade() -> None:
     # SQLite rebuilds a table to drop a column, which the view over results would block.
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("results", schema=None) as batch_op:
         batch_op.drop_column("last_hidden_shift")
     with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
         for name in reversed(EPOCH_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(job_results_view(op.get_bind().dialect.name, "0005"))
+    create_view("0005")

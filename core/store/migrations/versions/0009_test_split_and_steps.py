@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -33,16 +33,16 @@ NEW_SPEC_FIELDS = [("test_fraction", "float")]
 
 
 def upgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name, (kind, comment) in RESULT_COLUMNS.items():
             batch_op.add_column(sa.Column(name, kind, nullable=True, comment=comment))
-    op.execute(job_results_view(op.get_bind().dialect.name, "0009"))
+    create_view("0009")
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name in reversed(RESULT_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(job_results_view(op.get_bind().dialect.name, "0006"))
+    create_view("0006")

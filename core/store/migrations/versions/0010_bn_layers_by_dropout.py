@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -41,7 +41,7 @@ SHIFT = ("Mean |median move| of that layer's inputs since init, in initial sprea
 
 
 def upgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name, (kind, comment) in RESULT_COLUMNS.items():
             batch_op.add_column(sa.Column(name, kind, nullable=True, comment=comment))
@@ -53,11 +53,11 @@ def upgrade() -> None:
     with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
         batch_op.alter_column("last_hidden_shift", existing_type=sa.Float(), comment=SHIFT[1],
                               existing_comment=SHIFT[0], existing_nullable=True)  # fmt: skip
-    op.execute(job_results_view(op.get_bind().dialect.name, "0010"))
+    create_view("0010")
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
         batch_op.alter_column("last_hidden_shift", existing_type=sa.Float(), comment=SHIFT[0],
                               existing_comment=SHIFT[1], existing_nullable=True)  # fmt: skip
@@ -69,4 +69,4 @@ def downgrade() -> None:
                               existing_comment=TRAIN_LOSS[1], existing_nullable=True)  # fmt: skip
         for name in reversed(RESULT_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(job_results_view(op.get_bind().dialect.name, "0009"))
+    create_view("0009")

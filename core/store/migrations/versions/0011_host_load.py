@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -27,16 +27,16 @@ RESULT_COLUMNS = {
 
 
 def upgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name, (kind, comment) in RESULT_COLUMNS.items():
             batch_op.add_column(sa.Column(name, kind, nullable=True, comment=comment))
-    op.execute(job_results_view(op.get_bind().dialect.name, "0011"))
+    create_view("0011")
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name in reversed(RESULT_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(job_results_view(op.get_bind().dialect.name, "0010"))
+    create_view("0010")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -118,9 +118,9 @@ def downgrade() -> None:
     op.drop_table("group_notes")
     op.drop_index("ix_job_tags_tag", table_name="job_tags")
     op.drop_table("job_tags")
-    op.execute("DROP VIEW job_results")
+    drop_view()
     # Not batch mode: SQLite would rebuild jobs, and dropping the old table cascades into
     # every job's results. ALTER TABLE ... DROP COLUMN (SQLite 3.35+) keeps them.
     op.drop_column("jobs", "archived_at")
     op.drop_column("jobs", "note")
-    op.execute(job_results_view(op.get_bind().dialect.name, "0011"))
+    create_view("0011")

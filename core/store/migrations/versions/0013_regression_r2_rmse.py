@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -40,7 +40,7 @@ EPOCH_COMMENT = "Regression: validation R², eval mode."
 
 
 def upgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name, (kind, comment) in RESULT_COLUMNS.items():
             batch_op.add_column(sa.Column(name, kind, nullable=True, comment=comment))
@@ -58,14 +58,14 @@ def upgrade() -> None:
             sa.text("UPDATE results SET final_val_rmse = :rmse WHERE id = :id"),
             [{"id": i, "rmse": math.sqrt(loss)} for i, loss in losses],
         )
-    op.execute(job_results_view(op.get_bind().dialect.name, "0013"))
+    create_view("0013")
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW job_results")
+    drop_view()
     with op.batch_alter_table("epoch_metrics", schema=None) as batch_op:
         batch_op.drop_column("val_r2")
     with op.batch_alter_table("results", schema=None) as batch_op:
         for name in reversed(RESULT_COLUMNS):
             batch_op.drop_column(name)
-    op.execute(job_results_view(op.get_bind().dialect.name, "0011"))
+    create_view("0011")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.store.migrations.view_ddl import job_results_view
+from core.store.migrations.view_ddl import create_view, drop_view
 
 revision: str = "0015"
 down_revision: str | None = "0014"
@@ -61,9 +61,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in INDEXES:
         op.drop_index(name, table_name="jobs")
-    op.execute("DROP VIEW job_results")
+    drop_view()
     # Not batch mode: SQLite would rebuild jobs, and dropping the old table cascades into
     # every job's results. ALTER TABLE ... DROP COLUMN (SQLite 3.35+) keeps them.
     for name in reversed(COLUMNS):
         op.drop_column("jobs", f"spec_{name}")
-    op.execute(job_results_view(op.get_bind().dialect.name, "0014"))
+    create_view("0014")
