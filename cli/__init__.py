@@ -28,7 +28,7 @@ COMMANDS: dict[str, str] = {
     "workers": "cli.queue_cmd:workers",
     "worker": "cli.queue_cmd:worker",
     "up": "cli.up:up",
-    "doctor": "worker.doctor:doctor",
+    "doctor": "cli.doctor_cmd:doctor",
     "dashboard": "dashboard.launch:dashboard",
     "suite": "cli.suite_cmd:suite",
 }
