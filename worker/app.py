@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None) -> Celery:
             "queue_order_strategy": "priority",
         },
         worker_hijack_root_logger=False,
+        # The pool child imports torch before it reports up (tasks._load_engine): seconds on
+        # a busy host, where Celery's 4 s default would kill the child and start another.
+        worker_proc_alive_timeout=120.0,
         worker_cancel_long_running_tasks_on_connection_loss=False,
     )
     return app

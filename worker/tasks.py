@@ -47,6 +47,14 @@ def run_job(*args, **kwargs) -> str:
         raise run_job.retry(exc=e, countdown=delay) from None
 
 
+@signals.worker_process_init.connect
+def _load_engine(**_) -> None:
+    """The pool child imports the engine (torch) before its first job, not inside that job's
+    time limit: a soft limit that lands mid-import leaves torch half-initialized, and every
+    later job in the child fails with an AttributeError from inside torch."""
+    import core.engine.run  # noqa: F401
+
+
 @signals.task_failure.connect
 def _hard_time_limit(sender=None, task_id=None, exception=None, kwargs=None, **_) -> None:
     """The pool killed a job at the hard limit: its row says so, instead of running it again

@@ -63,7 +63,11 @@ def test_a_sweep_from_the_form_to_an_archived_tagged_group(bnbench_up, tmp_path)
     with chromium_page(height=1100) as page:
         # 1. Submit: a preset, two fields swept, a label
         page.goto(f"{url}/submit")
-        page.get_by_role("combobox", name="Start from a preset").click()
+        # A fresh server's first render imports the spec and form modules; beside a busy
+        # neighbour on 2 cores that has taken more than the 30 s a click waits.
+        preset = page.get_by_role("combobox", name="Start from a preset")
+        expect(preset).to_be_visible(timeout=120_000)
+        preset.click()
         page.get_by_role("option", name="smoke", exact=True).click()
         expect(page.get_by_label("synthetic_samples", exact=True)).to_have_value("512")
         page.get_by_text("Optimization", exact=True).click()
