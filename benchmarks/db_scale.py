@@ -47,11 +47,12 @@ from core.engine.result import BenchResult, Provenance
 from core.engine.run import run
 from core.spec.schema import BenchSpec
 from core.store.db import dispose_engines, get_engine, session_scope
+from core.store.jobs import new_job
 from core.store.migrate import upgrade
 from core.store.read import ResultFilter, compare_repeats, query_records
 from core.store.result_rows import row_values
 from core.store.tables import Base, Job
-from core.store.write import environment_id, new_job, write_results
+from core.store.write import environment_id, write_results
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 INSERT_TARGET_MS = 1.0  # per result

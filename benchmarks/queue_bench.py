@@ -46,7 +46,7 @@ def set_env(broker: str, db: str) -> None:
 
 
 def start_workers(n: int, log_dir: str):
-    from core.store.jobs import list_workers
+    from core.store.workers import list_workers
     from worker.launcher import plan_workers
 
     plan = plan_workers("none", n, None)
@@ -87,7 +87,7 @@ def wait_final(ids: list[str], timeout_s: float) -> dict[str, str]:
 def dispatch_latency(n: int) -> dict:
     from core.spec.schema import BenchSpec
     from core.store.read import ResultFilter, query_records
-    from worker.submit import submit
+    from worker.client import submit
 
     lat = []
     for i in range(n):
@@ -102,7 +102,7 @@ def dispatch_latency(n: int) -> dict:
 
 def sleep_throughput(broker: str, tasks: int, seconds: float) -> float:
     from benchmarks.sleep_task import DONE_KEY
-    from worker.submit import get_app
+    from worker.client import get_app
 
     client = redis.Redis.from_url(broker)
     client.delete(DONE_KEY)
@@ -116,7 +116,7 @@ def sleep_throughput(broker: str, tasks: int, seconds: float) -> float:
 
 def job_throughput(n: int) -> float:
     from core.spec.schema import BenchSpec
-    from worker.submit import submit
+    from worker.client import submit
 
     t0 = time.perf_counter()
     ids = [submit(BenchSpec(**TINY, seed=i)) for i in range(n)]
@@ -155,7 +155,7 @@ def bench_broker(name: str, drain: int, tmp: str) -> dict:
         two = start_workers(2, f"{tmp}/logs-{name}")  # two more, then stop the first
         stop_workers(one)
         time.sleep(1)
-        from core.store.jobs import list_workers
+        from core.store.workers import list_workers
 
         while len(list_workers()) > 2:
             time.sleep(0.2)
@@ -164,7 +164,7 @@ def bench_broker(name: str, drain: int, tmp: str) -> dict:
         out["jobs_2w"] = job_throughput(60)
         t0 = time.perf_counter()
         from core.spec.schema import BenchSpec
-        from worker.submit import submit
+        from worker.client import submit
 
         ids = [submit(BenchSpec(**TINY, seed=i)) for i in range(drain)]
         statuses = wait_final(ids, 1800)

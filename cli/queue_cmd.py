@@ -75,7 +75,7 @@ def submit(
 
     All or nothing: every spec is checked and the broker PINGed before any job is recorded."""
 
-    from worker.submit import BrokerUnavailable, NotSentYet, parse_grid, submit_grid
+    from worker.client import BrokerUnavailable, NotSentYet, parse_grid, submit_grid
 
     if old_repeats is not None:
         n = old_repeats
@@ -117,7 +117,7 @@ def warn_unserved(ids: list[str], console: Console) -> None:
 
 
 def print_unserved(queues: set[str], console: Console) -> None:
-    from worker.submit import unserved_warnings
+    from worker.client import unserved_warnings
 
     for line in unserved_warnings(queues):
         console.print(f"[yellow]warning:[/] {escape(line)}")
@@ -125,8 +125,8 @@ def print_unserved(queues: set[str], console: Console) -> None:
 
 def wait_for(ids: list[str], console: Console, poll_s: float = 1.0) -> dict[str, str]:
     """A progress display until every job is final; returns each job's status."""
-    from core.store.jobs import unserved_queues
     from core.store.read import ResultFilter, query_records
+    from core.store.workers import unserved_queues
     from worker.settings import Settings
 
     stale = Settings.from_env().stale_after_s
@@ -253,7 +253,7 @@ def cancel(job_ids) -> None:
     """Cancel queued jobs at once; ask running ones to stop (terminated after a grace period).
 
     Exits 1 when a job had already finished: there was nothing to cancel."""
-    from worker.submit import cancel as cancel_one
+    from worker.client import cancel as cancel_one
 
     finished = []
     for job_id in _resolve(job_ids):
@@ -271,8 +271,8 @@ def cancel(job_ids) -> None:
 def retry(job_ids) -> None:
     """Queue a new attempt of failed or cancelled jobs."""
     from core.store.jobs import not_retryable
-    from worker.submit import BrokerUnavailable
-    from worker.submit import retry as retry_one
+    from worker.client import BrokerUnavailable
+    from worker.client import retry as retry_one
 
     bad = []
     for job_id in _resolve(job_ids):
@@ -300,7 +300,8 @@ def retry(job_ids) -> None:
 def workers(stale_after, fmt) -> None:
     """The fleet: host, GPU, queues, heartbeat age and current job of every worker."""
     from cli.tables import Column, emit
-    from core.store.jobs import is_live, list_workers
+    from core.store.tables import utcnow
+    from core.store.workers import list_workers
     from worker.settings import Settings
 
     limit = stale_after or Settings.from_env().stale_after_s
@@ -312,11 +313,12 @@ def workers(stale_after, fmt) -> None:
                Column("heartbeat", "heartbeat", 1), Column("current job", "current job", 1),
                Column("queues", "queues", 2, max_width=40), Column("gpu", "gpu", 2),
                Column("host", "host", 3, max_width=30)]  # fmt: skip
+    now = utcnow()
     rows = [{
-        "name": w["name"], "state": "live" if is_live(w, limit) else "stale", "host": w["host"],
-        "gpu": w["gpu_model"] or "cpu", "queues": ",".join(w["queues"]),
-        "heartbeat": f"{w['heartbeat_age_s']:.0f}s ago",
-        "current job": (w["current_job_id"] or "-")[:8],
+        "name": w.name, "state": "live" if w.is_live(limit, now) else "stale", "host": w.host,
+        "gpu": w.gpu_model or "cpu", "queues": ",".join(w.queues),
+        "heartbeat": f"{w.heartbeat_age_s(now):.0f}s ago",
+        "current job": (w.current_job_id or "-")[:8],
     } for w in workers_]  # fmt: skip
     styles = {"state": lambda v: "green" if v == "live" else "red"}
     emit(columns, rows, f"{len(rows)} workers", fmt, Console(), styles)

@@ -104,7 +104,7 @@ def run(name, profile, only, queue, gpu_model, wait, local) -> None:
             raise SystemExit(1)
         return
     from core.spec.parse import SpecError
-    from worker.submit import BrokerUnavailable, NotSentYet
+    from worker.client import BrokerUnavailable, NotSentYet
     from worker.suite_rounds import submit_suite
 
     try:

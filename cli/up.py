@@ -21,7 +21,7 @@ DEMO_PRESETS = ("simplenet", "dropoutnet", "net")
 def submit_demo() -> tuple[str, list[str]]:
     from core.spec.parse import validate_spec
     from core.spec.presets import preset
-    from worker.submit import submit
+    from worker.client import submit
 
     group = f"demo-article-{time.strftime('%Y%m%d-%H%M%S')}"
     ids = [
@@ -48,11 +48,11 @@ def cli_path() -> str:
 
 
 def wait_for_workers(names: list[str], timeout_s: float) -> bool:
-    from core.store.jobs import list_workers
+    from core.store.workers import list_workers
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        live = {w["name"].split("@")[0] for w in list_workers()}
+        live = {w.name.split("@")[0] for w in list_workers()}
         if set(names) <= live:
             return True
         time.sleep(0.5)

@@ -10,8 +10,9 @@ from core.engine.progress import ProgressFn
 from core.engine.result import BenchResult
 from core.engine.run import run
 from core.spec.schema import BenchSpec
+from core.store.jobs import create_job, mark_cancelled, mark_failed, record_progress
 from core.store.migrate import ensure_schema
-from core.store.write import create_job, mark_failed, record_progress, save_result
+from core.store.write import save_result
 
 PROGRESS_WRITE_INTERVAL_S = 2.0
 
@@ -66,7 +67,7 @@ def _record(
     try:
         result = run(spec, progress=on_progress)
     except (Cancelled, KeyboardInterrupt) as e:
-        mark_failed(job_id, type(e).__name__, str(e) or "interrupted", url, status="cancelled")
+        mark_cancelled(job_id, str(e) or "interrupted", url, error_type=type(e).__name__)
         raise
     except BaseException as e:
         mark_failed(job_id, type(e).__name__, str(e) or repr(e), url)

@@ -30,8 +30,8 @@ from sqlalchemy.exc import IntegrityError
 
 from core.spec.schema import BenchSpec
 from core.store.db import rows_changed, session_scope
+from core.store.jobs import new_job
 from core.store.tables import FINAL_STATUSES, Job, SuiteRun, utcnow
-from core.store.write import new_job
 
 if TYPE_CHECKING:
     from core.suites import Suite

@@ -11,7 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.store import details, read, rejections
 from core.store.db import redacted
-from core.store.jobs import list_workers, queues_with_queued_jobs
+from core.store.jobs import queues_with_queued_jobs
+from core.store.workers import WorkerRecord, list_workers
 
 TTL_S = 5
 T = TypeVar("T")
@@ -43,7 +44,7 @@ def guarded(fn: Callable[..., T], *args: Any, default: T, **kwargs: Any) -> T:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def idle_queue_warnings() -> list[str]:
     """A line per queue holding queued jobs that no live worker consumes."""
-    from worker.submit import unserved_warnings
+    from worker.client import unserved_warnings
 
     return unserved_warnings(queues_with_queued_jobs())
 
@@ -105,8 +106,8 @@ def repeats(group: str | None, job_ids: tuple[str, ...]) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def workers() -> pd.DataFrame:
-    return pd.DataFrame.from_records(list_workers())
+def workers() -> list[WorkerRecord]:
+    return list_workers()
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -6,7 +6,8 @@ from typing import Any
 
 from core.engine.result import BenchResult
 from core.spec.schema import BenchSpec
-from core.store.write import create_job, save_result
+from core.store.jobs import create_job
+from core.store.write import save_result
 
 
 def variant(

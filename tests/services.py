@@ -91,7 +91,7 @@ def start_workers(tmp_path):
         env: dict | None = None,
         wait: bool = True,
     ) -> list[WorkerProcess]:
-        from core.store.jobs import list_workers
+        from core.store.workers import list_workers
 
         plan = plan_workers("none", n, queues, base_env={**os.environ, **(env or {})})
         for i, w in enumerate(plan):
@@ -102,7 +102,7 @@ def start_workers(tmp_path):
         if wait:
             names = {w.name for w in plan}
             wait_until(
-                lambda: names <= {r["name"].split("@")[0] for r in list_workers()},
+                lambda: names <= {r.name.split("@")[0] for r in list_workers()},
                 60,
                 f"workers {sorted(names)} to register",
             )

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from core.config import masked, url_password
-from core.store.jobs import is_live
+from core.store.tables import utcnow
+from core.store.workers import WorkerRecord
 from worker.summary import other_setting_problems
 
 if TYPE_CHECKING:
@@ -261,9 +262,8 @@ def check_broker(settings: Settings) -> Check:
     return Check("broker", OK, f"PING answered by {shown} ({how}PONG)")
 
 
-def check_workers(rows: list[dict], stale_after_s: float) -> Check:
-    """Rows as core.store.jobs.list_workers returns them; stale means no heartbeat within
-    stale_after_s (BNBENCH_STALE_AFTER_S)."""
+def check_workers(rows: list[WorkerRecord], stale_after_s: float) -> Check:
+    """Stale means no heartbeat within stale_after_s (BNBENCH_STALE_AFTER_S)."""
     if not rows:
         return Check(
             "workers",
@@ -271,16 +271,17 @@ def check_workers(rows: list[dict], stale_after_s: float) -> Check:
             "no workers registered",
             "Start workers with `bnbench worker` on each machine (or `bnbench up` on one).",
         )
-    stale = [w for w in rows if not is_live(w, stale_after_s)]
+    now = utcnow()
+    stale = [w for w in rows if not w.is_live(stale_after_s, now)]
     lines = [
-        f"{w['name']} on {w['host']} ({w['gpu_model'] or 'cpu'}; {','.join(w['queues'])}): "
-        f"{'live' if is_live(w, stale_after_s) else 'stale'}, "
-        f"heartbeat {w['heartbeat_age_s']:.0f}s ago"
+        f"{w.name} on {w.host} ({w.gpu_model or 'cpu'}; {','.join(w.queues)}): "
+        f"{'live' if w.is_live(stale_after_s, now) else 'stale'}, "
+        f"heartbeat {w.heartbeat_age_s(now):.0f}s ago"
         for w in rows
     ]
     if not stale:
         return Check("workers", OK, f"{len(rows)} live\n" + "\n".join(lines))
-    hosts = ", ".join(sorted({w["host"] for w in stale}))
+    hosts = ", ".join(sorted({w.host for w in stale}))
     return Check(
         "workers",
         WARN,
@@ -391,8 +392,8 @@ def _secrets(*urls: str | None) -> set[str]:
 
 def run_checks() -> list[Check]:
     """Every check in order; a check whose prerequisite failed is reported as not checked."""
-    from core.store.jobs import list_workers
     from core.store.rejections import recent_rejections, rejection_count
+    from core.store.workers import list_workers
 
     config, settings, url = check_configuration()
     checks = [config]

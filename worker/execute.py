@@ -21,11 +21,13 @@ from core.store.jobs import (
     admit,
     claim,
     heartbeat,
-    release_worker,
+    mark_cancelled,
+    mark_failed,
     stored_spec,
 )
 from core.store.rejections import Rejection, file_refusal
-from core.store.write import mark_failed, save_result
+from core.store.workers import release_worker
+from core.store.write import save_result
 from worker.envelope import job_id_for
 from worker.job_logs import captured
 from worker.memory_budget import worker_limits
@@ -245,7 +247,7 @@ def _outcome(job_id: str, spec: BenchSpec, beat: Heartbeat, settings: Settings) 
         if beat.state == "lost":
             log.info("job %s was reclaimed elsewhere; this attempt stops", job_id)
             return "lost"
-        _durably(mark_failed, job_id, "Cancelled", "cancelled while running", status="cancelled")
+        _durably(mark_cancelled, job_id, "cancelled while running")
         log.info("job %s cancelled", job_id)
         return "cancelled"
     except BaseException as e:

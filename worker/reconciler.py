@@ -11,16 +11,16 @@ from __future__ import annotations
 import logging
 
 from core.store.jobs import (
+    mark_cancelled,
     overdue_cancels,
     overdue_queued,
     redispatch_if_still_overdue,
     requeue_stale,
 )
-from core.store.write import mark_failed
 from worker.broker_contents import BrokerContents
 from worker.broker_contents import read as broker_contents_of
+from worker.client import get_app, send
 from worker.settings import Settings
-from worker.submit import get_app, send
 from worker.suite_rounds import advance_stalled
 
 log = logging.getLogger("bnbench.reconciler")
@@ -84,7 +84,7 @@ def reconcile(settings: Settings) -> dict[str, int]:
         else:
             why = (f"marked cancelled after a {settings.cancel_grace_s:.0f} s grace period; "
                    "no task id was stored, so its process could not be signalled")  # fmt: skip
-        if mark_failed(job_id, "Cancelled", why, status="cancelled"):
+        if mark_cancelled(job_id, why):
             done["terminated"] += 1
 
     done["next_round"] = advance_stalled(settings.stale_after_s)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from core.store.db import bnbench_home
+from core.store.jobs import mark_failed
 from core.store.rejections import Rejection, file_refusal
-from core.store.write import mark_failed
 
 log = logging.getLogger("bnbench.spool")
 

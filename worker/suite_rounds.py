@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from core.spec.schema import BenchSpec
 from core.store.jobs import mark_dispatched
 from core.suite_runs import advance, run_of_job, stalled_runs, start
+from worker.client import check_submittable, require_broker, send, send_recorded
 from worker.queues import queue_for
 from worker.settings import Settings
-from worker.submit import check_submittable, require_broker, send, send_recorded
 
 if TYPE_CHECKING:
     from core.suites import Suite

@@ -14,8 +14,8 @@ import time
 from celery import signals
 from celery.exceptions import TimeLimitExceeded
 
-from core.store.jobs import register_worker, unregister_worker, worker_heartbeat
 from core.store.migrate import ensure_schema
+from core.store.workers import register_worker, unregister_worker, worker_heartbeat
 from worker.app import TASK_NAME, app
 from worker.consumer import spool_for
 from worker.execute import DatabaseUnavailable, execute, hard_limit_failure

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 
 from core.store.db import session_scope
 from core.store.tables import (
@@ -20,7 +20,7 @@ from core.store.tables import (
 )
 
 
-def _frame(stmt, url: str | None) -> pd.DataFrame:
+def _frame(stmt: Executable, url: str | None) -> pd.DataFrame:
     with session_scope(url, readonly=True) as s:
         result = s.execute(stmt)
         keys = list(result.keys())

@@ -1,35 +1,37 @@
-"""Job state transitions in the database, each one atomic. No broker here: callers dispatch.
+"""Every job state change, each one atomic, over JobStatus. No broker here: callers dispatch.
 
-queued --claim--> running --save_result--> succeeded
-   |                 |----mark_failed----> failed | cancelled
-   |--cancel-------> cancelled
+new_job/create_job --> queued --claim--> running --mark_succeeded--> succeeded
+                         |                  |------mark_failed------> failed | cancelled
+                         |--request_cancel-----------------------> cancelled
+                         |--mark_failed (refused before it ran)--> failed
 running (stale heartbeat) --requeue_stale--> queued   (or failed after max attempts)
-failed | cancelled --retry--> queued
+failed | cancelled --prepare_retry--> queued
+a payload that never became a spec --create_rejected_job--> failed
 """
 
 from __future__ import annotations
 
 import hashlib
-import socket
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.engine.result import EpochMetrics
 from core.spec.schema import BenchSpec
 from core.storable import storable
 from core.store.db import rows_changed, session_scope
-from core.store.tables import EpochMetric, Job, Worker, utcnow
-from core.store.write import new_job
+from core.store.result_rows import epoch_row
+from core.store.tables import INDEXED_SPEC_FIELDS, EpochMetric, Job, JobStatus, Worker, utcnow
 
-if TYPE_CHECKING:
-    from core.engine.result import EpochMetrics
-
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = JobStatus
 RAW_PAYLOAD_MAX = 8192  # bytes of a rejected payload kept for the record
+ERROR_MESSAGE_MAX = 4000
 INVALID_KIND = "invalid"  # jobs.kind of a payload that never became a valid spec
 
 
@@ -42,6 +44,103 @@ class Dispatch:
     queue: str
     priority: int
     task_id: str
+
+
+def new_job(
+    spec: BenchSpec,
+    *,
+    queue: str = "local",
+    priority: int = 0,
+    group_id: str | None = None,
+    label: str | None = None,
+    status: JobStatus = QUEUED,
+    job_id: str | None = None,
+    worker: str | None = None,
+) -> Job:
+    """An unsaved Job row for `spec`."""
+    now = utcnow()
+    running = status == RUNNING
+    return Job(
+        id=job_id or str(uuid.uuid4()),
+        spec_json=spec.model_dump(mode="json"),
+        spec_hash=spec.spec_hash(),
+        repeat_key=spec.repeat_key(),
+        spec_version=spec.spec_version,
+        **{f"spec_{k}": getattr(spec, k) for k in INDEXED_SPEC_FIELDS},
+        kind=spec.kind,
+        status=status,
+        queue=queue,
+        priority=priority,
+        group_id=group_id,
+        label=label,
+        created_at=now,
+        started_at=now if running else None,
+        attempt=1 if running else 0,
+        worker=worker,
+        heartbeat_at=now if running else None,
+        progress=0.0,
+        cancel_requested=False,
+    )
+
+
+def create_job(spec: BenchSpec, url: str | None = None, **kw: Any) -> str:
+    """Insert a job row and return its id."""
+    job = new_job(spec, **kw)
+    with session_scope(url) as s:
+        s.add(job)
+    return job.id
+
+
+def record_progress(job_id: str, epoch: int, fraction: float, url: str | None = None) -> None:
+    with session_scope(url) as s:
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == RUNNING)
+            .values(progress=fraction, progress_epoch=epoch or None, heartbeat_at=utcnow())
+        )
+
+
+def mark_failed(
+    job_id: str,
+    error_type: str,
+    message: str,
+    url: str | None = None,
+    unless_running: bool = False,
+) -> bool:
+    """queued | running -> failed with its error; False if already final. With
+    unless_running, only a queued job: one refused before it ran."""
+    moves_from = (QUEUED,) if unless_running else (QUEUED, RUNNING)
+    return _finish(job_id, FAILED, error_type, message, moves_from, url)
+
+
+def mark_cancelled(
+    job_id: str, message: str, url: str | None = None, error_type: str = "Cancelled"
+) -> bool:
+    """queued | running -> cancelled, once it has stopped; False if already final."""
+    return _finish(job_id, CANCELLED, error_type, message, (QUEUED, RUNNING), url)
+
+
+def _finish(
+    job_id: str,
+    status: JobStatus,
+    error_type: str,
+    message: str,
+    moves_from: tuple[JobStatus, ...],
+    url: str | None,
+) -> bool:
+    with session_scope(url) as s:
+        res = rows_changed(
+            s,
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(moves_from))
+            .values(
+                status=status,
+                finished_at=utcnow(),
+                error_type=error_type[:100],
+                error_message=storable(message)[:ERROR_MESSAGE_MAX],
+            ),
+        )
+        return res == 1
 
 
 def claim(
@@ -64,12 +163,10 @@ def claim(
             .where(
                 Job.id == job_id,
                 Job.cancel_requested.is_(False),
-                or_(
-                    Job.status == "queued", (Job.status == "running") & (Job.heartbeat_at < cutoff)
-                ),
+                or_(Job.status == QUEUED, (Job.status == RUNNING) & (Job.heartbeat_at < cutoff)),
             )
             .values(
-                status="running",
+                status=RUNNING,
                 worker=worker,
                 attempt=Job.attempt + 1,
                 started_at=now,
@@ -126,14 +223,12 @@ def heartbeat(
         res = rows_changed(
             s,
             update(Job)
-            .where(Job.id == job_id, Job.status == "running", Job.worker == worker)
+            .where(Job.id == job_id, Job.status == RUNNING, Job.worker == worker)
             .values(**values),
         )
         if res != 1:
             return "lost"
         if epochs:
-            from core.store.result_rows import epoch_row
-
             first = min(e.epoch for e in epochs)
             s.execute(
                 delete(EpochMetric).where(EpochMetric.job_id == job_id, EpochMetric.epoch >= first)
@@ -142,9 +237,23 @@ def heartbeat(
         return "cancel" if s.scalar(select(Job.cancel_requested).where(Job.id == job_id)) else "ok"
 
 
-def release_worker(worker: str, url: str | None = None) -> None:
-    with session_scope(url) as s:
-        s.execute(update(Worker).where(Worker.name == worker).values(current_job_id=None))
+def mark_succeeded(s: Session, finished: Iterable[tuple[str, datetime]]) -> None:
+    """running -> succeeded for (job id, finished at) pairs, inside the caller's transaction:
+    the one that writes their results, so no reader sees one without the other."""
+    s.execute(
+        update(Job),
+        [
+            {
+                "id": job_id,
+                "status": SUCCEEDED,
+                "finished_at": at,
+                "progress": 1.0,
+                "error_type": None,
+                "error_message": None,
+            }
+            for job_id, at in finished
+        ],
+    )
 
 
 def request_cancel(job_id: str, url: str | None = None) -> str:
@@ -155,9 +264,9 @@ def request_cancel(job_id: str, url: str | None = None) -> str:
         queued = rows_changed(
             s,
             update(Job)
-            .where(Job.id == job_id, Job.status == "queued")
+            .where(Job.id == job_id, Job.status == QUEUED)
             .values(
-                status="cancelled",
+                status=CANCELLED,
                 finished_at=now,
                 cancel_requested=True,
                 cancel_requested_at=now,
@@ -166,11 +275,11 @@ def request_cancel(job_id: str, url: str | None = None) -> str:
             ),
         )
         if queued:
-            return "cancelled"
+            return CANCELLED
         running = rows_changed(
             s,
             update(Job)
-            .where(Job.id == job_id, Job.status == "running", Job.cancel_requested.is_(False))
+            .where(Job.id == job_id, Job.status == RUNNING, Job.cancel_requested.is_(False))
             .values(cancel_requested=True, cancel_requested_at=now),
         )
         if running:
@@ -187,11 +296,11 @@ def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:
             update(Job)
             .where(
                 Job.id == job_id,
-                Job.status.in_(("failed", "cancelled")),
+                Job.status.in_((FAILED, CANCELLED)),
                 Job.kind != INVALID_KIND,
             )
             .values(
-                status="queued",
+                status=QUEUED,
                 finished_at=None,
                 error_type=None,
                 error_message=None,
@@ -220,7 +329,7 @@ def not_retryable(job_id: str, url: str | None = None) -> str | None:
             f"{job_id[:8]}: its spec never validated ({error_type}), so there is nothing to run "
             "again; fix the spec shown by `bnbench show` and submit it as a new job"
         )
-    if status not in ("failed", "cancelled"):
+    if status not in (FAILED, CANCELLED):
         return f"{job_id[:8]} is {status}; only failed or cancelled jobs can be retried"
     return None
 
@@ -249,18 +358,18 @@ def requeue_stale(
     with session_scope(url) as s:
         stale = s.execute(
             select(Job.id, Job.attempt, Job.worker).where(
-                Job.status == "running", Job.heartbeat_at < cutoff
+                Job.status == RUNNING, Job.heartbeat_at < cutoff
             )
         ).all()
         for job_id, attempt, worker in stale:
             base = update(Job).where(
-                Job.id == job_id, Job.status == "running", Job.heartbeat_at < cutoff
+                Job.id == job_id, Job.status == RUNNING, Job.heartbeat_at < cutoff
             )
             if attempt >= max_attempts:
                 res = rows_changed(
                     s,
                     base.values(
-                        status="failed",
+                        status=FAILED,
                         finished_at=utcnow(),
                         error_type="WorkerLost",
                         error_message=f"the worker running it stopped answering {attempt} times "
@@ -271,7 +380,7 @@ def requeue_stale(
                 if res:
                     failed.append(job_id)
                 continue
-            res = rows_changed(s, base.values(status="queued", worker=None))
+            res = rows_changed(s, base.values(status=QUEUED, worker=None))
             if res:
                 resend.append(_mark_dispatched(s, job_id))
     return resend, failed
@@ -286,7 +395,7 @@ def overdue_queued(
     with session_scope(url, readonly=True) as s:
         rows = s.execute(
             select(Job.queue, Job.id, Job.task_id).where(
-                Job.status == "queued",
+                Job.status == QUEUED,
                 Job.queue != "local",  # a CLI process runs these itself
                 or_(Job.dispatched_at.is_(None), Job.dispatched_at < cutoff),
             )
@@ -308,7 +417,7 @@ def redispatch_if_still_overdue(
             update(Job)
             .where(
                 Job.id == job_id,
-                Job.status == "queued",
+                Job.status == QUEUED,
                 or_(Job.dispatched_at.is_(None), Job.dispatched_at < cutoff),
             )
             .values(dispatched_at=utcnow()),
@@ -324,7 +433,7 @@ def overdue_cancels(grace_s: float, url: str | None = None) -> list[tuple[str, s
             (r[0], r[1])
             for r in s.execute(
                 select(Job.id, Job.task_id).where(
-                    Job.status == "running",
+                    Job.status == RUNNING,
                     Job.cancel_requested.is_(True),
                     Job.cancel_requested_at < cutoff,
                 )
@@ -353,7 +462,7 @@ def create_rejected_job(
         repeat_key="rejected",
         spec_version=0,
         kind=INVALID_KIND,
-        status="failed",
+        status=FAILED,
         queue=storable(queue)[:64],
         priority=0,
         created_at=now,
@@ -374,108 +483,9 @@ def create_rejected_job(
     return True
 
 
-def register_worker(
-    name: str,
-    queues: list[str],
-    gpu_model: str | None,
-    url: str | None = None,
-    memory_mb: int | None = None,
-) -> None:
-    now = utcnow()
-    with session_scope(url) as s:
-        row = s.get(Worker, name)
-        if row is None:
-            s.add(
-                Worker(
-                    name=name,
-                    host=socket.gethostname(),
-                    gpu_model=gpu_model,
-                    queues=queues,
-                    started_at=now,
-                    heartbeat_at=now,
-                    memory_mb=memory_mb,
-                )
-            )
-        else:
-            row.host, row.gpu_model, row.queues = socket.gethostname(), gpu_model, queues
-            row.started_at = row.heartbeat_at = now
-            row.current_job_id = None
-            row.memory_mb = memory_mb
-
-
-def worker_heartbeat(name: str, url: str | None = None) -> bool:
-    """False when the worker's row is gone (deleted by hand, or by a namesake that stopped):
-    the caller registers again."""
-    with session_scope(url) as s:
-        res = rows_changed(
-            s, update(Worker).where(Worker.name == name).values(heartbeat_at=utcnow())
-        )
-        return res > 0
-
-
-def unregister_worker(name: str, url: str | None = None) -> None:
-    with session_scope(url) as s:
-        s.execute(delete(Worker).where(Worker.name == name))
-
-
-def list_workers(url: str | None = None) -> list[dict[str, Any]]:
-    with session_scope(url, readonly=True) as s:
-        rows = s.scalars(select(Worker).order_by(Worker.name)).all()
-        now = utcnow()
-        return [
-            {
-                "name": w.name,
-                "host": w.host,
-                "gpu_model": w.gpu_model,
-                "queues": w.queues,
-                "started_at": w.started_at,
-                "heartbeat_at": w.heartbeat_at,
-                "heartbeat_age_s": (now - w.heartbeat_at).total_seconds(),
-                "current_job_id": w.current_job_id,
-                "memory_mb": w.memory_mb,
-            }
-            for w in rows
-        ]
-
-
-def is_live(worker: dict[str, Any], stale_after_s: float) -> bool:
-    """A row of list_workers() that heartbeat within stale_after_s (BNBENCH_STALE_AFTER_S)."""
-    return bool(worker["heartbeat_age_s"] <= stale_after_s)
-
-
-def queue_memory_mb(queue: str, stale_after_s: float, url: str | None = None) -> int | None:
-    """The largest memory budget among the live workers that consume `queue`; None when no
-    live worker of it states one."""
-    budgets = [
-        w["memory_mb"]
-        for w in list_workers(url)
-        if queue in (w["queues"] or []) and is_live(w, stale_after_s) and w["memory_mb"] is not None
-    ]
-    return max(budgets, default=None)
-
-
-def unserved_queues(
-    queues: list[str] | set[str], stale_after_s: float, url: str | None = None
-) -> list[str]:
-    """Those of `queues` that no live worker consumes; their jobs wait until one does.
-    "local" is left out: the CLI process that queued such a job runs it."""
-    served = {
-        q for w in list_workers(url) if is_live(w, stale_after_s) for q in (w["queues"] or [])
-    }
-    return sorted(q for q in set(queues) if q != "local" and q not in served)
-
-
 def queues_with_queued_jobs(url: str | None = None) -> set[str]:
     with session_scope(url, readonly=True) as s:
-        return set(s.scalars(select(Job.queue).where(Job.status == "queued").distinct()))
-
-
-def unserved_message(queue: str) -> str:
-    return (
-        f"no live worker consumes queue {queue}: its jobs stay queued until one does. "
-        f"`bnbench workers` lists the fleet; `bnbench worker --queues {queue}` starts one"
-        + (" (on a machine with that GPU)" if queue.startswith("gpu.") else "")
-    )
+        return set(s.scalars(select(Job.queue).where(Job.status == QUEUED).distinct()))
 
 
 def queue_counts(url: str | None = None) -> dict[str, int]:

@@ -29,19 +29,12 @@ JOB_COLUMNS = (
     "created_at", "started_at", "finished_at", "worker", "attempt", "progress", "progress_epoch",
     "error_type", "error_message", "note", "archived_at",
 )  # fmt: skip
-RESULT_COLUMNS = (
-    "train_samples_per_s", "train_samples_per_s_p25", "train_samples_per_s_p75",
-    "step_ms_median", "step_ms_iqr", "step_n", "train_time_s", "total_time_s",
-    "final_train_accuracy", "final_val_accuracy", "best_val_accuracy", "final_train_loss",
-    "final_val_loss", "generalization_gap", "generalization_gap_loss", "mode_accuracy_eval",
-    "mode_accuracy_train", "mode_accuracy_gap", "mode_output_rel_diff", "bn_variance_ratio",
-    "bn_mean_gap", "time_to_target_s", "epochs_to_target", "diverged", "fold_matches",
-    "folded_layers", "peak_memory_mb", "param_count", "last_hidden_shift", "n_train", "n_test",
-    "final_test_accuracy", "final_test_loss", "steps_to_target", "bn_variance_ratio_dropout_fed",
-    "bn_variance_ratios", "load_avg_1m", "cpu_steal_fraction", "final_train_r2", "final_val_r2",
-    "final_val_rmse", "final_test_r2", "load_avg_1m_start", "step_p95_over_median",
-    "wall_over_steps",
-)  # fmt: skip
+# Every figure the results table holds, in its order; not the keys and the full JSON record.
+RESULT_COLUMNS = tuple(
+    c.name
+    for c in Result.__table__.columns
+    if c.name not in ("id", "job_id", "environment_id", "created_at", "result_json")
+)
 ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha", "threads")
 
 # The metrics a grouped comparison summarizes by default.

@@ -51,7 +51,16 @@ class Rejection:
     received_at: str = field(default_factory=lambda: utcnow().isoformat())
 
     @classmethod
-    def of(cls, reason: str, headers: Any, body: Any, **where: str | None) -> Rejection:
+    def of(
+        cls,
+        reason: str,
+        headers: Any,
+        body: Any,
+        *,
+        queue: str | None = None,
+        worker: str | None = None,
+        job_id: str | None = None,
+    ) -> Rejection:
         """A record of a message, its headers and body kept as escaped text, 4 KB each."""
         task_id = headers.get("id") if isinstance(headers, dict) else None
         return cls(
@@ -59,7 +68,9 @@ class Rejection:
             headers=_text(headers),
             body=_text(body),
             task_id=_text(task_id)[:200] if isinstance(task_id, str) else None,
-            **where,
+            queue=queue,
+            worker=worker,
+            job_id=job_id,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,10 +23,8 @@ def schema_markdown() -> str:
                 f"| `{c.name}`{key} | {c.type.compile()}{fk} | "
                 f"{'yes' if c.nullable else 'no'} | {c.comment} |"
             )
-        named = sorted(
-            [i.name for i in table.indexes]
-            + [k.name for k in table.constraints if k.name and not k.name.startswith("pk_")]
-        )
+        names = [i.name for i in table.indexes] + [k.name for k in table.constraints]
+        named = sorted(str(n) for n in names if n and not str(n).startswith("pk_"))
         if named:
             lines += ["", "Constraints and indexes: " + ", ".join(f"`{n}`" for n in named)]
         lines.append("")

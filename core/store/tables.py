@@ -6,6 +6,7 @@ docs/schema.md describes the same tables for people who query with sqlite3 or ps
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -26,12 +27,23 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+class JobStatus(StrEnum):
+    """jobs.status; core.store.jobs holds every move between them."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+JOB_STATUSES = tuple(s.value for s in JobStatus)
+FINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 # Spec fields people filter on, copied from spec_json into indexed columns (spec_<name>) at
 # insert: a JSON path cannot use an index, so at 100k jobs the filter read every spec.
 INDEXED_SPEC_FIELDS = ("family", "norm", "dropout_p", "dataset", "batch_size", "device",
                        "precision")  # fmt: skip
-FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 # The metrics a grouped comparison reads by default; ix_results_compare covers them, so a
 # change here needs a migration that rebuilds that index.
 COMPARE_METRICS = (

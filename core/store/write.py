@@ -1,117 +1,27 @@
-"""Writing jobs and results. Every write is one transaction, and writing a result is idempotent.
+"""Writing results. Every write is one transaction, and writing a result is idempotent.
 
-A job's result rows and its final status are written together, so a reader never sees a
-succeeded job without its figures. A redelivered task that writes the same result again
-finds the unique constraint on results.job_id and leaves the first copy in place.
+A job's result rows and its move to succeeded (core.store.jobs.mark_succeeded) are written
+together, so a reader never sees a succeeded job without its figures. A redelivered task that
+writes the same result again finds the unique constraint on results.job_id and leaves the
+first copy in place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.engine.result import BenchResult, Provenance
-from core.spec.schema import BenchSpec
-from core.storable import storable
-from core.store.db import rows_changed, session_scope
+from core.store.db import session_scope
+from core.store.jobs import mark_succeeded
 from core.store.result_rows import detail_rows, result_row
-from core.store.tables import (
-    INDEXED_SPEC_FIELDS,
-    Environment,
-    EpochMetric,
-    Job,
-    Result,
-    utcnow,
-)
-
-ERROR_MESSAGE_MAX = 4000
-
-
-def new_job(
-    spec: BenchSpec,
-    *,
-    queue: str = "local",
-    priority: int = 0,
-    group_id: str | None = None,
-    label: str | None = None,
-    status: str = "queued",
-    job_id: str | None = None,
-    worker: str | None = None,
-) -> Job:
-    """An unsaved Job row for `spec`."""
-    now = utcnow()
-    running = status == "running"
-    return Job(
-        id=job_id or str(uuid.uuid4()),
-        spec_json=spec.model_dump(mode="json"),
-        spec_hash=spec.spec_hash(),
-        repeat_key=spec.repeat_key(),
-        spec_version=spec.spec_version,
-        **{f"spec_{k}": getattr(spec, k) for k in INDEXED_SPEC_FIELDS},
-        kind=spec.kind,
-        status=status,
-        queue=queue,
-        priority=priority,
-        group_id=group_id,
-        label=label,
-        created_at=now,
-        started_at=now if running else None,
-        attempt=1 if running else 0,
-        worker=worker,
-        heartbeat_at=now if running else None,
-        progress=0.0,
-        cancel_requested=False,
-    )
-
-
-def create_job(spec: BenchSpec, url: str | None = None, **kw: Any) -> str:
-    """Insert a job row and return its id."""
-    job = new_job(spec, **kw)
-    with session_scope(url) as s:
-        s.add(job)
-    return job.id
-
-
-def record_progress(job_id: str, epoch: int, fraction: float, url: str | None = None) -> None:
-    with session_scope(url) as s:
-        s.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == "running")
-            .values(progress=fraction, progress_epoch=epoch or None, heartbeat_at=utcnow())
-        )
-
-
-def mark_failed(
-    job_id: str,
-    error_type: str,
-    message: str,
-    url: str | None = None,
-    status: str = "failed",
-    unless_running: bool = False,
-) -> bool:
-    """Move an unfinished job to failed (or cancelled) with its error; False if already final.
-    With unless_running, only a queued job: one refused before it ran."""
-    moves_from = ("queued",) if unless_running else ("queued", "running")
-    with session_scope(url) as s:
-        res = rows_changed(
-            s,
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(moves_from))
-            .values(
-                status=status,
-                finished_at=utcnow(),
-                error_type=error_type[:100],
-                error_message=storable(message)[:ERROR_MESSAGE_MAX],
-            ),
-        )
-        return res == 1
+from core.store.tables import Environment, EpochMetric, Result, utcnow
 
 
 def env_hash(p: Provenance) -> str:
@@ -151,20 +61,7 @@ def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None
             tables.setdefault(table, []).append(row)
     for table, rows in tables.items():  # results first: insertion order is dict order
         s.execute(insert(table), rows)
-    s.execute(
-        update(Job),
-        [
-            {
-                "id": job_id,
-                "status": "succeeded",
-                "finished_at": _parse(r.finished_at),
-                "progress": 1.0,
-                "error_type": None,
-                "error_message": None,
-            }
-            for job_id, _, r in items
-        ],
-    )
+    mark_succeeded(s, [(job_id, _parse(r.finished_at)) for job_id, _, r in items])
     if sqlite:
         refresh_sqlite_statistics(s, before, before + len(items))
 

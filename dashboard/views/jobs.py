@@ -66,7 +66,7 @@ def live_table(status, group, label, archived: bool = False) -> None:
 
 def _act(action: str, job_id: str) -> None:
     from core.store.jobs import not_retryable
-    from worker.submit import BrokerUnavailable, cancel, retry
+    from worker.client import BrokerUnavailable, cancel, retry
 
     if action == "cancel":
         st.session_state["job_action"] = f"{job_id[:8]}: {cancel(job_id)}"

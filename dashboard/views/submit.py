@@ -19,7 +19,7 @@ def _apply_preset() -> None:
 
 
 def _submit() -> None:
-    from worker.submit import BrokerUnavailable, NotSentYet, parse_grid, submit_grid
+    from worker.client import BrokerUnavailable, NotSentYet, parse_grid, submit_grid
 
     st.session_state.pop("submitted", None)
     errors: dict[str, str] = {}

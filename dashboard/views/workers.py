@@ -5,30 +5,34 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.store.jobs import is_live
+from core.store.tables import utcnow
+from core.store.workers import WorkerRecord
 from dashboard import data
 from worker.settings import Settings
 
 
 @st.fragment(run_every=5)
 def fleet() -> None:
-    df = data.guarded(data.workers, default=pd.DataFrame())
-    if df.empty:
+    workers: list[WorkerRecord] = data.guarded(data.workers, default=[])
+    if not workers:
         st.info(
             "No workers registered. Start them with `bnbench worker` (one per GPU) or `bnbench up`."
         )
         return
-    stale = Settings.from_env().stale_after_s
+    stale, now = Settings.from_env().stale_after_s, utcnow()
     view = pd.DataFrame(
-        {
-            "worker": df["name"],
-            "state": df.apply(lambda w: "live" if is_live(w, stale) else "stale", axis=1),
-            "host": df["host"],
-            "gpu": df["gpu_model"].fillna("cpu"),
-            "queues": df["queues"].map(", ".join),
-            "heartbeat (s ago)": df["heartbeat_age_s"].round(1),
-            "current job": df["current_job_id"].fillna("").str[:8],
-        }
+        [
+            {
+                "worker": w.name,
+                "state": "live" if w.is_live(stale, now) else "stale",
+                "host": w.host,
+                "gpu": w.gpu_model or "cpu",
+                "queues": ", ".join(w.queues),
+                "heartbeat (s ago)": round(w.heartbeat_age_s(now), 1),
+                "current job": (w.current_job_id or "")[:8],
+            }
+            for w in workers
+        ]
     )
     st.dataframe(view, hide_index=True, width="stretch")
 

@@ -126,7 +126,7 @@ def test_a_queue_name_with_rich_markup_prints_as_itself(cli):
 
 
 def test_a_spec_too_big_for_every_live_worker_of_its_queue_is_refused_at_submission(cli):
-    from core.store.jobs import register_worker
+    from core.store.workers import register_worker
 
     register_worker("cpu0@small", ["cpu"], None, memory_mb=256)
     res = invoke(cli, ["submit", *TINY_FLAGS, "--width", "8192", "--depth", "8"], code=2)
@@ -188,7 +188,7 @@ def test_jobs_watch_piped_prints_a_table_each_refresh(queue_env):
 
 
 def test_cancelling_a_finished_job_says_there_was_nothing_to_cancel(cli):
-    from core.store.write import mark_failed
+    from core.store.jobs import mark_failed
 
     job_id = invoke(cli, ["submit", *TINY_FLAGS]).stdout.strip()
     mark_failed(job_id, "DataError", "boom")

@@ -13,9 +13,9 @@ from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
 from core.store.db import session_scope
-from core.store.jobs import list_workers
 from core.store.read import ResultFilter, query_records
 from core.store.tables import Worker
+from core.store.workers import list_workers
 from tests.services import FAST_TIMERS, free_port, wait_until
 
 BNBENCH = [sys.executable, "-c", "from cli import main; main()"]
@@ -42,14 +42,14 @@ def second_worker_on_the_same_host_keeps_the_first_registered(env):
     )
     try:
         both = wait_until(lambda: len(list_workers()) == 2 and list_workers(), 60, "2 workers")
-        assert len({w["name"] for w in both}) == 2
+        assert len({w.name for w in both}) == 2
     finally:
         os.killpg(second.pid, signal.SIGINT)
         second.wait(60)
-    assert [w["name"] for w in list_workers()] == [first["name"]]
+    assert [w.name for w in list_workers()] == [first.name]
     with session_scope() as s:  # deleted by hand: the next heartbeat registers it again
         s.execute(delete(Worker))
-    wait_until(lambda: [w["name"] for w in list_workers()] == [first["name"]], 10, "re-register")
+    wait_until(lambda: [w.name for w in list_workers()] == [first.name], 10, "re-register")
 
 
 def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypatch):

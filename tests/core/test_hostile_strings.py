@@ -14,6 +14,7 @@ from sqlalchemy import func, inspect, select
 from cli import main
 from core.spec.schema import BenchSpec
 from core.store.db import get_engine, session_scope
+from core.store.jobs import create_job
 from core.store.read import (
     JobNotFound,
     ResultFilter,
@@ -23,7 +24,6 @@ from core.store.read import (
     resolve_job_id,
 )
 from core.store.tables import Job
-from core.store.write import create_job
 from tests.dbseed import seed, variant
 
 HOSTILE = [
@@ -251,8 +251,8 @@ def test_compare_names_a_hostile_group_without_jobs_in_a_clean_error(one_label, 
 def test_submit_stores_a_hostile_label_and_group_exactly(db_url, cli, monkeypatch, text):
     """No broker here: the PING passes and the message that would be sent is recorded."""
     sent = []
-    monkeypatch.setattr("worker.submit.send", sent.append)
-    monkeypatch.setattr("worker.submit.require_broker", lambda *_: None)
+    monkeypatch.setattr("worker.client.send", sent.append)
+    monkeypatch.setattr("worker.client.require_broker", lambda *_: None)
     res = invoke(cli, ["submit", "--preset", "smoke", "--label", text, "--group", text])
     [rec] = query_records()
     assert (rec["label"], rec["group_id"]) == (text, text)

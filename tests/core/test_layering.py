@@ -49,7 +49,7 @@ def test_the_dashboard_pages_import_no_torch():
 def test_the_submit_and_query_paths_import_no_torch():
     """The dashboard submits and reads through these; its slim install has no torch."""
     code = (
-        "import sys\nimport worker.submit, core.store.write, core.store.read, core.store.jobs\n"
+        "import sys\nimport worker.client, core.store.write, core.store.read, core.store.jobs\n"
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -63,7 +63,7 @@ def test_what_a_new_user_saw_wrong_on_jobs_submit_and_claims(dashboard_url, samp
     from playwright.sync_api import expect
 
     from core.spec.schema import BenchSpec
-    from core.store.write import create_job
+    from core.store.jobs import create_job
     from tests.dashboard.test_pages import busy_inference, regression_of
     from tests.dbseed import seed, variant
 
@@ -134,8 +134,7 @@ def test_the_watched_job_stays_picked_when_it_starts(dashboard_url):
     from playwright.sync_api import expect
 
     from core.spec.schema import BenchSpec
-    from core.store.jobs import claim
-    from core.store.write import create_job
+    from core.store.jobs import claim, create_job
 
     watched = create_job(BenchSpec(seed=1), status="queued", label="watched")
     newer = create_job(BenchSpec(seed=2), status="queued", label="newer")  # listed first

@@ -15,8 +15,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from core.spec.schema import BenchSpec
+from core.store.jobs import create_job, mark_failed
 from core.store.read import ResultFilter, query_records
-from core.store.write import create_job, mark_failed
 from core.suites import suites
 from core.suites.model import Suite
 from core.suites.report import evaluate, results_by_experiment
@@ -200,8 +200,8 @@ def test_the_compare_filter_takes_hostile_text_as_a_value_or_an_inert_error(host
 def test_submit_stores_a_hostile_label_group_and_data_root_exactly(dash_url, monkeypatch, text):
     """No broker: the message that would be sent is recorded instead."""
     sent = []
-    monkeypatch.setattr("worker.submit.send", sent.append)
-    monkeypatch.setattr("worker.submit.require_broker", lambda *_: None)
+    monkeypatch.setattr("worker.client.send", sent.append)
+    monkeypatch.setattr("worker.client.require_broker", lambda *_: None)
     at = page("submit").run()
     at.text_input(key="label").input(text)
     at.text_input(key="group").input(text)

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from core.spec.schema import BenchSpec
-from core.store.jobs import register_worker
+from core.store.jobs import create_job
 from core.store.read import ResultFilter, query_records
-from core.store.write import create_job
+from core.store.workers import register_worker
 from tests.dashboard.conftest import app, baseline_picker, page
 from tests.dbseed import seed, variant
 

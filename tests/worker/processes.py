@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 
-from core.store.jobs import list_workers
+from core.store.workers import list_workers
 from tests.services import wait_until
 
 

@@ -71,8 +71,8 @@ def test_the_embedded_broker_not_running_says_start_bnbench_up(tmp_path, monkeyp
 def test_retry_with_the_broker_down_changes_nothing(no_broker, monkeypatch):
     from core.spec.schema import BenchSpec
     from core.store.db import session_scope
+    from core.store.jobs import new_job
     from core.store.migrate import upgrade
-    from core.store.write import new_job
 
     env, _ = no_broker
     upgrade(env["BNBENCH_DATABASE_URL"])

@@ -11,8 +11,8 @@ from core.spec.schema import BenchSpec
 from core.store.read import query_records
 from tests.services import TINY, free_port, wait_until
 from worker.app import create_app
+from worker.client import submit
 from worker.settings import Settings
-from worker.submit import submit
 
 PASSWORD = "s3cret-for-tests"
 

@@ -32,8 +32,8 @@ from tests.tcp_proxy import TcpProxy
 from tests.worker.job_rows import all_final, jobs, rejected, result_count, status_of
 from tests.worker.processes import pool_child, supervised_workers, worker_pids
 from tests.worker.raw_client import publish, v2_headers
+from worker.client import cancel, submit
 from worker.envelope import TASK_ID_NAMESPACE
-from worker.submit import cancel, submit
 
 pytestmark = pytest.mark.slow
 
@@ -323,7 +323,7 @@ def test_a_raw_job_runs_once_when_its_message_returns_after_a_dead_worker(queue_
 def test_a_job_id_sent_with_another_spec_is_refused_and_the_job_runs_its_own(
     queue_env, start_workers
 ):
-    from core.store.write import create_job
+    from core.store.jobs import create_job
 
     mine = BenchSpec(**dict(TINY, epochs=3, seed=90050))
     job_id = create_job(mine, queue="cpu")  # queued; its message is lost (never sent)
@@ -463,7 +463,7 @@ def test_soak_200_jobs_through_kills_and_a_broker_restart(queue_env, tmp_path, m
 
 def test_a_raw_clients_rejected_payload_is_not_retried(queue_env, start_workers):
     from core.store.jobs import not_retryable
-    from worker.submit import retry
+    from worker.client import retry
 
     start_workers(1)
     task = raw_client(queue_env["BNBENCH_BROKER_URL"]).send_task(

@@ -10,9 +10,9 @@ from sqlalchemy import update
 
 from cli import main
 from core.store.db import session_scope
-from core.store.jobs import register_worker
 from core.store.migrate import alembic_config, head_revision, upgrade
 from core.store.tables import Worker, utcnow
+from core.store.workers import register_worker
 from tests.services import free_port, wait_until
 from worker.doctor import FAIL, OK, WARN, classify_gpus, masked
 from worker.embedded import EmbeddedBroker, port_is_open

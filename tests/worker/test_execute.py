@@ -10,9 +10,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
-from core.store.jobs import request_cancel
+from core.store.jobs import create_job, request_cancel
 from core.store.tables import Job, Result
-from core.store.write import create_job
 from tests.services import TINY
 from worker.execute import describe_failure, execute
 from worker.settings import Settings
@@ -149,11 +148,11 @@ def test_cuda_and_cpu_oom_messages_map_to_out_of_memory(text):
 
 def test_a_late_message_for_a_deleted_job_is_dropped_not_run_again(db_url):
     from core.store.annotations import delete_jobs
-    from core.store.write import mark_failed
+    from core.store.jobs import mark_cancelled
 
     spec = BenchSpec(**TINY)
     job_id = create_job(spec, queue="cpu")
-    mark_failed(job_id, "Cancelled", "cancelled before it started", status="cancelled")
+    mark_cancelled(job_id, "cancelled before it started")
     assert delete_jobs([job_id]) == ([job_id], [])
     assert run({"spec": spec.model_dump(mode="json"), "job_id": job_id}) == "deleted"
     assert row(job_id) is None  # not re-created as a raw client's job

@@ -9,21 +9,20 @@ from core.store.db import session_scope
 from core.store.jobs import (
     admit,
     claim,
+    create_job,
     create_rejected_job,
     heartbeat,
+    mark_failed,
     not_retryable,
     overdue_cancels,
     overdue_queued,
     prepare_retry,
-    queue_memory_mb,
     redispatch_if_still_overdue,
-    register_worker,
     request_cancel,
     requeue_stale,
-    unserved_queues,
 )
 from core.store.tables import Job
-from core.store.write import create_job, mark_failed
+from core.store.workers import queue_memory_mb, register_worker, unserved_queues
 
 SPEC = BenchSpec(device="cpu")
 
@@ -157,14 +156,14 @@ def test_text_no_database_can_store_is_escaped_in_a_rejected_job(db_url):
 
 
 def test_claim_sets_the_workers_current_job(db_url):
-    from core.store.jobs import list_workers, release_worker
+    from core.store.workers import list_workers, release_worker
 
     register_worker("w@h", ["cpu"], None)
     job_id = job(db_url)
     claim(job_id, "w@h", 60)
-    assert list_workers()[0]["current_job_id"] == job_id
+    assert list_workers()[0].current_job_id == job_id
     release_worker("w@h")
-    assert list_workers()[0]["current_job_id"] is None
+    assert list_workers()[0].current_job_id is None
 
 
 def test_a_delivery_gets_its_row_once_and_a_different_spec_is_told_what_the_row_holds(db_url):

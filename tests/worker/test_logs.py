@@ -10,7 +10,7 @@ from core import logs
 from core.spec.schema import BenchSpec
 from core.store.read import query_records
 from tests.services import TINY, wait_until
-from worker.submit import submit
+from worker.client import submit
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from core.spec.schema import BenchSpec
 from tests.services import LONG, MEDIUM, TINY, redis_server, wait_until
 from tests.worker.bad_payloads import BAD_PAYLOADS
 from tests.worker.job_rows import all_final, jobs, result_count, status_of
-from worker.submit import cancel, retry, submit
+from worker.client import cancel, retry, submit
 
 
 def test_fifty_jobs_over_two_workers_each_complete_exactly_once(queue_env, start_workers):

@@ -6,10 +6,9 @@ from dataclasses import replace
 
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
-from core.store.jobs import claim
+from core.store.jobs import claim, create_job
 from core.store.rejections import Rejection
 from core.store.tables import Job
-from core.store.write import create_job
 from tests.services import TINY
 from tests.worker.job_rows import rejected
 from worker.execute import hard_limit_failure

@@ -8,8 +8,8 @@ from pathlib import Path
 from core.spec.schema import BenchSpec
 from core.store.read import ResultFilter, query_records
 from tests.services import LONG, MEDIUM, wait_until
+from worker.client import submit
 from worker.launcher import Supervisor, plan_workers
-from worker.submit import submit
 
 
 def group_gone(pgid: int) -> bool:
@@ -30,7 +30,7 @@ def status(job_id: str) -> dict:
 
 
 def supervised(tmp_path) -> Supervisor:
-    from core.store.jobs import list_workers
+    from core.store.workers import list_workers
 
     plan = plan_workers("none", 1, None, base_env=dict(os.environ))
     sup = Supervisor(plan, "info", str(tmp_path / "logs"), grace_s=90)

@@ -17,7 +17,7 @@ def run_offline() -> None:
         context.run_migrations()
 
 
-def on_dialect(obj, dialect: str) -> bool:
+def on_dialect(obj: object, dialect: str) -> bool:
     """False for a model object declared for other backends only (info["dialects"])."""
     dialects = getattr(obj, "info", {}).get("dialects")
     return dialects is None or dialect in dialects

@@ -68,7 +68,7 @@ def test_delete_asks_first_removes_every_row_and_remembers_the_id(db_url):
 
 def test_a_queued_job_is_not_deleted(db_url):
     from core.spec.schema import BenchSpec
-    from core.store.write import create_job
+    from core.store.jobs import create_job
 
     job_id = create_job(BenchSpec(), url=db_url)
     res = invoke(["delete", job_id[:8], "--yes"], code=1)

@@ -130,9 +130,9 @@ def test_a_database_migrated_by_a_newer_bnbench_names_the_fix(db_url):
 def test_jobs_from_before_0015_get_their_indexed_spec_columns_from_spec_json(db_url):
     from alembic import command
 
+    from core.store.jobs import create_job
     from core.store.migrate import alembic_config
     from core.store.read import ResultFilter, query_records
-    from core.store.write import create_job
 
     spec = BenchSpec(family="cnn", norm="groupnorm", dropout_p=0.25, batch_size=48)
     job_id = create_job(spec, url=db_url)
@@ -150,8 +150,8 @@ def test_jobs_from_before_0015_get_their_indexed_spec_columns_from_spec_json(db_
 
 def test_the_filtered_spec_fields_are_indexed_columns_on_every_new_job(db_url):
     from core.store.db import session_scope
+    from core.store.jobs import create_job
     from core.store.tables import INDEXED_SPEC_FIELDS, Job
-    from core.store.write import create_job
 
     spec = BenchSpec(dropout_p=0.1, device="cpu", precision="bf16")
     job_id = create_job(spec, url=db_url)

@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from core.repeat_stats import describe, t_quantile_975
 from core.store.db import session_scope
+from core.store.jobs import create_job
 from core.store.read import (
     JobNotFound,
     ResultFilter,
@@ -18,7 +19,6 @@ from core.store.read import (
     results_frame,
 )
 from core.store.tables import Job
-from core.store.write import create_job
 from tests.dbseed import seed, variant
 
 H100 = {"gpu_name": "NVIDIA H100 80GB HBM3", "device": "cuda"}

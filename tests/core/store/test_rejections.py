@@ -5,9 +5,9 @@ import uuid
 
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
+from core.store.jobs import create_job
 from core.store.rejections import Rejection, file_refusal, recent_rejections, rejection_count
 from core.store.tables import Job
-from core.store.write import create_job
 
 
 def refused(job_id=None, reason="body must be a triple") -> Rejection:

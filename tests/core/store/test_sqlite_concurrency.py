@@ -15,7 +15,8 @@ JOBS_EACH = 6
 def _writer(url: str, result_json: str, spec_json: str, n: int, q) -> None:
     from core.engine.result import BenchResult
     from core.spec.schema import BenchSpec
-    from core.store.write import create_job, save_result
+    from core.store.jobs import create_job
+    from core.store.write import save_result
 
     try:
         result = BenchResult.model_validate_json(result_json)

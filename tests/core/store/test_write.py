@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.store.db import session_scope
+from core.store.jobs import create_job, mark_failed
 from core.store.tables import (
     BNLayerStat,
     Environment,
@@ -16,7 +17,7 @@ from core.store.tables import (
     LayerMetric,
     Result,
 )
-from core.store.write import create_job, load_result, mark_failed, save_result
+from core.store.write import load_result, save_result
 from tests.dbseed import variant
 
 

@@ -9,7 +9,7 @@ from core.spec.parse import SpecError
 from core.spec.schema import BenchSpec
 from tests.services import TINY
 from tests.worker.job_rows import jobs
-from worker.submit import parse_grid, submit_grid
+from worker.client import parse_grid, submit_grid
 
 
 def test_grid_items_are_read_like_set_values():

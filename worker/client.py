@@ -1,4 +1,4 @@
-"""The submit API: write the job rows (queued), then send (job id, spec) to their queues.
+"""The client: write the job rows (queued), then send (job id, spec) to their queues.
 
 The database is the source of truth; the message carries only the job id and the spec JSON.
 A submission is all or nothing: every spec is checked and the broker PINGed before any row
@@ -20,16 +20,10 @@ from core.spec.limits import Limits
 from core.spec.parse import SpecError, parse_override, validate_spec
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
-from core.store.jobs import (
-    Dispatch,
-    mark_dispatched,
-    prepare_retry,
-    queue_memory_mb,
-    request_cancel,
-)
+from core.store.jobs import Dispatch, mark_dispatched, new_job, prepare_retry, request_cancel
 from core.store.migrate import ensure_schema
 from core.store.tables import Job
-from core.store.write import new_job
+from core.store.workers import queue_memory_mb
 from worker.queues import queue_for
 from worker.settings import Settings
 
@@ -103,7 +97,7 @@ def send_recorded(
 
 def unserved_warnings(queues: list[str] | set[str], url: str | None = None) -> list[str]:
     """One line per queue that no live worker consumes (core.store.jobs.unserved_queues)."""
-    from core.store.jobs import unserved_message, unserved_queues
+    from core.store.workers import unserved_message, unserved_queues
 
     stale = Settings.from_env().stale_after_s
     return [unserved_message(q) for q in unserved_queues(queues, stale, url)]
