@@ -96,7 +96,7 @@ def send_recorded(
 
 
 def unserved_warnings(queues: list[str] | set[str], url: str | None = None) -> list[str]:
-    """One line per queue that no live worker consumes (core.store.jobs.unserved_queues)."""
+    """One line per queue that no live worker consumes (core.store.workers.unserved_queues)."""
     from core.store.workers import unserved_message, unserved_queues
 
     stale = Settings.from_env().stale_after_s
