@@ -132,7 +132,8 @@ def watch(run_id: str, console: Console, poll_s: float = 1.0) -> None:
     from rich import progress as p
 
     from core.store.read import ResultFilter, query_records
-    from core.suite_runs import get_run
+    from core.store.suite_runs import get_run
+    from core.suite_runs import undecided
 
     columns = (p.TextColumn("[bold]{task.description}"), p.BarColumn(), p.MofNCompleteColumn(),
                p.TextColumn("{task.fields[detail]}"), p.TimeElapsedColumn())  # fmt: skip
@@ -146,8 +147,8 @@ def watch(run_id: str, console: Console, poll_s: float = 1.0) -> None:
             done = sum(r["status"] in final for r in recs)
             fraction = sum(1.0 if r["status"] in final else (r["progress"] or 0) for r in recs)
             failed = sum(r["status"] == "failed" for r in recs)
-            undecided = run.undecided()
-            detail = f"{len(undecided)} undecided" + (f", {failed} failed" if failed else "")
+            undecided_ = undecided(run)
+            detail = f"{len(undecided_)} undecided" + (f", {failed} failed" if failed else "")
             bar.update(task, total=len(recs), completed=fraction, detail=detail,
                        description=f"round {run.round} of at most {run.looks}")  # fmt: skip
             if run.state == "done" and done == len(recs):
@@ -174,7 +175,8 @@ def _run_here(s, profile: str, keys: list[str], err: Console) -> tuple[str, int]
 
     from core.local_run import run_queued
     from core.store.migrate import ensure_schema
-    from core.suite_runs import advance, get_run, start
+    from core.store.suite_runs import get_run
+    from core.suite_runs import advance, start
 
     ensure_schema()
 
@@ -227,7 +229,8 @@ def list_runs(limit, fmt) -> None:
     """Suite runs: their round, state, and the experiments still undecided."""
     from cli.tables import Column, emit
     from core.store.migrate import ensure_schema
-    from core.suite_runs import recent_runs
+    from core.store.suite_runs import recent_runs
+    from core.suite_runs import undecided
 
     ensure_schema()
     columns = [Column("group", "group", 0), Column("state", "state", 0),
@@ -236,7 +239,7 @@ def list_runs(limit, fmt) -> None:
                Column("undecided", "undecided", 1, max_width=60)]  # fmt: skip
     rows = [{"group": r.id, "suite": r.suite, "profile": r.profile, "state": r.state,
              "round": f"{r.round} of at most {r.looks}",
-             "undecided": ", ".join(r.undecided()) or "-"} for r in recent_runs(limit)]  # fmt: skip
+             "undecided": ", ".join(undecided(r)) or "-"} for r in recent_runs(limit)]  # fmt: skip
     emit(columns, rows, "Suite runs", fmt)
 
 

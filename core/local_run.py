@@ -9,8 +9,16 @@ from core.engine.errors import Cancelled
 from core.engine.progress import ProgressFn
 from core.engine.result import BenchResult
 from core.engine.run import run
+from core.spec.parse import validate_spec
 from core.spec.schema import BenchSpec
-from core.store.jobs import create_job, mark_cancelled, mark_failed, record_progress
+from core.store.jobs import (
+    claim,
+    create_job,
+    mark_cancelled,
+    mark_failed,
+    record_progress,
+    stored_spec,
+)
 from core.store.migrate import ensure_schema
 from core.store.write import save_result
 
@@ -42,8 +50,6 @@ def run_recorded(
 def run_queued(job_id: str, progress: ProgressFn | None = None, url: str | None = None):
     """Run a queued job row here (a local suite run's next round), recorded the same way.
     Returns its result, or None when another process had already taken it."""
-    from core.spec.parse import validate_spec
-    from core.store.jobs import claim, stored_spec
 
     stored = stored_spec(job_id, url)
     if stored is None or not claim(job_id, socket.gethostname(), 1e9, url):

@@ -118,13 +118,14 @@ def rejected_messages(limit: int = 50) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def suite_runs(limit: int = 50) -> pd.DataFrame:
     """Suite runs, newest first: round, state and what is still undecided."""
-    from core.suite_runs import recent_runs
+    from core.store.suite_runs import recent_runs
+    from core.suite_runs import undecided
 
     return pd.DataFrame(
         [
             {"group": r.id, "suite": r.suite, "profile": r.profile,
              "round": f"{r.round} of at most {r.looks}", "state": r.state,
-             "undecided": ", ".join(r.undecided()) or "-", "started": r.created_at}
+             "undecided": ", ".join(undecided(r)) or "-", "started": r.created_at}
             for r in recent_runs(limit)
         ],
         columns=["group", "suite", "profile", "round", "state", "undecided", "started"],

@@ -20,6 +20,11 @@ RULES: list[tuple[str, tuple[str, ...], str]] = [
     ("dashboard", ("cli", "torch"), "the dashboard's install has no torch"),
     ("core.spec", ("torch", "sqlalchemy", "numpy", "celery"), "the spec is pure pydantic"),
     ("core.engine", ("sqlalchemy", "core.store"), "the engine runs without a database"),
+    (
+        "core.store",
+        ("core.suites", "core.suite_runs", "core.local_run", "torch"),
+        "the store is below the suites and the runners",
+    ),
 ]
 # core.spec may use these parts of core and nothing else of it.
 SPEC_MAY_USE = ("core.spec", "core.errors", "core.storable")
@@ -84,6 +89,56 @@ def test_no_import_points_the_wrong_way():
     assert violations(sources()) == []
 
 
+def imports_inside_functions(path: Path) -> list[tuple[int, str, str]]:
+    """(line, module, source text) of each import of our own packages in a function body."""
+    text = path.read_text()
+    lines = text.splitlines()
+    found = []
+    for fn in ast.walk(ast.parse(text)):
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            source = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            found += [(node.lineno, n, source) for n in names if n.split(".")[0] in PACKAGES]
+    return found
+
+
+def lazy_without_reason(files: list[Path]) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)}:{line} imports {name} inside a function"
+        for path in files
+        if module_name(path).split(".")[0] in ("core", "worker")
+        for line, name, source in imports_inside_functions(path)
+        if "lazy:" not in source
+    ]
+
+
+def test_core_and_the_worker_import_each_other_at_the_top():
+    """Where a reader sees them, and where a cycle would fail at once. An import inside a
+    function is deliberate and says why on its line (`# lazy: torch only in the pool
+    child`). The CLI's commands and the torch-free dashboard load on demand, and are exempt."""
+    assert lazy_without_reason(sources()) == []
+
+
+def test_an_import_hidden_in_a_function_is_reported(tmp_path, monkeypatch):
+    path = tmp_path / "core" / "hidden.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "def f():\n    from core.store.read import query_records\n\n"
+        "def g():\n    import core.engine.run  # lazy: torch only where it runs\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert lazy_without_reason([path]) == [
+        "core/hidden.py:2 imports core.store.read inside a function"
+    ]
+
+
 @pytest.mark.parametrize(
     ("module", "line", "why"),
     [
@@ -101,6 +156,7 @@ def test_no_import_points_the_wrong_way():
             "from core.store.write import write_results",
             "without a database",
         ),
+        ("core/store/reversed.py", "from core.suites import suites", "below the suites"),
     ],
 )
 def test_the_rules_catch_a_reversed_arrow(tmp_path, monkeypatch, module, line, why):

@@ -9,8 +9,6 @@ from celery import Celery, signals
 from core import logs
 from worker.settings import Settings
 
-TASK_NAME = "bnbench.run"
-
 
 def create_app(settings: Settings | None = None) -> Celery:
     s = settings or Settings.from_env()

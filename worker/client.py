@@ -23,7 +23,9 @@ from core.store.db import session_scope
 from core.store.jobs import Dispatch, mark_dispatched, new_job, prepare_retry, request_cancel
 from core.store.migrate import ensure_schema
 from core.store.tables import Job
-from core.store.workers import queue_memory_mb
+from core.store.workers import queue_memory_mb, unserved_message, unserved_queues
+from worker.doctor import FAIL, OK, check_broker
+from worker.envelope import TASK_NAME
 from worker.queues import queue_for
 from worker.settings import Settings
 
@@ -35,7 +37,9 @@ def get_app():
     global _APP
     url = Settings.from_env().broker_url
     if _APP is None or _APP.conf.broker_url != url:
-        from worker.app import create_app
+        # Loading worker.app builds its app from the settings: a bad one must surface here,
+        # as the ConfigError a submission reports, not when this module loads.
+        from worker.app import create_app  # lazy: see above
 
         _APP = create_app()
     return _APP
@@ -60,7 +64,6 @@ class NotSentYet(RuntimeError):
 
 def require_broker(unchanged: str = "Nothing was submitted.") -> None:
     """Raise BrokerUnavailable, saying what to start or set, when the broker does not PING."""
-    from worker.doctor import FAIL, OK, check_broker
 
     settings = Settings.from_env()
     check = check_broker(settings)
@@ -71,7 +74,6 @@ def require_broker(unchanged: str = "Nothing was submitted.") -> None:
 
 def send(d: Dispatch) -> None:
     """Publish one task message by name: any Celery client could send the same."""
-    from worker.app import TASK_NAME
 
     get_app().send_task(
         TASK_NAME,
@@ -97,7 +99,6 @@ def send_recorded(
 
 def unserved_warnings(queues: list[str] | set[str], url: str | None = None) -> list[str]:
     """One line per queue that no live worker consumes (core.store.workers.unserved_queues)."""
-    from core.store.workers import unserved_message, unserved_queues
 
     stale = Settings.from_env().stale_after_s
     return [unserved_message(q) for q in unserved_queues(queues, stale, url)]

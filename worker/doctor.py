@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from core.config import masked, url_password
+from core.store.db import database_url, redacted
+from core.store.migrate import alembic_config
+from core.store.rejections import recent_rejections, rejection_count
 from core.store.tables import utcnow
-from core.store.workers import WorkerRecord
+from core.store.workers import WorkerRecord, list_workers
+from worker.launcher import detect_gpus
+from worker.settings import Settings
 from worker.summary import other_setting_problems
 
 if TYPE_CHECKING:
@@ -52,9 +57,6 @@ def check_configuration() -> tuple[Check, Settings | None, str | None]:
     for the other checks, None where they did not parse."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
-
-    from core.store.db import database_url, redacted
-    from worker.settings import Settings
 
     lines: list[str] = []
     problems: list[str] = []
@@ -133,8 +135,6 @@ def check_database(url: str) -> Check:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from core.store.db import redacted
-
     u = make_url(url)
     sqlite = u.get_backend_name() == "sqlite"
     if sqlite and u.database not in (None, "", ":memory:"):
@@ -166,8 +166,6 @@ def check_migrations(url: str) -> Check:
     """The database's schema revision against the code's head revision."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
-
-    from core.store.migrate import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config(url))
     head = script.get_current_head()
@@ -368,8 +366,6 @@ def check_gpu() -> Check:
     devices = [torch.cuda.get_device_name(i) for i in range(n)]
     smi: list[str] = []
     if not devices:
-        from worker.launcher import detect_gpus
-
         smi = [name for _, name in detect_gpus()]
     return classify_gpus(
         torch.__version__,
@@ -392,8 +388,6 @@ def _secrets(*urls: str | None) -> set[str]:
 
 def run_checks() -> list[Check]:
     """Every check in order; a check whose prerequisite failed is reported as not checked."""
-    from core.store.rejections import recent_rejections, rejection_count
-    from core.store.workers import list_workers
 
     config, settings, url = check_configuration()
     checks = [config]

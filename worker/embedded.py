@@ -10,6 +10,8 @@ from __future__ import annotations
 import socket
 import threading
 
+from worker.settings import EMBEDDED_BROKER_PORT
+
 
 def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
@@ -42,8 +44,6 @@ class EmbeddedBroker:
 def main() -> None:
     """python -m worker.embedded [PORT]: serve until interrupted."""
     import sys
-
-    from worker.settings import EMBEDDED_BROKER_PORT
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else EMBEDDED_BROKER_PORT
     broker = EmbeddedBroker(port).start()

@@ -17,6 +17,7 @@ from core.storable import unstorable
 
 # uuid5(TASK_ID_NAMESPACE, task id) is the job id of a message that names none, so that a
 # redelivery of the same message finds the job row the first delivery created.
+TASK_NAME = "bnbench.run"  # the one task a client sends, by name
 TASK_ID_NAMESPACE = uuid.UUID("6b6e6265-6e63-4800-8000-7461736b6964")
 MAX_TASK_ID = 200
 

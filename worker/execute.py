@@ -228,7 +228,7 @@ def _run(job_id: str, spec: BenchSpec, worker: str, settings: Settings) -> str:
 
 def _next_round(job_id: str) -> None:
     """The job may have ended its suite run's round: judging it never fails the job."""
-    from worker.suite_rounds import after_job
+    from worker.suite_rounds import after_job  # lazy: the suites' statistics, in the pool only
 
     try:
         after_job(job_id)
@@ -239,7 +239,7 @@ def _next_round(job_id: str) -> None:
 
 def _outcome(job_id: str, spec: BenchSpec, beat: Heartbeat, settings: Settings) -> str:
     try:
-        from core.engine.run import run
+        from core.engine.run import run  # lazy: torch only in the pool child
 
         result = run(spec, progress=beat.progress, should_cancel=beat.should_cancel,
                      on_epoch=beat.epoch_done)  # fmt: skip

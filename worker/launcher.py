@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from core.store.db import bnbench_home
 from worker.queues import worker_queues
 
 log = logging.getLogger("bnbench.launcher")
@@ -188,7 +189,6 @@ class Supervisor:
 
     def claim_names(self) -> None:
         """Unique names on this host (WorkerProcess.claim_name), before they are shown."""
-        from core.store.db import bnbench_home
 
         for w in self.workers:
             if w.lock is None:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from core.spec.schema import BenchSpec
 from core.store.jobs import mark_dispatched
-from core.suite_runs import advance, run_of_job, stalled_runs, start
+from core.store.suite_runs import run_of_job, stalled_runs
+from core.suite_runs import advance, start
+from core.suites import PROFILES
 from worker.client import check_submittable, require_broker, send, send_recorded
 from worker.queues import queue_for
 from worker.settings import Settings
@@ -39,7 +41,6 @@ def submit_suite(
     """Check every spec of the run against the deployment's limits (all or nothing), record
     the run and its first round, and send that round. Returns (run id, first round's job ids).
     BrokerUnavailable before anything is recorded; NotSentYet after."""
-    from core.suites import PROFILES
 
     last_round = range(PROFILES[profile].seed_rounds[-1])
     every = [spec for e in suite.experiments if not keys or e.key in keys

@@ -16,8 +16,9 @@ from celery.exceptions import TimeLimitExceeded
 
 from core.store.migrate import ensure_schema
 from core.store.workers import register_worker, unregister_worker, worker_heartbeat
-from worker.app import TASK_NAME, app
+from worker.app import app
 from worker.consumer import spool_for
+from worker.envelope import TASK_NAME
 from worker.execute import DatabaseUnavailable, execute, hard_limit_failure
 from worker.memory_budget import worker_limits
 from worker.settings import Settings
@@ -49,10 +50,12 @@ def run_job(*args, **kwargs) -> str:
 
 @signals.worker_process_init.connect
 def _load_engine(**_) -> None:
-    """The pool child imports the engine (torch) before its first job, not inside that job's
-    time limit: a soft limit that lands mid-import leaves torch half-initialized, and every
-    later job in the child fails with an AttributeError from inside torch."""
-    import core.engine.run  # noqa: F401
+    """The pool child imports what a job uses (torch; the suites' statistics, to judge a
+    round) before its first job, not inside that job's time limit: a soft limit that lands
+    mid-import leaves a module half-initialized, and every later job in the child fails with
+    an AttributeError from inside torch or scipy."""
+    import core.engine.run  # noqa: F401  lazy: the main process never imports torch
+    import worker.suite_rounds  # noqa: F401  lazy: nor the suites' statistics
 
 
 @signals.task_failure.connect
@@ -77,7 +80,7 @@ class Upkeep(threading.Thread):
         self.flusher = Flusher(spool_for(name), settings.heartbeat_s)
 
     def run(self) -> None:
-        from worker.reconciler import reconcile
+        from worker.reconciler import reconcile  # lazy: the suites' statistics, off the start
 
         next_reconcile = time.monotonic()
         while not self.stop.wait(self.settings.heartbeat_s):

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.repeat_stats import summarize_groups
+from core.spec.parse import closest_field
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
 from core.store.repeat_stats_sql import numeric, summarizable, summarize_in_sql
@@ -60,8 +61,6 @@ class ResultFilter:
 
 def _json_field(name: str) -> ColumnElement[Any]:
     if name not in BenchSpec.model_fields:
-        from core.spec.parse import closest_field
-
         guess = closest_field(name)
         hint = f"; did you mean {guess}?" if guess else ""
         raise ValueError(f"{name}: not a spec field{hint}")

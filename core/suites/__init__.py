@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib
 import os
 
+from core.suites.article import ARTICLE
 from core.suites.model import PROFILES, Experiment, Profile, Suite
+from core.suites.papers import PAPERS
+from core.suites.throughput import THROUGHPUT
 
 
 class SuiteImportError(ValueError):
@@ -35,9 +38,6 @@ def _extra_suites() -> list[Suite]:
 def suites() -> dict[str, Suite]:
     """The registry, loaded lazily so light consumers import no experiment code: the built-in
     suites, then any that BNBENCH_SUITES adds."""
-    from core.suites.article import ARTICLE
-    from core.suites.papers import PAPERS
-    from core.suites.throughput import THROUGHPUT
 
     return {s.name: s for s in (ARTICLE, PAPERS, THROUGHPUT, *_extra_suites())}
 

@@ -11,6 +11,7 @@ import pandas as pd
 from core.suites.claims import AllOf, Equivalence, NonInferiority, Superiority, by_seed, compare
 from core.suites.guards import Learned, Overfits, arms_of
 from core.suites.model import Experiment, Profile
+from core.suites.papers import mnist_or_digits
 from core.suites.stats import fmt
 
 ACC = "final_test_accuracy"  # the final model on the held-out test split, measured once
@@ -160,8 +161,6 @@ FC_CONV_P = 0.3  # one p for every dropout arm: the claim is about where, not ho
 
 
 def _fc_conv_arms(p: Profile) -> dict:
-    from core.suites.papers import mnist_or_digits
-
     base = {**p.base(), **mnist_or_digits(p), "family": "cnn", "depth": 2,
             "width": max(p.width // 4, 8), "norm": "batchnorm"}  # fmt: skip
     return {

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.engine.inference_checks import checked
+from core.repeat_stats import steps_noisy
+from core.store.details import inference_table, layer_benchmarks
 from core.store.read import ResultFilter, group_ids, query_records
-from core.suites.model import Experiment, Suite
+from core.store.suite_runs import get_run, rerun_job_id
+from core.suites.model import PROFILES, Experiment, Suite
+from core.suites.sequential import first_seeds, judge
 from core.suites.verdicts import Verdict
 
 
@@ -38,8 +43,6 @@ def results_by_experiment(group_id: str, url: str | None = None) -> dict[str, pd
 
 def _reruns_in_place(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
     """Flags noisy timings and re-runs; a run that has a re-run gives way to it."""
-    from core.repeat_stats import steps_noisy
-    from core.suite_runs import rerun_job_id
 
     layer = [
         steps_noisy(i, m)
@@ -58,8 +61,6 @@ def _reruns_in_place(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
 
 def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
     """Layer timings, and the BN-folding speedup at the largest inference batch, as columns."""
-    from core.engine.inference_checks import checked
-    from core.store.details import inference_table, layer_benchmarks
 
     ids = df["job_id"].tolist()
     layers = layer_benchmarks(url=url, job_ids=ids)
@@ -77,7 +78,6 @@ def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
 
 def is_measurement(e: Experiment) -> bool:
     """Answered by measuring PyTorch directly (needs torch), not by jobs' results."""
-    from core.suites.model import PROFILES
 
     return not e.arms(PROFILES["ci"])
 
@@ -92,7 +92,6 @@ def evaluate(
     """A verdict for every experiment; one without results is inconclusive, saying why.
     measurements=False leaves out direct measurements, for processes without torch; `data`
     is results_by_experiment(group_id), for callers that also chart it."""
-    from core.suite_runs import get_run
 
     if data is None:
         data = results_by_experiment(group_id, url)
@@ -108,8 +107,6 @@ def as_judged(
     """`data` cut to the runs the verdicts rest on, for charts beside them: for each set of
     runs, those seen by the latest stopping look of an experiment reading it (all of them
     while an experiment reading it has not stopped, or in a group with no suite run)."""
-    from core.suite_runs import get_run
-    from core.suites.sequential import first_seeds
 
     run = get_run(group_id, url)
     if run is None:
@@ -129,8 +126,6 @@ def as_judged(
 def _judged(e: Experiment, data: dict[str, pd.DataFrame], run) -> Verdict:
     """The verdict a report shows: at the look the experiment stopped at, with its seeds and
     why it stopped; a run still going is judged on what has finished so far."""
-    from core.suites.model import PROFILES
-    from core.suites.sequential import judge
 
     if run is not None and run.experiments and e.key not in run.experiments:
         run = None  # not part of this run: judged on whatever runs the group has

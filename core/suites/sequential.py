@@ -18,7 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from core.spec.schema import BenchSpec
-from core.suite_runs import Stop
+from core.store.suite_runs import Stop
 from core.suites.model import Experiment, Profile, Suite
 from core.suites.stats import ALPHA
 

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from core.repeat_stats import steps_noisy
 from core.suites.claims import Superiority, by_seed, compare
 from core.suites.model import Experiment, Profile, Suite
 from core.suites.verdicts import Verdict
@@ -52,7 +53,6 @@ def noisy_runs(df: pd.DataFrame) -> str:
     """How many runs' timings spread over 10% of their median (IQR / median, the level at
     which torch.utils.benchmark warns), after the suite re-ran each such run once: a verdict
     over noisy runs is weaker than its CI says."""
-    from core.repeat_stats import steps_noisy
 
     if "iqr_ms" not in df.columns or df.empty:
         return ""

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from core.store.db import session_scope
+from core.store.suite_runs import get_run, stalled_runs, suite_job_id
 from core.store.tables import Job, utcnow
-from core.suite_runs import advance, get_run, stalled_runs, start, suite_job_id
+from core.suite_runs import advance, start, undecided
 from core.suites import suites
 
 
@@ -46,7 +47,7 @@ def test_a_run_starts_with_its_first_round_and_ids_derived_from_run_label_and_se
     assert len(ids) == len(jobs) == 8  # 2 experiments x 2 arms x 2 seeds
     assert all(i == suite_job_id(run_id, label, seed) for i, label, seed in jobs)
     run = get_run(run_id, db_url)
-    assert (run.round, run.looks, run.state, run.undecided()) == (
+    assert (run.round, run.looks, run.state, undecided(run)) == (
         1,
         2,
         "running",
@@ -65,7 +66,7 @@ def test_an_ended_round_gets_the_next_one_once_then_the_run_is_done(db_url, roun
     finish(db_url, run_id)
     assert advance(run_id, cpu, db_url) == []  # the last look
     run = get_run(run_id, db_url)
-    assert run.state == "done" and run.undecided() == []
+    assert run.state == "done" and undecided(run) == []
     assert run.stops["undecided"].why.startswith("still inconclusive at the last look")
 
 
@@ -160,7 +161,7 @@ def spread(url, job_ids, frac: float) -> None:
 
 def test_a_timing_experiment_re_runs_a_noisy_run_once_before_judging(db_url, timed):
     from core.local_run import run_queued
-    from core.suite_runs import rerun_job_id
+    from core.store.suite_runs import rerun_job_id
     from core.suites.report import results_by_experiment
 
     run_id, ids = start(timed, "ci", [], cpu, url=db_url)

@@ -251,7 +251,8 @@ def test_claims_charts_ioffe_stability_as_percentile_bands_per_arm(dash_db, samp
 def test_a_suite_started_on_claims_runs_in_rounds_and_shows_its_round(dash_db, monkeypatch):
     """The form records the run and sends round 1; the workers send the rest, so the page
     only shows where the run stands."""
-    from core.suite_runs import get_run, recent_runs
+    from core.store.suite_runs import get_run, recent_runs
+    from core.suite_runs import undecided
 
     monkeypatch.setenv("BNBENCH_SUITES", "tests.rounds_suite:SUITE")
     at = page("claims").run()
@@ -261,7 +262,7 @@ def test_a_suite_started_on_claims_runs_in_rounds_and_shows_its_round(dash_db, m
     assert not at.exception
     assert any("round 1, 8 jobs" in s.value for s in at.success)
     (run,) = recent_runs()
-    assert get_run(run.id).round == 1 and run.undecided() == ["decided", "undecided"]
+    assert get_run(run.id).round == 1 and undecided(run) == ["decided", "undecided"]
     at = page("claims").run()
     at.selectbox(key="claims_group").set_value(run.id).run()
     assert any("Running: round 1 of at most 2" in i.value for i in at.info)
@@ -271,7 +272,7 @@ def test_a_suite_started_on_claims_runs_in_rounds_and_shows_its_round(dash_db, m
 
 
 def test_a_suite_over_the_limits_is_refused_on_claims_and_nothing_is_recorded(dash_db, monkeypatch):
-    from core.suite_runs import recent_runs
+    from core.store.suite_runs import recent_runs
 
     monkeypatch.setenv("BNBENCH_MAX_EPOCHS", "1")  # the quick article suite trains 6 epochs
     at = page("claims").run()

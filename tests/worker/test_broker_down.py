@@ -48,7 +48,7 @@ def test_a_sweep_with_the_broker_down_records_none_of_it(no_broker):
 
 
 def test_a_suite_with_the_broker_down_records_no_run(no_broker):
-    from core.suite_runs import recent_runs
+    from core.store.suite_runs import recent_runs
 
     env, _ = no_broker
     res = bnbench(env, "suite", "run", "article", "--profile", "ci")

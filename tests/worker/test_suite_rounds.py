@@ -7,8 +7,9 @@ from sqlalchemy import select, update
 
 from cli import main
 from core.store.db import session_scope
+from core.store.suite_runs import get_run
 from core.store.tables import Job, SuiteRun, utcnow
-from core.suite_runs import get_run
+from core.suite_runs import undecided
 from core.suites import suites
 from core.suites.report import evaluate
 from tests.services import wait_until
@@ -81,7 +82,7 @@ def test_the_reconciler_sends_a_round_no_worker_sent(rounds_env):
     did = reconcile(Settings.from_env())
     assert did["next_round"] == 8 and get_run(run_id).round == 2
     assert reconcile(Settings.from_env())["next_round"] == 0  # once
-    assert get_run("suite-gone-ci-0").undecided() == []  # listed, though nobody can judge it
+    assert undecided(get_run("suite-gone-ci-0")) == []  # listed, though nobody can judge it
 
 
 def test_local_closes_a_run_whose_first_round_has_no_jobs(rounds_env):
