@@ -335,7 +335,7 @@ def _print_refused() -> None:
     newest = recent_rejections(1)[0]
     Console().print(
         f"[yellow]{recent} task messages refused in the last 24 h[/]; the newest, on "
-        f"{escape(str(newest['queue']))}: {escape(newest['reason'][:200])}\n"
+        f"{escape(str(newest.queue))}: {escape(newest.reason[:200])}\n"
         "All of them: the Workers page, or SELECT * FROM rejected_messages."
     )
 

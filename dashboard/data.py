@@ -112,7 +112,8 @@ def workers() -> list[WorkerRecord]:
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def rejected_messages(limit: int = 50) -> pd.DataFrame:
-    return pd.DataFrame.from_records(rejections.recent_rejections(limit))
+    df = pd.DataFrame([r.to_dict() for r in rejections.recent_rejections(limit)])
+    return df.assign(received_at=pd.to_datetime(df["received_at"])) if len(df) else df
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

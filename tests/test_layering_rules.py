@@ -166,3 +166,10 @@ def test_the_rules_catch_a_reversed_arrow(tmp_path, monkeypatch, module, line, w
     path.write_text(line + "\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert any(why in v for v in violations([path]))
+
+
+def test_no_package_or_module_takes_a_standard_library_name():
+    """A `queue.py` or `types.py` of ours would shadow the standard library's for a script
+    run from its folder, and reads as the standard one in an import line."""
+    parts = {part for p in sources() for part in p.relative_to(ROOT).with_suffix("").parts}
+    assert sorted(parts & sys.stdlib_module_names) == []

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from core.config import masked, url_password
 from core.store.db import database_url, redacted
 from core.store.migrate import alembic_config
-from core.store.rejections import recent_rejections, rejection_count
+from core.store.rejections import Rejection, recent_rejections, rejection_count
 from core.store.tables import utcnow
 from core.store.workers import WorkerRecord, list_workers
 from worker.launcher import detect_gpus
@@ -293,11 +293,11 @@ def check_workers(rows: list[WorkerRecord], stale_after_s: float) -> Check:
 REFUSED_WINDOW_S = 24 * 3600
 
 
-def check_refused(recent: int, newest: list[dict]) -> Check:
+def check_refused(recent: int, newest: list[Rejection]) -> Check:
     """Task messages refused in the last day (rejected_messages)."""
     if not recent:
         return Check("refused messages", OK, "none in the last 24 h")
-    lines = [f"{r['received_at']:%Y-%m-%d %H:%M} on {r['queue']}: {r['reason'][:160]}"
+    lines = [f"{r.received_at[:16].replace('T', ' ')} on {r.queue}: {r.reason[:160]}"
              for r in newest]  # fmt: skip
     return Check(
         "refused messages",

@@ -103,14 +103,25 @@ def file_refusal(r: Rejection, error_type: str = "InvalidMessage", url: str | No
     return "record" if record_rejection(r, url) else "duplicate"
 
 
-def recent_rejections(limit: int = 50, url: str | None = None) -> list[dict[str, Any]]:
+def recent_rejections(limit: int = 50, url: str | None = None) -> list[Rejection]:
     """The newest records first."""
     with session_scope(url, readonly=True) as s:
         rows = s.scalars(
             select(RejectedMessage).order_by(RejectedMessage.received_at.desc()).limit(limit)
         ).all()
         return [
-            {c.name: getattr(r, c.name) for c in RejectedMessage.__table__.columns} for r in rows
+            Rejection(
+                reason=r.reason,
+                headers=r.headers,
+                body=r.body,
+                queue=r.queue,
+                worker=r.worker,
+                task_id=r.task_id,
+                job_id=r.job_id,
+                id=r.id,
+                received_at=r.received_at.isoformat(),
+            )
+            for r in rows
         ]
 
 

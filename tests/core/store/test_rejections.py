@@ -31,7 +31,7 @@ def test_a_message_naming_an_existing_job_is_recorded_and_the_job_untouched(db_u
     with session_scope() as s:
         assert s.get(Job, job_id).status == "queued"
     [row] = recent_rejections()
-    assert (row["job_id"], row["task_id"], row["worker"]) == (job_id, "task-1", "w@h")
+    assert (row.job_id, row.task_id, row.worker) == (job_id, "task-1", "w@h")
 
 
 def test_a_message_naming_no_job_is_recorded(db_url):
@@ -43,5 +43,5 @@ def test_hostile_text_is_stored_escaped_on_every_backend(db_url):
     r = Rejection.of("bad \x00 \udc80", {"id": "t\x00", "x": "\udc80"}, b"\x00\xff" * 3000)
     assert file_refusal(r) == "record"
     [row] = recent_rejections()
-    assert "\\x00" in row["reason"] and "\x00" not in row["headers"]
-    assert len(row["body"]) <= 4096 and "\\xff" in row["body"]
+    assert "\\x00" in row.reason and "\x00" not in row.headers
+    assert len(row.body) <= 4096 and "\\xff" in row.body
