@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from core.engine.result import BenchResult, EpochMetrics
+from core.store.fingerprints import fingerprint, parts_of
 from core.store.tables import BNLayerStat, EpochMetric, InferenceMetric, LayerMetric, Result
 
 
@@ -40,6 +41,7 @@ def result_row(job_id: str, env_id: int, r: BenchResult) -> dict[str, Any]:
         load_avg_1m=r.load_avg_1m,
         load_avg_1m_start=r.load_avg_1m_start,
         cpu_steal_fraction=r.cpu_steal_fraction,
+        fingerprint=fingerprint(parts_of(r.provenance, bool(r.spec.get("deterministic")))),
         diverged=False,
         result_json=json.loads(r.model_dump_json()),
     )

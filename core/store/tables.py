@@ -271,6 +271,7 @@ class Result(Base):
             *COMPARE_METRICS,
             info={"dialects": ("sqlite",)},
         ),
+        Index("ix_results_fingerprint", "fingerprint"),
         {"comment": "Summary figures of one finished job; one row per job."},
     )
 
@@ -297,6 +298,11 @@ class Result(Base):
     )
     cpu_steal_fraction: Mapped[float | None] = col(
         Float, doc="Share of CPU time the hypervisor stole during the run (Linux)."
+    )
+    fingerprint: Mapped[str | None] = col(
+        String(16),
+        doc="Hash of what changes speed: GPU, driver, CUDA, cuDNN, torch, CPU, threads and "
+        "deterministic mode (core.store.fingerprints); a series is a spec on one fingerprint.",
     )
     task: Mapped[str | None] = col(String(16), doc="classification or regression (model kind).")
     param_count: Mapped[int | None] = col(Integer, doc="Trainable and frozen parameters.")
@@ -567,3 +573,37 @@ class SuiteRun(Base):
     updated_at: Mapped[datetime] = col(
         UTCDateTime(), default=utcnow, doc="When its last round was decided (UTC)."
     )
+
+
+class Baseline(Base):
+    """The result set a spec's newer results are compared with, pinned by hand."""
+
+    __tablename__ = "baselines"
+    __table_args__ = (
+        {"comment": "Pinned baselines of `bnbench regressions`: one per spec (repeat key)."},
+    )
+
+    repeat_key: Mapped[str] = col(
+        String(16), primary_key=True, doc="The spec, seed aside (jobs.repeat_key)."
+    )
+    set_ref: Mapped[str] = col(
+        String(64), doc="The pinned result set: a group id, or a job id for a run in no group."
+    )
+    pinned_at: Mapped[datetime] = col(
+        UTCDateTime(), default=utcnow, doc="When it was pinned (UTC)."
+    )
+
+
+class RegressionAlert(Base):
+    """A regression already sent to BNBENCH_ALERT_WEBHOOK, so that it is sent once."""
+
+    __tablename__ = "regression_alerts"
+    __table_args__ = ({"comment": "Regressions announced to the webhook, one row each."},)
+
+    series: Mapped[str] = col(
+        String(64), primary_key=True, doc="The series: its repeat key and the parts held."
+    )
+    contender: Mapped[str] = col(
+        String(100), primary_key=True, doc="The newer result set found slower."
+    )
+    sent_at: Mapped[datetime] = col(UTCDateTime(), default=utcnow, doc="When it was sent (UTC).")

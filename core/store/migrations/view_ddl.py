@@ -70,6 +70,7 @@ REVISIONS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
         (("threads", "int"),),
         ("load_avg_1m_start", "step_p95_over_median", "wall_over_steps"),
     ),
+    "0017": ((), ("fingerprint",)),
 }
 
 PG_TYPES = {"int": "integer", "float": "double precision", "bool": "boolean"}

@@ -189,3 +189,23 @@ def test_each_view_keeps_the_columns_of_the_one_before():
         fields, results = columns_at(before)
         fields_after, results_after = columns_at(after)
         assert fields_after[: len(fields)] == fields and results_after[: len(results)] == results
+
+
+def test_results_from_before_0017_get_the_fingerprint_a_new_write_gives(db_url, sample_result):
+    from alembic import command
+
+    from core.store.fingerprints import fingerprint, parts_of
+    from core.store.migrate import alembic_config
+    from tests.dbseed import seed
+
+    spec, result = sample_result
+    plain = seed(db_url, spec.model_copy(update={"seed": 7}), result)
+    strict_spec = spec.model_copy(update={"seed": 8, "deterministic": True})
+    strict = seed(db_url, strict_spec, result.model_copy(update={"spec": strict_spec.model_dump()}))
+    command.downgrade(alembic_config(db_url), "0016")
+    upgrade(db_url)
+    with get_engine(db_url).connect() as conn:
+        got = dict(conn.execute(text("SELECT job_id, fingerprint FROM results")).all())
+    assert got[plain] == fingerprint(parts_of(result.provenance, deterministic=False))
+    assert got[strict] == fingerprint(parts_of(result.provenance, deterministic=True))
+    assert got[plain] != got[strict]
