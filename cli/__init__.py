@@ -31,13 +31,15 @@ COMMANDS: dict[str, str] = {
     "doctor": "cli.doctor_cmd:doctor",
     "dashboard": "dashboard.launch:dashboard",
     "suite": "cli.suite_cmd:suite",
+    "regressions": "cli.history_cmd:regressions",
+    "baseline": "cli.history_cmd:baseline",
 }
 
 
 # Commands that read or write jobs: on a new machine they find the schema created, not a
 # "no such table" traceback.
 NEEDS_SCHEMA = {"results", "compare", "show", "jobs", "cancel", "retry", "workers", "suite",
-                "tag", "archive", "delete", "worker"}  # fmt: skip
+                "tag", "archive", "delete", "worker", "regressions", "baseline"}  # fmt: skip
 
 
 def _ensure_schema() -> None:

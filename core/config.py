@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.errors import ConfigError
 
@@ -68,3 +69,17 @@ def check_unambiguous(name: str, url: str, library_password: str | None) -> None
             '(@ / ? # :); encode it, e.g. python3 -c "import sys, urllib.parse; '
             "print(urllib.parse.quote(sys.argv[1], safe=''))\" 'PASSWORD'"
         )
+
+
+def webhook_url() -> str | None:
+    """BNBENCH_ALERT_WEBHOOK (or BNBENCH_ALERT_WEBHOOK_FILE), checked; None when unset."""
+    url = env_or_file("BNBENCH_ALERT_WEBHOOK")
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"BNBENCH_ALERT_WEBHOOK={masked(url)!r} is not an http(s) URL; set it to the URL "
+            "that receives the JSON POST, such as a Slack or Teams incoming webhook"
+        )
+    return url

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 
+from core.alerts import announce
+from core.config import webhook_url
+from core.history import verdicts
 from core.store.jobs import (
     mark_cancelled,
     overdue_cancels,
@@ -89,3 +92,12 @@ def reconcile(settings: Settings) -> dict[str, int]:
 
     done["next_round"] = advance_stalled(settings.stale_after_s)
     return done
+
+
+def notify_regressions() -> int:
+    """With BNBENCH_ALERT_WEBHOOK set, POST the regressions no process has announced yet
+    (core.alerts); returns how many were sent."""
+    hook = webhook_url()
+    if hook is None:
+        return 0
+    return len(announce(verdicts(), hook))

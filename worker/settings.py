@@ -40,6 +40,7 @@ class Settings:
     cancel_grace_s: float
     default_queue: str
     stop_grace_s: float = 90.0
+    regression_check_s: float = 600.0
     broker_ca_file: str | None = None
     broker_cert_file: str | None = None
     broker_key_file: str | None = None
@@ -84,6 +85,7 @@ class Settings:
             cancel_grace_s=_float("BNBENCH_CANCEL_GRACE_S", 30),
             default_queue=os.environ.get("BNBENCH_DEFAULT_QUEUE", "cpu"),
             stop_grace_s=_float("BNBENCH_STOP_GRACE_S", 90),
+            regression_check_s=_float("BNBENCH_REGRESSION_CHECK_S", 600),
             broker_ca_file=os.environ.get("BNBENCH_BROKER_CA_FILE") or None,
             broker_cert_file=os.environ.get("BNBENCH_BROKER_CERT_FILE") or None,
             broker_key_file=os.environ.get("BNBENCH_BROKER_KEY_FILE") or None,

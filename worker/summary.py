@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from core import __version__
-from core.config import env_or_file, masked
+from core.config import env_or_file, masked, webhook_url
 from core.errors import ConfigError
 from core.logs import log_format
 from core.spec.limits import Limits
@@ -17,9 +17,10 @@ from worker.settings import Settings
 
 def other_setting_problems() -> list[str]:
     """What is wrong with the settings read later, by submitters, workers and the dashboard:
-    limits, log format, the dashboard password's file."""
+    limits, log format, the dashboard password's file, the alert webhook."""
     problems = []
-    for read in (Limits.from_env, log_format, lambda: env_or_file("BNBENCH_DASHBOARD_PASSWORD")):
+    dashboard_password = lambda: env_or_file("BNBENCH_DASHBOARD_PASSWORD")  # noqa: E731
+    for read in (Limits.from_env, log_format, dashboard_password, webhook_url):
         try:
             read()
         except ConfigError as e:

@@ -80,9 +80,9 @@ class Upkeep(threading.Thread):
         self.flusher = Flusher(spool_for(name), settings.heartbeat_s)
 
     def run(self) -> None:
-        from worker.reconciler import reconcile  # lazy: the suites' statistics, off the start
+        from worker.reconciler import notify_regressions, reconcile  # lazy: scipy, off the start
 
-        next_reconcile = time.monotonic()
+        next_reconcile = next_check = time.monotonic()
         while not self.stop.wait(self.settings.heartbeat_s):
             try:
                 if not worker_heartbeat(self.worker_name) and self.register is not None:
@@ -93,6 +93,10 @@ class Upkeep(threading.Thread):
                     if any(did.values()):
                         log.warning("reconciler: %s", did)
                     next_reconcile = time.monotonic() + self.settings.reconcile_every_s
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.settings.regression_check_s
+                    if sent := notify_regressions():
+                        log.warning("regressions: %d sent to the alert webhook", sent)
             except Exception:  # keep the loop alive through database or broker outages
                 log.warning("upkeep pass failed", exc_info=True)
 

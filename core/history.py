@@ -1,0 +1,274 @@
+"""Results over time: series, result sets, and whether the newest set regressed.
+
+A series is one spec (its repeat key: every field but the seed) on one environment
+fingerprint, or on a relaxed one: the parts not held may change along the series, so a torch
+upgrade or fewer threads shows as a step in it. Its results fall into sets: the results of
+one group (a sweep, a suite run, a `--repeats` submission) on one fingerprint, or a run of
+consecutive ungrouped results on one fingerprint. The newest set is the contender; the
+baseline is the set pinned for the spec (`bnbench baseline set`), or else the set before it.
+
+A contender regressed when its repeat-level values differ from the baseline's by a two-sided
+Mann-Whitney U test (scipy.stats.mannwhitneyu) at `alpha`, and its median is worse than the
+baseline's by at least `threshold`. The interval of the ratio of medians comes from
+scipy.stats.bootstrap. docs/history.md says why these rules and these defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sqlalchemy import select
+
+from core.history_defaults import ALPHA, METRICS, MIN_REPEATS, THRESHOLD
+from core.repeat_stats import NOISY_REL_IQR
+from core.store.db import session_scope
+from core.store.fingerprints import HARDWARE, PARTS, fingerprint
+from core.store.tables import Baseline, Environment, Job, JobStatus, Result
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """Results of one spec run together on one fingerprint."""
+
+    key: str  # "group:<id>@<fingerprint>" or "run:<first job id>"
+    group_id: str | None
+    fingerprint: str
+    parts: dict[str, Any]
+    job_ids: tuple[str, ...]
+    values: tuple[float, ...]
+    first_at: datetime
+    last_at: datetime
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.values))
+
+    @property
+    def rel_iqr(self) -> float:
+        q1, q3 = np.percentile(self.values, [25, 75])
+        return float((q3 - q1) / self.median) if self.median else float("nan")
+
+    @property
+    def noisy(self) -> bool:
+        return self.n >= 2 and self.rel_iqr > NOISY_REL_IQR
+
+    def label(self) -> str:
+        where = f"group {self.group_id}" if self.group_id else f"{self.n} runs"
+        return f"{where} ({self.first_at:%Y-%m-%d %H:%M})"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The newest set of one series against its baseline."""
+
+    series: str
+    repeat_key: str
+    spec: dict[str, Any]
+    metric: str
+    baseline: ResultSet
+    contender: ResultSet
+    pinned: bool
+    status: str  # regression | improvement | unchanged | too few repeats
+    ratio: float  # contender median / baseline median
+    ci: tuple[float, float] | None
+    p_value: float | None
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # part: (before, after)
+
+    @property
+    def noisy(self) -> bool:
+        return self.baseline.noisy or self.contender.noisy
+
+    @property
+    def change(self) -> float:
+        """Relative change of the median, signed so that negative is worse."""
+        better_high = METRICS.get(self.metric, True)
+        return (self.ratio - 1.0) if better_high else (1.0 - self.ratio)
+
+
+def series_key(repeat_key: str, parts: dict[str, Any], hold: Sequence[str]) -> str:
+    """The series a result belongs to: its spec and the fingerprint parts held fixed."""
+    return f"{repeat_key}:{fingerprint(parts, relax=[p for p in PARTS if p not in hold])}"
+
+
+def load(
+    metric: str = "train_samples_per_s",
+    spec_hash: str | None = None,
+    url: str | None = None,
+) -> pd.DataFrame:
+    """Every succeeded, unarchived result with `metric`, oldest first, with the spec, the
+    group, the fingerprint and its parts."""
+    if metric not in METRICS:
+        raise ValueError(f"metric {metric!r}: choose one of {', '.join(METRICS)}")
+    value = getattr(Result, metric)
+    env = [getattr(Environment, p) for p in PARTS if p != "deterministic"]
+    stmt = (
+        select(
+            Job.id,
+            Job.repeat_key,
+            Job.spec_hash,
+            Job.group_id,
+            Job.spec_json,
+            Result.created_at,
+            Result.fingerprint,
+            value,
+            *env,
+        )
+        .join(Result, Result.job_id == Job.id)
+        .join(Environment, Environment.id == Result.environment_id)
+        .where(Job.status == JobStatus.SUCCEEDED, Job.archived_at.is_(None), value.is_not(None))
+        .order_by(Result.created_at, Job.id)
+    )
+    if spec_hash:
+        stmt = stmt.where(
+            Job.spec_hash.startswith(spec_hash) | Job.repeat_key.startswith(spec_hash)
+        )
+    names = ["job_id", "repeat_key", "spec_hash", "group_id", "spec", "created_at",
+             "fingerprint", "value", *(p for p in PARTS if p != "deterministic")]  # fmt: skip
+    with session_scope(url, readonly=True) as s:
+        df = pd.DataFrame.from_records(s.execute(stmt).all(), columns=names)
+    df["deterministic"] = [bool(sp.get("deterministic")) for sp in df["spec"]]
+    return df
+
+
+def result_sets(df: pd.DataFrame) -> list[ResultSet]:
+    """The sets of one series' results (oldest first), in the order they began."""
+    keys, run, last = [], None, None
+    for r in df.itertuples():
+        if r.group_id:
+            keys.append(f"group:{r.group_id}@{r.fingerprint}")
+            last = None  # a group's results end an ungrouped run
+            continue
+        if last != ("run", r.fingerprint) or run is None:
+            run = f"run:{r.job_id}"
+        keys.append(run)
+        last = ("run", r.fingerprint)
+    df = df.assign(set_key=keys)
+    sets = []
+    for key, g in df.groupby("set_key", sort=False):
+        first = g.iloc[0]
+        sets.append(
+            ResultSet(
+                key=str(key),
+                group_id=first["group_id"] or None,
+                fingerprint=str(first["fingerprint"]),
+                parts={p: _plain(first[p]) for p in PARTS},
+                job_ids=tuple(g["job_id"]),
+                values=tuple(float(v) for v in g["value"]),
+                first_at=g["created_at"].min(),
+                last_at=g["created_at"].max(),
+            )
+        )
+    return sorted(sets, key=lambda s: s.first_at)
+
+
+def compare(
+    baseline: ResultSet,
+    contender: ResultSet,
+    metric: str,
+    threshold: float = THRESHOLD,
+    alpha: float = ALPHA,
+) -> tuple[str, float, tuple[float, float] | None, float | None]:
+    """(status, ratio of medians, its 95% bootstrap interval, Mann-Whitney p)."""
+    ratio = contender.median / baseline.median if baseline.median else float("nan")
+    if min(baseline.n, contender.n) < MIN_REPEATS:
+        return "too few repeats", ratio, None, None
+    c, b = np.asarray(contender.values), np.asarray(baseline.values)
+    p = float(stats.mannwhitneyu(c, b, alternative="two-sided").pvalue)
+    boot = stats.bootstrap(
+        (c, b),
+        lambda x, y, axis: np.median(x, axis=axis) / np.median(y, axis=axis),
+        vectorized=True, n_resamples=2000, method="percentile", rng=np.random.default_rng(0),
+    )  # fmt: skip
+    ci = (float(boot.confidence_interval.low), float(boot.confidence_interval.high))
+    change = (ratio - 1.0) if METRICS.get(metric, True) else (1.0 - ratio)
+    if p < alpha and change <= -threshold:
+        return "regression", ratio, ci, p
+    if p < alpha and change >= threshold:
+        return "improvement", ratio, ci, p
+    return "unchanged", ratio, ci, p
+
+
+def pinned_baselines(url: str | None = None) -> dict[str, str]:
+    """repeat key -> the set_ref pinned for it."""
+    with session_scope(url, readonly=True) as s:
+        return {k: ref for k, ref in s.execute(select(Baseline.repeat_key, Baseline.set_ref))}
+
+
+def verdicts(
+    metric: str = "train_samples_per_s",
+    hold: Sequence[str] = HARDWARE,
+    since: datetime | None = None,
+    spec_hash: str | None = None,
+    threshold: float = THRESHOLD,
+    alpha: float = ALPHA,
+    url: str | None = None,
+) -> list[Verdict]:
+    """One verdict per series whose newest set has a baseline to compare with (and, with
+    `since`, ended at or after it), worst change first."""
+    unknown = [p for p in hold if p not in PARTS]
+    if unknown:
+        raise ValueError(f"fingerprint part {unknown[0]!r}: choose from {', '.join(PARTS)}")
+    df = load(metric, spec_hash, url)
+    if df.empty:
+        return []
+    pins = pinned_baselines(url)
+    df["series"] = [
+        series_key(r.repeat_key, {p: _plain(getattr(r, p)) for p in PARTS}, hold)
+        for r in df.itertuples()
+    ]
+    out = []
+    for key, g in df.groupby("series", sort=False):
+        sets = result_sets(g)
+        if len(sets) < 2:
+            continue
+        contender = sets[-1]
+        if since is not None and contender.last_at < since:
+            continue
+        repeat_key = str(g["repeat_key"].iloc[0])
+        pinned = _find(sets[:-1], pins.get(repeat_key))
+        baseline = pinned or sets[-2]
+        status, ratio, ci, p = compare(baseline, contender, metric, threshold, alpha)
+        out.append(
+            Verdict(
+                series=str(key),
+                repeat_key=repeat_key,
+                spec=g["spec"].iloc[-1],
+                metric=metric,
+                baseline=baseline,
+                contender=contender,
+                pinned=pinned is not None,
+                status=status,
+                ratio=ratio,
+                ci=ci,
+                p_value=p,
+                changed=_changed(baseline.parts, contender.parts),
+            )
+        )
+    return sorted(out, key=lambda v: v.change if np.isfinite(v.change) else 0.0)
+
+
+def _find(sets: Iterable[ResultSet], ref: str | None) -> ResultSet | None:
+    if not ref:
+        return None
+    return next((s for s in sets if s.group_id == ref or ref in s.job_ids), None)
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {p: (before[p], after[p]) for p in PARTS if before[p] != after[p]}
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars and NaN from pandas as the plain values the fingerprint hashed."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return v.item() if isinstance(v, np.generic) else v

@@ -1,0 +1,197 @@
+"""Regression detection on real runs of this machine (docs/history.md).
+
+Each set's jobs run interleaved with the other set's (A, B, A, B ...), so the host's drift
+falls on both alike. The slowdown is a real one: the same spec with its torch thread pool
+oversubscribed (BNBENCH_THREADS=8 on this 2-core machine) against one thread.
+"""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from core.history import result_sets, verdicts
+from core.spec.presets import preset
+from core.spec.schema import BenchSpec
+from core.store.baselines import pin, pins, unpin
+from tests.dbseed import seed
+
+SPEC = BenchSpec(**dict(preset("tiny"), depth=2, width=128, synthetic_samples=2048,
+                        batch_size=64, warmup_steps=5, timed_steps=30))  # fmt: skip
+
+
+def interleaved(monkeypatch, threads: dict[str, str], repeats: int) -> list[tuple]:
+    """(group, spec, result) of real runs: `repeats` of each group, alternating."""
+    from core.engine.run import run
+
+    out = []
+    for i in range(repeats):
+        for group, count in threads.items():
+            monkeypatch.setenv("BNBENCH_THREADS", count)
+            spec = SPEC.model_copy(update={"seed": i})
+            out.append((group, spec, run(spec)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def slowdown():
+    with pytest.MonkeyPatch.context() as mp:
+        return interleaved(mp, {"before": "1", "oversubscribed": "8"}, repeats=6)
+
+
+@pytest.fixture(scope="module")
+def noise():
+    with pytest.MonkeyPatch.context() as mp:
+        return interleaved(mp, {"monday": "1", "tuesday": "1"}, repeats=10)
+
+
+def store(url, runs) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {}
+    for group, spec, result in runs:
+        ids.setdefault(group, []).append(seed(url, spec, result, group_id=group))
+    return ids
+
+
+def throughputs(runs, group) -> np.ndarray:
+    return np.array([r.model.throughput.samples_per_s for g, _, r in runs if g == group])
+
+
+def test_an_oversubscribed_thread_pool_is_found_as_a_regression(db_url, slowdown):
+    store(db_url, slowdown)
+    [v] = verdicts()
+    slower = 1 - np.median(throughputs(slowdown, "oversubscribed")) / np.median(
+        throughputs(slowdown, "before")
+    )
+    assert slower >= 0.15, f"the planted slowdown measured {slower:.0%}; it must be 15% or more"
+    assert v.status == "regression", (v.status, v.ratio, v.p_value)
+    assert v.baseline.group_id == "before" and v.contender.group_id == "oversubscribed"
+    assert v.changed == {"threads": (1, 8)}  # the fingerprint part that moved, and only it
+    assert v.ci is not None and v.ci[1] < 1 - 0.05
+    assert v.change == pytest.approx(v.ratio - 1)
+
+
+def test_noise_alone_is_not_a_regression(db_url, noise):
+    store(db_url, noise)
+    [v] = verdicts()
+    cv = {g: np.std(throughputs(noise, g)) / np.mean(throughputs(noise, g))
+          for g in ("monday", "tuesday")}  # fmt: skip
+    assert v.status == "unchanged", (v.status, v.ratio, v.p_value, cv)
+    assert v.changed == {} and (v.baseline.n, v.contender.n) == (10, 10)
+
+
+def test_a_pinned_baseline_is_compared_instead_of_the_set_before(db_url, slowdown):
+    ids = store(db_url, slowdown)
+    later = store(db_url, [("after", s, r) for g, s, r in slowdown if g == "oversubscribed"])
+    [v] = verdicts()
+    assert (v.baseline.group_id, v.contender.group_id, v.status) == (
+        "oversubscribed",
+        "after",
+        "unchanged",
+    )  # the same results again: no change against the set just before
+    assert pin(ids["before"][0]) == [(SPEC.repeat_key(), "before")]
+    [v] = verdicts()
+    assert (v.baseline.group_id, v.pinned, v.status) == ("before", True, "regression")
+    assert [k for k, _, _ in pins()] == [SPEC.repeat_key()]
+    assert unpin(SPEC.repeat_key()[:6]) == 1 and pins() == []
+    assert later["after"]
+
+
+def test_holding_threads_splits_the_series(db_url, slowdown):
+    store(db_url, slowdown)
+    assert [v.status for v in verdicts(hold=("gpu_name", "cpu_model", "threads"))] == []
+
+
+def test_results_in_no_group_form_runs_between_fingerprint_changes(db_url, slowdown):
+    from core.history import load
+
+    for _, spec, result in slowdown:
+        seed(db_url, spec, result)
+    sets = result_sets(load())
+    # alternating fingerprints: every result is a run of its own
+    assert [s.n for s in sets] == [1] * len(slowdown)
+    assert all(s.key.startswith("run:") for s in sets)
+
+
+def test_the_command_exits_1_on_a_regression_and_prints_json(db_url, slowdown):
+    store(db_url, slowdown)
+    res = CliRunner().invoke(main, ["regressions", "--format", "json"])
+    assert res.exit_code == 1, res.output
+    [row] = json.loads(res.output)
+    assert row["status"] == "regression" and "threads 1→8" in row["changed"]
+    res = CliRunner().invoke(main, ["regressions", "--threshold", "0.99"])
+    assert res.exit_code == 0 and "unchanged" in res.output  # significant, but not 99% worse
+
+
+def test_the_command_names_a_bad_fingerprint_part(db_url):
+    res = CliRunner().invoke(main, ["regressions", "--hold", "gpu,torch"])
+    assert res.exit_code == 2 and "'gpu' is no fingerprint part" in res.output
+
+
+def test_baseline_set_names_what_it_did_not_find(db_url):
+    res = CliRunner().invoke(main, ["baseline", "set", "nope-nothing"])
+    assert res.exit_code != 0 and "is no group with a succeeded job" in res.output + res.stderr
+
+
+class Hook(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict]] = []
+
+    def do_POST(self):
+        Hook.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    Hook.bodies = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
+    yield Hook.bodies
+    server.shutdown()
+
+
+def test_notify_posts_each_regression_once(db_url, slowdown, webhook):
+    from worker.reconciler import notify_regressions
+
+    store(db_url, slowdown)
+    res = CliRunner().invoke(main, ["regressions", "--notify"])
+    assert res.exit_code == 1 and "notified: 1" in res.stderr
+    assert notify_regressions() == 0  # the reconciler's pass finds it announced already
+    [body] = webhook
+    [item] = body["regressions"]
+    assert item["changed"] == {"threads": [1, 8]} and item["change"] < -0.15
+    assert body["text"].startswith("bnbench: 1 regression;")
+
+
+def test_a_failed_post_is_tried_again_on_the_next_pass(db_url, slowdown, monkeypatch):
+    from worker.reconciler import notify_regressions
+
+    store(db_url, slowdown)
+    monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", "http://127.0.0.1:9/nobody-listens")
+    assert notify_regressions() == 0
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    Hook.bodies = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/")
+    try:
+        assert notify_regressions() == 1 and len(Hook.bodies) == 1
+    finally:
+        server.shutdown()
+
+
+def test_a_webhook_that_is_no_url_is_named(monkeypatch):
+    from core.config import webhook_url
+    from core.errors import ConfigError
+
+    monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", "hooks.example.com/x")
+    with pytest.raises(ConfigError, match=r"BNBENCH_ALERT_WEBHOOK=.* is not an http"):
+        webhook_url()
