@@ -6,9 +6,6 @@ oversubscribed (BNBENCH_THREADS=8 on this 2-core machine) against one thread.
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -16,26 +13,9 @@ from click.testing import CliRunner
 
 from cli import main
 from core.history import result_sets, verdicts
-from core.spec.presets import preset
-from core.spec.schema import BenchSpec
 from core.store.baselines import pin, pins, unpin
 from tests.dbseed import seed
-
-SPEC = BenchSpec(**dict(preset("tiny"), depth=2, width=128, synthetic_samples=2048,
-                        batch_size=64, warmup_steps=5, timed_steps=30))  # fmt: skip
-
-
-def interleaved(monkeypatch, threads: dict[str, str], repeats: int) -> list[tuple]:
-    """(group, spec, result) of real runs: `repeats` of each group, alternating."""
-    from core.engine.run import run
-
-    out = []
-    for i in range(repeats):
-        for group, count in threads.items():
-            monkeypatch.setenv("BNBENCH_THREADS", count)
-            spec = SPEC.model_copy(update={"seed": i})
-            out.append((group, spec, run(spec)))
-    return out
+from tests.history_runs import SPEC, Webhook, interleaved, store, throughputs
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +28,6 @@ def slowdown():
 def noise():
     with pytest.MonkeyPatch.context() as mp:
         return interleaved(mp, {"monday": "1", "tuesday": "1"}, repeats=10)
-
-
-def store(url, runs) -> dict[str, list[str]]:
-    ids: dict[str, list[str]] = {}
-    for group, spec, result in runs:
-        ids.setdefault(group, []).append(seed(url, spec, result, group_id=group))
-    return ids
-
-
-def throughputs(runs, group) -> np.ndarray:
-    return np.array([r.model.throughput.samples_per_s for g, _, r in runs if g == group])
 
 
 def test_an_oversubscribed_thread_pool_is_found_as_a_regression(db_url, slowdown):
@@ -137,26 +106,11 @@ def test_baseline_set_names_what_it_did_not_find(db_url):
     assert res.exit_code != 0 and "is no group with a succeeded job" in res.output + res.stderr
 
 
-class Hook(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[dict]] = []
-
-    def do_POST(self):
-        Hook.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def webhook(monkeypatch):
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    Hook.bodies = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
-    yield Hook.bodies
-    server.shutdown()
+    with Webhook() as hook:
+        monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", hook.url)
+        yield hook.bodies
 
 
 def test_notify_posts_each_regression_once(db_url, slowdown, webhook):
@@ -178,14 +132,9 @@ def test_a_failed_post_is_tried_again_on_the_next_pass(db_url, slowdown, monkeyp
     store(db_url, slowdown)
     monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", "http://127.0.0.1:9/nobody-listens")
     assert notify_regressions() == 0
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    Hook.bodies = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/")
-    try:
-        assert notify_regressions() == 1 and len(Hook.bodies) == 1
-    finally:
-        server.shutdown()
+    with Webhook() as hook:
+        monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", hook.url)
+        assert notify_regressions() == 1 and len(hook.bodies) == 1
 
 
 def test_a_webhook_that_is_no_url_is_named(monkeypatch):

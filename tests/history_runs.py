@@ -1,0 +1,67 @@
+"""Real runs for the regression-detection tests, and a webhook that records what it gets."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import numpy as np
+
+from core.spec.presets import preset
+from core.spec.schema import BenchSpec
+from tests.dbseed import seed
+
+SPEC = BenchSpec(**dict(preset("tiny"), depth=2, width=128, synthetic_samples=2048,
+                        batch_size=64, warmup_steps=5, timed_steps=30))  # fmt: skip
+
+
+def interleaved(monkeypatch, threads: dict[str, str], repeats: int) -> list[tuple]:
+    """(group, spec, result) of real runs: `repeats` of each group, alternating."""
+    from core.engine.run import run
+
+    out = []
+    for i in range(repeats):
+        for group, count in threads.items():
+            monkeypatch.setenv("BNBENCH_THREADS", count)
+            spec = SPEC.model_copy(update={"seed": i})
+            out.append((group, spec, run(spec)))
+    return out
+
+
+def store(url, runs) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {}
+    for group, spec, result in runs:
+        ids.setdefault(group, []).append(seed(url, spec, result, group_id=group))
+    return ids
+
+
+def throughputs(runs, group) -> np.ndarray:
+    return np.array([r.model.throughput.samples_per_s for g, _, r in runs if g == group])
+
+
+class Webhook:
+    """An HTTP server on a free port that keeps each POSTed JSON body."""
+
+    def __init__(self) -> None:
+        bodies: list[dict] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.bodies = bodies
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+    def __enter__(self) -> Webhook:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
