@@ -69,7 +69,11 @@ def list_suites() -> None:
 )
 @click.option("--experiment", "only", multiple=True, help="Run only these experiments.")
 @click.option("--queue", help="Send every job to this queue [default: by device].")
-@click.option("--gpu-model", help="Send every job to this GPU model's queue, e.g. H100.")
+@click.option(
+    "--gpu-model",
+    help="Send every job to this GPU model's queue, e.g. H100; `all`: one run per GPU model "
+    "among the live workers, for the fleet matrix (the dashboard's Hardware page).",
+)
 @click.option(
     "--wait",
     is_flag=True,
@@ -103,6 +107,30 @@ def run(name, profile, only, queue, gpu_model, wait, local) -> None:
         if failed:
             raise SystemExit(1)
         return
+    if gpu_model == "all":
+        models = _live_gpu_models()
+        if not models:
+            fail(["--gpu-model all: no live worker has a GPU; start `bnbench worker` on the GPU "
+                  "nodes, or name one model"], code=1)  # fmt: skip
+        err.print(f"one run per GPU model: {', '.join(models)}")
+    else:
+        models = [gpu_model]
+    run_ids = [_submit_one(s, name, profile, keys, queue, model, err) for model in models]
+    if wait:
+        for run_id in run_ids:
+            watch(run_id, err)
+
+
+def _live_gpu_models() -> list[str]:
+    from core.store.workers import list_workers
+    from worker.settings import Settings
+
+    stale = Settings.from_env().stale_after_s
+    return sorted({w.gpu_model for w in list_workers() if w.gpu_model and w.is_live(stale)})
+
+
+def _submit_one(s, name, profile, keys, queue, gpu_model, err) -> str:
+    """Submit one run of the suite; prints and returns its group id."""
     from core.spec.parse import SpecError
     from worker.client import BrokerUnavailable, NotSentYet
     from worker.suite_rounds import submit_suite
@@ -123,8 +151,7 @@ def run(name, profile, only, queue, gpu_model, wait, local) -> None:
     from cli.queue_cmd import warn_unserved
 
     warn_unserved(ids, err)
-    if wait:
-        watch(run_id, err)
+    return run_id
 
 
 def watch(run_id: str, console: Console, poll_s: float = 1.0) -> None:

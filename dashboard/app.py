@@ -46,6 +46,12 @@ if gate():
             url_path="layers",
         ),
         st.Page(
+            HERE / "views/hardware.py",
+            title="Hardware",
+            icon=":material/developer_board:",
+            url_path="hardware",
+        ),
+        st.Page(
             HERE / "views/workers.py", title="Workers", icon=":material/dns:", url_path="workers"
         ),
     ]

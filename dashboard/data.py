@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from core import fleet
 from core.store import details, read, rejections
 from core.store.db import redacted
 from core.store.jobs import queues_with_queued_jobs
@@ -72,6 +73,11 @@ def jobs_where(spec: tuple[tuple[str, Any], ...], limit: int = 500) -> pd.DataFr
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def groups(archived: bool = False) -> list[str]:
     return read.group_ids(archived=archived)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def fleet_speeds(group_ids: tuple[str, ...]) -> pd.DataFrame:
+    return fleet.speeds(group_ids)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

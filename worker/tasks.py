@@ -115,10 +115,11 @@ def _register(sender, **_) -> None:
     settings = Settings.from_env()
     queues = [q.name for q in sender.app.amqp.queues.consume_from.values()]
     budget = worker_limits().max_model_mb
-    gpu = os.environ.get("BNBENCH_WORKER_GPU") or None
+    # BNBENCH_SIMULATED_GPU_MODEL is for tests: a CPU worker that registers as a GPU model
+    gpu = os.environ.get("BNBENCH_WORKER_GPU") or os.environ.get("BNBENCH_SIMULATED_GPU_MODEL")
 
     def register() -> None:
-        register_worker(sender.hostname, queues, gpu, memory_mb=budget)
+        register_worker(sender.hostname, queues, gpu or None, memory_mb=budget)
 
     register()
     _upkeep = Upkeep(sender.hostname, settings, register)

@@ -65,6 +65,8 @@ def collect(device: torch.device) -> Provenance:
         props = torch.cuda.get_device_properties(device)
         gpu_name, gpu_mem = props.name, props.total_memory // 2**20
         driver = _nvidia_driver()
+    elif simulated := os.environ.get("BNBENCH_SIMULATED_GPU_MODEL"):
+        gpu_name = simulated  # test only: a CPU worker standing in for a GPU model
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     return Provenance(
         torch=torch.__version__,
