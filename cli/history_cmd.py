@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from cli.spec_options import fail
 from cli.tables import Column, emit, format_option
+from core.config import dashboard_url
 from core.history_defaults import ALPHA, METRICS, MIN_REPEATS, THRESHOLD
 from core.store.fingerprints import HARDWARE, PARTS
 
@@ -40,12 +41,10 @@ def _hold(value: str) -> tuple[str, ...]:
     return parts
 
 
-def _spec_label(spec: dict) -> str:
-    bits = [spec.get("family"), spec.get("norm")]
-    if spec.get("dropout_p"):
-        bits.append(f"p={spec['dropout_p']}")
-    bits += [f"bs={spec.get('batch_size')}", spec.get("precision"), spec.get("device")]
-    return " ".join(str(b) for b in bits if b is not None)
+def _label(v: Verdict) -> str:
+    from core.history import spec_label
+
+    return spec_label(v.spec)
 
 
 def _set_cell(s: ResultSet) -> str:
@@ -54,17 +53,20 @@ def _set_cell(s: ResultSet) -> str:
 
 
 def _row(v: Verdict) -> dict[str, str]:
+    from core.history import compare_link, spec_label
+
     ci = f" [{v.ci[0] - 1:+.1%}, {v.ci[1] - 1:+.1%}]" if v.ci else ""
     changed = ", ".join(f"{k} {a}→{b}" for k, (a, b) in v.changed.items()) or "-"
     return {
         "status": v.status,
         "noisy": "noisy" if v.noisy else "",
-        "spec": f"{v.repeat_key[:8]} {_spec_label(v.spec)}",
+        "spec": f"{v.repeat_key[:8]} {spec_label(v.spec)}",
         "baseline": ("pinned " if v.pinned else "") + _set_cell(v.baseline),
         "contender": _set_cell(v.contender),
         "change": f"{v.change:+.1%}{ci}",
         "p": "-" if v.p_value is None else f"{v.p_value:.3g}",
         "changed": changed,
+        "link": compare_link(v, dashboard_url()),
     }
 
 
@@ -118,7 +120,8 @@ def regressions(metric, since, spec_hash, threshold, alpha, hold, notify, fmt) -
                Column("change", "change [95% CI]", 0), Column("p", "p", 1),
                Column("baseline", "baseline", 2, max_width=44),
                Column("contender", "contender", 2, max_width=44),
-               Column("changed", "what changed", 1, max_width=40)]  # fmt: skip
+               Column("changed", "what changed", 1, max_width=40),
+               Column("link", "compare on the dashboard", 3)]  # fmt: skip
     rows = [_row(v) for v in found]
     styles = {"status": lambda s: STATUS_STYLE.get(s, ""), "noisy": lambda s: "yellow"}
     n_reg = sum(v.status == "regression" for v in found)
@@ -131,6 +134,11 @@ def regressions(metric, since, spec_hash, threshold, alpha, hold, notify, fmt) -
         console.print("No series has two result sets to compare yet.")
     else:
         emit(columns, rows, f"{len(found)} series, {n_reg} regressed", fmt, console, styles, notes)
+    if fmt in ("table", "markdown"):
+        for v, row in zip(found, rows, strict=True):
+            if v.status == "regression":
+                console.print(f"[red]regression[/] {v.repeat_key[:8]}: {row['link']}",
+                              highlight=False, soft_wrap=True)  # fmt: skip
     noisy = [v for v in found if v.noisy]
     if noisy and fmt in ("table", "markdown"):
         console.print(
@@ -138,9 +146,7 @@ def regressions(metric, since, spec_hash, threshold, alpha, hold, notify, fmt) -
         )
         for v in noisy:
             rel = max(v.baseline.rel_iqr, v.contender.rel_iqr)
-            console.print(
-                f"  {v.repeat_key[:8]} {escape(_spec_label(v.spec))}: IQR/median {rel:.0%}"
-            )
+            console.print(f"  {v.repeat_key[:8]} {escape(_label(v))}: IQR/median {rel:.0%}")
     if notify:
         _notify(found, console)
     sys.exit(1 if n_reg else 0)

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import delete, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from core.config import masked
-from core.history import Verdict
+from core.config import dashboard_url, masked
+from core.history import Verdict, compare_link
 from core.store.db import session_scope
 from core.store.tables import RegressionAlert, utcnow
 
@@ -50,6 +50,7 @@ def summary(found: list[Verdict]) -> dict[str, Any]:
             },
             "changed": {k: list(pair) for k, pair in v.changed.items()},
             "noisy": v.noisy,
+            "link": compare_link(v, dashboard_url()),
         }
         for v in found
     ]

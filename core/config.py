@@ -83,3 +83,8 @@ def webhook_url() -> str | None:
             "that receives the JSON POST, such as a Slack or Teams incoming webhook"
         )
     return url
+
+
+def dashboard_url() -> str:
+    """BNBENCH_DASHBOARD_URL: where people open the dashboard, for links printed elsewhere."""
+    return os.environ.get("BNBENCH_DASHBOARD_URL") or "http://localhost:8501"

@@ -15,6 +15,7 @@ scipy.stats.bootstrap. docs/history.md says why these rules and these defaults.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -93,6 +94,15 @@ class Verdict:
         """Relative change of the median, signed so that negative is worse."""
         better_high = METRICS.get(self.metric, True)
         return (self.ratio - 1.0) if better_high else (1.0 - self.ratio)
+
+
+def spec_label(spec: dict[str, Any]) -> str:
+    """A few words for a spec: family, norm, dropout, batch size, precision, device."""
+    bits = [spec.get("family"), spec.get("norm")]
+    if spec.get("dropout_p"):
+        bits.append(f"p={spec['dropout_p']}")
+    bits += [f"bs={spec.get('batch_size')}", spec.get("precision"), spec.get("device")]
+    return " ".join(str(b) for b in bits if b is not None)
 
 
 def series_key(repeat_key: str, parts: dict[str, Any], hold: Sequence[str]) -> str:
@@ -204,6 +214,66 @@ def pinned_baselines(url: str | None = None) -> dict[str, str]:
         return {k: ref for k, ref in s.execute(select(Baseline.repeat_key, Baseline.set_ref))}
 
 
+def series(
+    metric: str = "train_samples_per_s",
+    hold: Sequence[str] = HARDWARE,
+    spec_hash: str | None = None,
+    url: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Each series' results, oldest first, by series key."""
+    unknown = [p for p in hold if p not in PARTS]
+    if unknown:
+        raise ValueError(f"fingerprint part {unknown[0]!r}: choose from {', '.join(PARTS)}")
+    df = load(metric, spec_hash, url)
+    if df.empty:
+        return {}
+    df["series"] = [
+        series_key(r.repeat_key, {p: _plain(getattr(r, p)) for p in PARTS}, hold)
+        for r in df.itertuples()
+    ]
+    return {str(k): g for k, g in df.groupby("series", sort=False)}
+
+
+def judge(
+    key: str,
+    g: pd.DataFrame,
+    baseline: ResultSet,
+    contender: ResultSet,
+    metric: str,
+    pinned: bool = False,
+    threshold: float = THRESHOLD,
+    alpha: float = ALPHA,
+) -> Verdict:
+    status, ratio, ci, p = compare(baseline, contender, metric, threshold, alpha)
+    return Verdict(
+        series=key,
+        repeat_key=str(g["repeat_key"].iloc[0]),
+        spec=g["spec"].iloc[-1],
+        metric=metric,
+        baseline=baseline,
+        contender=contender,
+        pinned=pinned,
+        status=status,
+        ratio=ratio,
+        ci=ci,
+        p_value=p,
+        changed=_changed(baseline.parts, contender.parts),
+    )
+
+
+def steps(
+    key: str,
+    g: pd.DataFrame,
+    metric: str = "train_samples_per_s",
+    threshold: float = THRESHOLD,
+    alpha: float = ALPHA,
+) -> list[Verdict]:
+    """Each set of one series against the set before it: where the series changed."""
+    sets = result_sets(g)
+    pairs = itertools.pairwise(sets)
+    return [judge(key, g, a, b, metric, False, threshold, alpha) for a, b in pairs]
+
+
 def verdicts(
     metric: str = "train_samples_per_s",
     hold: Sequence[str] = HARDWARE,
@@ -215,46 +285,22 @@ def verdicts(
 ) -> list[Verdict]:
     """One verdict per series whose newest set has a baseline to compare with (and, with
     `since`, ended at or after it), worst change first."""
-    unknown = [p for p in hold if p not in PARTS]
-    if unknown:
-        raise ValueError(f"fingerprint part {unknown[0]!r}: choose from {', '.join(PARTS)}")
-    df = load(metric, spec_hash, url)
-    if df.empty:
-        return []
     pins = pinned_baselines(url)
-    df["series"] = [
-        series_key(r.repeat_key, {p: _plain(getattr(r, p)) for p in PARTS}, hold)
-        for r in df.itertuples()
-    ]
     out = []
-    for key, g in df.groupby("series", sort=False):
+    for key, g in series(metric, hold, spec_hash, url).items():
         sets = result_sets(g)
-        if len(sets) < 2:
+        if len(sets) < 2 or (since is not None and sets[-1].last_at < since):
             continue
-        contender = sets[-1]
-        if since is not None and contender.last_at < since:
-            continue
-        repeat_key = str(g["repeat_key"].iloc[0])
-        pinned = _find(sets[:-1], pins.get(repeat_key))
+        pinned = _find(sets[:-1], pins.get(str(g["repeat_key"].iloc[0])))
         baseline = pinned or sets[-2]
-        status, ratio, ci, p = compare(baseline, contender, metric, threshold, alpha)
-        out.append(
-            Verdict(
-                series=str(key),
-                repeat_key=repeat_key,
-                spec=g["spec"].iloc[-1],
-                metric=metric,
-                baseline=baseline,
-                contender=contender,
-                pinned=pinned is not None,
-                status=status,
-                ratio=ratio,
-                ci=ci,
-                p_value=p,
-                changed=_changed(baseline.parts, contender.parts),
-            )
-        )
+        out.append(judge(key, g, baseline, sets[-1], metric, pinned is not None, threshold, alpha))
     return sorted(out, key=lambda v: v.change if np.isfinite(v.change) else 0.0)
+
+
+def compare_link(v: Verdict, base_url: str) -> str:
+    """The dashboard's Compare page on the two sets' jobs (a URL with the query in it)."""
+    ids = ",".join([*v.baseline.job_ids, *v.contender.job_ids])
+    return f"{base_url.rstrip('/')}/compare?jobs={ids}"
 
 
 def _find(sets: Iterable[ResultSet], ref: str | None) -> ResultSet | None:

@@ -46,6 +46,12 @@ if gate():
             url_path="layers",
         ),
         st.Page(
+            HERE / "views/history.py",
+            title="History",
+            icon=":material/timeline:",
+            url_path="history",
+        ),
+        st.Page(
             HERE / "views/hardware.py",
             title="Hardware",
             icon=":material/developer_board:",

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import fleet
+from core import fleet, history
 from core.store import details, read, rejections
 from core.store.db import redacted
 from core.store.jobs import queues_with_queued_jobs
@@ -73,6 +73,17 @@ def jobs_where(spec: tuple[tuple[str, Any], ...], limit: int = 500) -> pd.DataFr
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def groups(archived: bool = False) -> list[str]:
     return read.group_ids(archived=archived)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def history_series(metric: str, hold: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    return history.series(metric, hold)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def jobs_by_id(job_ids: tuple[str, ...]) -> pd.DataFrame:
+    f = read.ResultFilter(job_ids=job_ids, status=("succeeded",), archived=None)
+    return pd.DataFrame.from_records(read.query_records(f, limit=len(job_ids)))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

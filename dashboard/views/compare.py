@@ -37,6 +37,10 @@ def parse_filter(text: str) -> tuple[tuple[str, object], ...]:
 
 
 def select_jobs() -> pd.DataFrame:
+    if linked := st.query_params.get("jobs"):  # a link from `bnbench regressions` or History
+        ids = tuple(i for i in linked.split(",") if i)
+        st.caption(f"The {len(ids)} jobs of the link. Clear the URL's query to pick others.")
+        return data.guarded(data.jobs_by_id, ids, default=pd.DataFrame())
     groups = data.guarded(data.groups, default=[])
     c1, c2 = st.columns([1, 2])
     group = c1.selectbox("Group", ["(pick jobs)", *groups], key="cmp_group")

@@ -92,6 +92,7 @@ def test_the_command_exits_1_on_a_regression_and_prints_json(db_url, slowdown):
     assert res.exit_code == 1, res.output
     [row] = json.loads(res.output)
     assert row["status"] == "regression" and "threads 1→8" in row["changed"]
+    assert row["link"].startswith("http://localhost:8501/compare?jobs=")
     res = CliRunner().invoke(main, ["regressions", "--threshold", "0.99"])
     assert res.exit_code == 0 and "unchanged" in res.output  # significant, but not 99% worse
 

@@ -13,7 +13,7 @@ from core.store.workers import register_worker
 from tests.dashboard.conftest import app, baseline_picker, page
 from tests.dbseed import seed, variant
 
-PAGES = ["submit", "jobs", "compare", "claims", "layers", "hardware", "workers"]
+PAGES = ["submit", "jobs", "compare", "claims", "layers", "history", "hardware", "workers"]
 
 
 @pytest.fixture
