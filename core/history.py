@@ -127,7 +127,6 @@ def load(
             Job.repeat_key,
             Job.spec_hash,
             Job.group_id,
-            Job.spec_json,
             Result.created_at,
             Result.fingerprint,
             value,
@@ -142,11 +141,17 @@ def load(
         stmt = stmt.where(
             Job.spec_hash.startswith(spec_hash) | Job.repeat_key.startswith(spec_hash)
         )
-    names = ["job_id", "repeat_key", "spec_hash", "group_id", "spec", "created_at",
-             "fingerprint", "value", *(p for p in PARTS if p != "deterministic")]  # fmt: skip
+    names = ["job_id", "repeat_key", "spec_hash", "group_id", "created_at", "fingerprint",
+             "value", *(p for p in PARTS if p != "deterministic")]  # fmt: skip
     with session_scope(url, readonly=True) as s:
         df = pd.DataFrame.from_records(s.execute(stmt).all(), columns=names)
-    df["deterministic"] = [bool(sp.get("deterministic")) for sp in df["spec"]]
+        # one spec per repeat key (its newest job's): the seed is all that differs among them
+        last = df.groupby("repeat_key")["job_id"].last().tolist() if len(df) else []
+        rows = s.execute(select(Job.repeat_key, Job.spec_json).where(Job.id.in_(last))).all()
+    specs: dict[str, dict[str, Any]] = {key: spec for key, spec in rows}
+    df["spec"] = df["repeat_key"].map(specs)
+    # deterministic is a spec field, so one value per repeat key
+    df["deterministic"] = df["spec"].map(lambda sp: bool(sp.get("deterministic")))
     return df
 
 
