@@ -74,7 +74,6 @@ def submit(
     """Queue SPEC_FILE (or a preset, flags, a grid) for the workers. Prints the job ids.
 
     All or nothing: every spec is checked and the broker PINGed before any job is recorded."""
-
     from worker.client import BrokerUnavailable, NotSentYet, parse_grid, submit_grid
 
     if old_repeats is not None:

@@ -50,7 +50,6 @@ def run_recorded(
 def run_queued(job_id: str, progress: ProgressFn | None = None, url: str | None = None):
     """Run a queued job row here (a local suite run's next round), recorded the same way.
     Returns its result, or None when another process had already taken it."""
-
     stored = stored_spec(job_id, url)
     if stored is None or not claim(job_id, socket.gethostname(), 1e9, url):
         return None

@@ -54,7 +54,6 @@ def run_id_for(suite: str, profile: str) -> str:
 def undecided(run: RunState) -> list[str]:
     """Chosen experiments with no stop yet (the chosen keys alone if this process does
     not know the suite: BNBENCH_SUITES differs from the submitter's)."""
-
     try:
         keys = [e.key for e in suites()[run.suite].experiments]
     except Exception:
@@ -83,7 +82,6 @@ def start(
 ) -> tuple[str, list[str]]:
     """Record a new run and its first round of jobs, all in one transaction; returns the run
     id and the job ids to send."""
-
     run_id = run_id_for(suite.name, profile)
     pairs = suite.specs(keys, PROFILES[profile])
     with session_scope(url) as s:
@@ -99,7 +97,6 @@ def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
     """If the run's current round has ended, judge it and submit the next round (or close the
     run). Returns the new jobs' ids to send; empty when there is nothing to do, when the
     round has not ended, or when another process advanced it first."""
-
     with session_scope(url, readonly=True) as s:
         row = s.get(SuiteRun, run_id)
         if row is None or row.state != "running":
@@ -143,7 +140,6 @@ def advance(run_id: str, place: Placement, url: str | None = None) -> list[str]:
 def _noisy_timings(suite: Suite, run: RunState, results: dict, url: str | None) -> list:
     """(job id, label, seed) of the runs of undecided timing experiments whose timings are
     noisy and that have no re-run yet, in any state: each is re-run once, never twice."""
-
     todo, undecided_ = [], undecided(run)
     for e in suite.experiments:
         df = results.get(e.key)

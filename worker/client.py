@@ -64,7 +64,6 @@ class NotSentYet(RuntimeError):
 
 def require_broker(unchanged: str = "Nothing was submitted.") -> None:
     """Raise BrokerUnavailable, saying what to start or set, when the broker does not PING."""
-
     settings = Settings.from_env()
     check = check_broker(settings)
     if check.status == FAIL or (settings.embedded and check.status != OK):
@@ -74,7 +73,6 @@ def require_broker(unchanged: str = "Nothing was submitted.") -> None:
 
 def send(d: Dispatch) -> None:
     """Publish one task message by name: any Celery client could send the same."""
-
     get_app().send_task(
         TASK_NAME,
         kwargs={"spec": d.spec, "job_id": d.job_id},
@@ -99,7 +97,6 @@ def send_recorded(
 
 def unserved_warnings(queues: list[str] | set[str], url: str | None = None) -> list[str]:
     """One line per queue that no live worker consumes (core.store.workers.unserved_queues)."""
-
     stale = Settings.from_env().stale_after_s
     return [unserved_message(q) for q in unserved_queues(queues, stale, url)]
 

@@ -388,7 +388,6 @@ def _secrets(*urls: str | None) -> set[str]:
 
 def run_checks() -> list[Check]:
     """Every check in order; a check whose prerequisite failed is reported as not checked."""
-
     config, settings, url = check_configuration()
     checks = [config]
     checks.append(check_database(url) if url else skipped("database", "configuration"))

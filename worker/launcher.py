@@ -189,7 +189,6 @@ class Supervisor:
 
     def claim_names(self) -> None:
         """Unique names on this host (WorkerProcess.claim_name), before they are shown."""
-
         for w in self.workers:
             if w.lock is None:
                 w.claim_name(bnbench_home() / "workers")

@@ -41,7 +41,6 @@ def submit_suite(
     """Check every spec of the run against the deployment's limits (all or nothing), record
     the run and its first round, and send that round. Returns (run id, first round's job ids).
     BrokerUnavailable before anything is recorded; NotSentYet after."""
-
     last_round = range(PROFILES[profile].seed_rounds[-1])
     every = [spec for e in suite.experiments if not keys or e.key in keys
              for _, spec in e.specs(PROFILES[profile], last_round)]  # fmt: skip

@@ -38,7 +38,6 @@ def _extra_suites() -> list[Suite]:
 def suites() -> dict[str, Suite]:
     """The registry, loaded lazily so light consumers import no experiment code: the built-in
     suites, then any that BNBENCH_SUITES adds."""
-
     return {s.name: s for s in (ARTICLE, PAPERS, THROUGHPUT, *_extra_suites())}
 
 

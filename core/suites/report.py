@@ -43,7 +43,6 @@ def results_by_experiment(group_id: str, url: str | None = None) -> dict[str, pd
 
 def _reruns_in_place(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
     """Flags noisy timings and re-runs; a run that has a re-run gives way to it."""
-
     layer = [
         steps_noisy(i, m)
         for i, m in zip(df.get("iqr_ms", [None] * len(df)), df.get("median_ms", [None] * len(df)),
@@ -61,7 +60,6 @@ def _reruns_in_place(df: pd.DataFrame, group_id: str) -> pd.DataFrame:
 
 def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
     """Layer timings, and the BN-folding speedup at the largest inference batch, as columns."""
-
     ids = df["job_id"].tolist()
     layers = layer_benchmarks(url=url, job_ids=ids)
     if not layers.empty:
@@ -78,7 +76,6 @@ def _with_details(df: pd.DataFrame, url: str | None) -> pd.DataFrame:
 
 def is_measurement(e: Experiment) -> bool:
     """Answered by measuring PyTorch directly (needs torch), not by jobs' results."""
-
     return not e.arms(PROFILES["ci"])
 
 
@@ -92,7 +89,6 @@ def evaluate(
     """A verdict for every experiment; one without results is inconclusive, saying why.
     measurements=False leaves out direct measurements, for processes without torch; `data`
     is results_by_experiment(group_id), for callers that also chart it."""
-
     if data is None:
         data = results_by_experiment(group_id, url)
     run = get_run(group_id, url)
@@ -107,7 +103,6 @@ def as_judged(
     """`data` cut to the runs the verdicts rest on, for charts beside them: for each set of
     runs, those seen by the latest stopping look of an experiment reading it (all of them
     while an experiment reading it has not stopped, or in a group with no suite run)."""
-
     run = get_run(group_id, url)
     if run is None:
         return data
@@ -126,7 +121,6 @@ def as_judged(
 def _judged(e: Experiment, data: dict[str, pd.DataFrame], run) -> Verdict:
     """The verdict a report shows: at the look the experiment stopped at, with its seeds and
     why it stopped; a run still going is judged on what has finished so far."""
-
     if run is not None and run.experiments and e.key not in run.experiments:
         run = None  # not part of this run: judged on whatever runs the group has
     stop = run.stops.get(e.key) if run is not None else None

@@ -53,7 +53,6 @@ def noisy_runs(df: pd.DataFrame) -> str:
     """How many runs' timings spread over 10% of their median (IQR / median, the level at
     which torch.utils.benchmark warns), after the suite re-ran each such run once: a verdict
     over noisy runs is weaker than its CI says."""
-
     if "iqr_ms" not in df.columns or df.empty:
         return ""
     reruns = int(df["rerun"].sum()) if "rerun" in df.columns else 0
