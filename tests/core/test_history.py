@@ -145,3 +145,17 @@ def test_a_webhook_that_is_no_url_is_named(monkeypatch):
     monkeypatch.setenv("BNBENCH_ALERT_WEBHOOK", "hooks.example.com/x")
     with pytest.raises(ConfigError, match=r"BNBENCH_ALERT_WEBHOOK=.* is not an http"):
         webhook_url()
+
+
+def test_a_time_metric_regresses_upward(db_url, slowdown):
+    store(db_url, slowdown)
+    [v] = verdicts(metric="step_ms_median")
+    assert v.status == "regression" and v.ratio > 1.15 and v.change < -0.15
+
+
+def test_since_leaves_out_series_that_ended_before(db_url, slowdown):
+    from datetime import UTC, datetime, timedelta
+
+    store(db_url, slowdown)
+    assert verdicts(since=datetime.now(UTC) + timedelta(minutes=1)) == []
+    assert len(verdicts(since=datetime.now(UTC) - timedelta(hours=1))) == 1
