@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv tools browser compose test up lint bench clean
+.PHONY: venv tools browser compose kubectl test up lint bench clean
 
 venv: $(STAMP)
 
@@ -27,7 +27,14 @@ compose:
 	  --no-install-recommends docker-compose >/dev/null; } || \
 	  echo "make: no docker-compose and not root; the compose tests will skip"
 
-tools: browser compose
+# kubectl renders deploy/k8s (kubectl kustomize) in tests/deploy/test_kubernetes.py; these
+# machines carry it (Google Cloud SDK's package), which apt installs where it is missing.
+kubectl:
+	@command -v kubectl >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get install -y -qq kubectl >/dev/null 2>&1; } || \
+	  echo "make: no kubectl and none to install; the Kubernetes manifest tests will skip"
+
+tools: browser compose kubectl
 
 test: $(STAMP) tools
 	$(VENV)/bin/ruff check cli core worker dashboard tests benchmarks
