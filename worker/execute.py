@@ -18,6 +18,7 @@ from core.spec.schema import BenchSpec
 from core.store.annotations import was_deleted
 from core.store.jobs import (
     INVALID_KIND,
+    Beat,
     admit,
     claim,
     heartbeat,
@@ -52,7 +53,7 @@ class Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{job_id[:8]}", daemon=True)
         self.job_id, self.worker, self.interval_s = job_id, worker, interval_s
         self.stop = threading.Event()
-        self.state = "ok"
+        self.state: str = Beat.OK
         self._progress: tuple[int | None, float | None] = (None, None)
         self._epochs: list = []  # finished epochs not yet written: the live learning curve
         self._lock = threading.Lock()
@@ -71,7 +72,7 @@ class Heartbeat(threading.Thread):
             self.join(timeout=30)
 
     def should_cancel(self) -> bool:
-        return self.state != "ok"
+        return self.state != Beat.OK
 
     def run(self) -> None:
         while not self.stop.wait(self.interval_s):
@@ -86,7 +87,7 @@ class Heartbeat(threading.Thread):
                     "heartbeat for %s failed", self.job_id, exc_info=True,
                     extra={"job_id": self.job_id},
                 )  # fmt: skip
-            if self.state != "ok":
+            if self.state != Beat.OK:
                 return
 
 
@@ -244,7 +245,7 @@ def _outcome(job_id: str, spec: BenchSpec, beat: Heartbeat, settings: Settings) 
         result = run(spec, progress=beat.progress, should_cancel=beat.should_cancel,
                      on_epoch=beat.epoch_done)  # fmt: skip
     except Cancelled:
-        if beat.state == "lost":
+        if beat.state == Beat.LOST:
             log.info("job %s was reclaimed elsewhere; this attempt stops", job_id)
             return "lost"
         _durably(mark_cancelled, job_id, "cancelled while running")

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -33,6 +34,14 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = JobStatus
 RAW_PAYLOAD_MAX = 8192  # bytes of a rejected payload kept for the record
 ERROR_MESSAGE_MAX = 4000
 INVALID_KIND = "invalid"  # jobs.kind of a payload that never became a valid spec
+
+
+class Beat(StrEnum):
+    """What a running job's heartbeat found."""
+
+    OK = "ok"
+    CANCEL = "cancel"  # a cancel was requested: stop between steps
+    LOST = "lost"  # the job is no longer this worker's: reclaimed, or finished
 
 
 @dataclass(frozen=True)
@@ -212,10 +221,10 @@ def heartbeat(
     fraction: float | None,
     url: str | None = None,
     epochs: list[EpochMetrics] | None = None,
-) -> str:
+) -> Beat:
     """Record life and progress, and the epochs finished since the last beat (their rows
-    replace any an earlier attempt left). Returns "ok"; "cancel" when a cancel was requested;
-    or "lost" when the job no longer belongs to this worker (reclaimed, or finished)."""
+    replace any an earlier attempt left). Returns OK; CANCEL when a cancel was requested;
+    or LOST when the job no longer belongs to this worker (reclaimed, or finished)."""
     values: dict[str, Any] = {"heartbeat_at": utcnow()}
     if fraction is not None:
         values.update(progress=fraction, progress_epoch=epoch or None)
@@ -227,14 +236,15 @@ def heartbeat(
             .values(**values),
         )
         if res != 1:
-            return "lost"
+            return Beat.LOST
         if epochs:
             first = min(e.epoch for e in epochs)
             s.execute(
                 delete(EpochMetric).where(EpochMetric.job_id == job_id, EpochMetric.epoch >= first)
             )
             s.add_all([epoch_row(job_id, e) for e in epochs])
-        return "cancel" if s.scalar(select(Job.cancel_requested).where(Job.id == job_id)) else "ok"
+        cancel = s.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+        return Beat.CANCEL if cancel else Beat.OK
 
 
 def mark_succeeded(s: Session, finished: Iterable[tuple[str, datetime]]) -> None:
