@@ -105,6 +105,9 @@ def spec_label(spec: dict[str, Any]) -> str:
     return " ".join(str(b) for b in bits if b is not None)
 
 
+_NO_RUN = object()
+
+
 def series_key(repeat_key: str, parts: dict[str, Any], hold: Sequence[str]) -> str:
     """The series a result belongs to: its spec and the fingerprint parts held fixed."""
     return f"{repeat_key}:{fingerprint(parts, relax=[p for p in PARTS if p not in hold])}"
@@ -155,34 +158,34 @@ def load(
     return df
 
 
-def result_sets(df: pd.DataFrame) -> list[ResultSet]:
+def result_sets(results: pd.DataFrame | list[dict[str, Any]]) -> list[ResultSet]:
     """The sets of one series' results (oldest first), in the order they began."""
-    keys, run, last = [], None, None
-    for r in df.itertuples():
-        if r.group_id:
-            keys.append(f"group:{r.group_id}@{r.fingerprint}")
-            last = None  # a group's results end an ungrouped run
-            continue
-        if last != ("run", r.fingerprint) or run is None:
-            run = f"run:{r.job_id}"
-        keys.append(run)
-        last = ("run", r.fingerprint)
-    df = df.assign(set_key=keys)
-    sets = []
-    for key, g in df.groupby("set_key", sort=False):
-        first = g.iloc[0]
-        sets.append(
-            ResultSet(
-                key=str(key),
-                group_id=first["group_id"] or None,
-                fingerprint=str(first["fingerprint"]),
-                parts={p: _plain(first[p]) for p in PARTS},
-                job_ids=tuple(g["job_id"]),
-                values=tuple(float(v) for v in g["value"]),
-                first_at=g["created_at"].min(),
-                last_at=g["created_at"].max(),
-            )
+    rows = results.to_dict("records") if isinstance(results, pd.DataFrame) else results
+    members: dict[str, list[dict[str, Any]]] = {}
+    run: str | None = None
+    last: object = _NO_RUN
+    for r in rows:
+        group = r["group_id"] if isinstance(r["group_id"], str) and r["group_id"] else None
+        if group:
+            key, last = f"group:{group}@{r['fingerprint']}", _NO_RUN  # a group ends a run
+        else:
+            if last != r["fingerprint"] or run is None:
+                run = f"run:{r['job_id']}"
+            key, last = run, r["fingerprint"]
+        members.setdefault(key, []).append(r)
+    sets = [
+        ResultSet(
+            key=key,
+            group_id=rs[0]["group_id"] if isinstance(rs[0]["group_id"], str) else None,
+            fingerprint=str(rs[0]["fingerprint"]),
+            parts={p: _plain(rs[0][p]) for p in PARTS},
+            job_ids=tuple(r["job_id"] for r in rs),
+            values=tuple(float(r["value"]) for r in rs),
+            first_at=min(r["created_at"] for r in rs),
+            last_at=max(r["created_at"] for r in rs),
         )
+        for key, rs in members.items()
+    ]
     return sorted(sets, key=lambda s: s.first_at)
 
 
@@ -219,6 +222,33 @@ def pinned_baselines(url: str | None = None) -> dict[str, str]:
         return {k: ref for k, ref in s.execute(select(Baseline.repeat_key, Baseline.set_ref))}
 
 
+Records = list[dict[str, Any]]
+
+
+def _series_records(
+    metric: str, hold: Sequence[str], spec_hash: str | None, url: str | None
+) -> tuple[pd.DataFrame, dict[str, Records]]:
+    """The loaded results with a `series` column, and each series' records, oldest first."""
+    unknown = [p for p in hold if p not in PARTS]
+    if unknown:
+        raise ValueError(f"fingerprint part {unknown[0]!r}: choose from {', '.join(PARTS)}")
+    df = load(metric, spec_hash, url)
+    if df.empty:
+        return df, {}
+    held = [p for p in PARTS if p in hold]
+    keys: dict[tuple[Any, ...], str] = {}  # one hash per distinct spec and held parts
+    by_series: dict[str, Records] = {}
+    column = []
+    for r in df.to_dict("records"):  # once: pandas row access costs more than the rest
+        k = (r["repeat_key"], *(_plain(r[p]) for p in held))
+        if k not in keys:
+            keys[k] = series_key(k[0], dict(zip(held, k[1:], strict=True)), hold)
+        column.append(keys[k])
+        by_series.setdefault(keys[k], []).append(r)
+    df["series"] = column
+    return df, by_series
+
+
 def series(
     metric: str = "train_samples_per_s",
     hold: Sequence[str] = HARDWARE,
@@ -226,22 +256,13 @@ def series(
     url: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Each series' results, oldest first, by series key."""
-    unknown = [p for p in hold if p not in PARTS]
-    if unknown:
-        raise ValueError(f"fingerprint part {unknown[0]!r}: choose from {', '.join(PARTS)}")
-    df = load(metric, spec_hash, url)
-    if df.empty:
-        return {}
-    df["series"] = [
-        series_key(r.repeat_key, {p: _plain(getattr(r, p)) for p in PARTS}, hold)
-        for r in df.itertuples()
-    ]
-    return {str(k): g for k, g in df.groupby("series", sort=False)}
+    df, _ = _series_records(metric, hold, spec_hash, url)
+    return {} if df.empty else {str(k): g for k, g in df.groupby("series", sort=False)}
 
 
 def judge(
     key: str,
-    g: pd.DataFrame,
+    rows: Records,
     baseline: ResultSet,
     contender: ResultSet,
     metric: str,
@@ -252,8 +273,8 @@ def judge(
     status, ratio, ci, p = compare(baseline, contender, metric, threshold, alpha)
     return Verdict(
         series=key,
-        repeat_key=str(g["repeat_key"].iloc[0]),
-        spec=g["spec"].iloc[-1],
+        repeat_key=str(rows[0]["repeat_key"]),
+        spec=rows[-1]["spec"],
         metric=metric,
         baseline=baseline,
         contender=contender,
@@ -268,15 +289,15 @@ def judge(
 
 def steps(
     key: str,
-    g: pd.DataFrame,
+    g: pd.DataFrame | Records,
     metric: str = "train_samples_per_s",
     threshold: float = THRESHOLD,
     alpha: float = ALPHA,
 ) -> list[Verdict]:
     """Each set of one series against the set before it: where the series changed."""
-    sets = result_sets(g)
-    pairs = itertools.pairwise(sets)
-    return [judge(key, g, a, b, metric, False, threshold, alpha) for a, b in pairs]
+    rows = g.to_dict("records") if isinstance(g, pd.DataFrame) else g
+    pairs = itertools.pairwise(result_sets(rows))
+    return [judge(key, rows, a, b, metric, False, threshold, alpha) for a, b in pairs]
 
 
 def verdicts(
@@ -292,13 +313,15 @@ def verdicts(
     `since`, ended at or after it), worst change first."""
     pins = pinned_baselines(url)
     out = []
-    for key, g in series(metric, hold, spec_hash, url).items():
-        sets = result_sets(g)
+    for key, rows in _series_records(metric, hold, spec_hash, url)[1].items():
+        sets = result_sets(rows)
         if len(sets) < 2 or (since is not None and sets[-1].last_at < since):
             continue
-        pinned = _find(sets[:-1], pins.get(str(g["repeat_key"].iloc[0])))
+        pinned = _find(sets[:-1], pins.get(str(rows[0]["repeat_key"])))
         baseline = pinned or sets[-2]
-        out.append(judge(key, g, baseline, sets[-1], metric, pinned is not None, threshold, alpha))
+        out.append(
+            judge(key, rows, baseline, sets[-1], metric, pinned is not None, threshold, alpha)
+        )
     return sorted(out, key=lambda v: v.change if np.isfinite(v.change) else 0.0)
 
 
