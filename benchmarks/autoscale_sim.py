@@ -8,8 +8,9 @@ at most max(4 pods, 100%) a minute, and down to the highest desire of the last 3
 per 120 s (our manifest's behavior). A pod serves after 90 s of start-up.
 
 A Deployment's scale-down picks its victim by its own ranking, not by what the pod is doing:
-here the newest pod goes first. A busy victim gets its termination grace (3,600 s); a job
-still running then is stopped and sent again by the reconciler, its time so far lost.
+here the newest pod goes first. A busy victim stops taking jobs and keeps its GPU until its
+job ends, within its grace (14,460 s: deploy/k8s's stop grace, at least a job's hard time
+limit); a job still running then would be stopped and sent again, its time so far lost.
 
 Reports per setting the queue wait p50/p95, GPU-hours (pods alive) and jobs cut short.
 
@@ -22,7 +23,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-START_S, GRACE_S, WINDOW_S, DOWN_EVERY_S, HORIZON_S = 90, 3600, 300, 120, 6 * 3600
+START_S, GRACE_S, WINDOW_S, DOWN_EVERY_S, HORIZON_S = 90, 14460, 300, 120, 6 * 3600
 
 
 @dataclass(frozen=True)

@@ -118,10 +118,20 @@ def gpu_problems(objects: list[dict]) -> list[str]:
 
 
 def grace_problems(objects: list[dict]) -> list[str]:
-    """A scale-down or rollout waits for the running job: grace >= stop grace + margin, and
-    a preStop hook that holds the kubelet until the worker has exited."""
-    stop = float(config(objects)["BNBENCH_STOP_GRACE_S"])
+    """A scale-down or rollout never kills a running job: the worker waits for it at least
+    until the job's own hard time limit (Settings.hard_time_limit_s, from the same settings),
+    the pod's grace covers that wait plus a margin, and a preStop hook holds the kubelet until
+    the worker has exited."""
+    from worker.settings import Settings
+
+    cfg = config(objects)
+    stop = float(cfg["BNBENCH_STOP_GRACE_S"])
+    limit = float(cfg.get("BNBENCH_JOB_TIME_LIMIT_S", 21600))
+    hard = Settings(**{**Settings.from_env().__dict__, "job_time_limit_s": limit}).hard_time_limit_s
     problems = []
+    if stop < hard:
+        problems.append(f"stop grace {stop:.0f} s < a job's hard time limit {hard:.0f} s: a "
+                        "scale-down could kill a running job")  # fmt: skip
     for d in workers(objects):
         pod = d["spec"]["template"]["spec"]
         grace = pod.get("terminationGracePeriodSeconds", 30)
@@ -210,6 +220,10 @@ def _grace(o):
     gpu_deployment(o)["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 60
 
 
+def _longer_jobs(o):
+    config(o)["BNBENCH_JOB_TIME_LIMIT_S"] = "21600"
+
+
 def _two_gpus(o):
     gpu_deployment(o)["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"][
         "nvidia.com/gpu"
@@ -242,6 +256,7 @@ def _open_redis(o):
     ("check", "break_it", "named"),
     [
         (grace_problems, _grace, "grace 60 s < stop grace"),
+        (grace_problems, _longer_jobs, "a scale-down could kill a running job"),
         (gpu_problems, _two_gpus, "nvidia.com/gpu limit 2, not 1"),
         (secret_problems, _inline_password, "REDIS_PASSWORD set inline"),
         (scaling_problems, _other_list, "lists gpu, workers consume gpu."),
