@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sqlalchemy import func, select
 
-from core.repeat_stats import NOISY_REL_IQR
+from core.repeat_stats import NOISY_REL_IQR, describe, ratio_of_medians_ci
 from core.store.db import session_scope
 from core.store.tables import Environment, Job, JobStatus, LayerMetric, Result
 
@@ -72,27 +71,14 @@ def speeds(group_ids: Sequence[str], url: str | None = None) -> pd.DataFrame:
     return df.dropna(subset=["speed"])
 
 
-def _rel_iqr(v: np.ndarray) -> float:
-    q1, med, q3 = np.percentile(v, [25, 50, 75])
-    return float((q3 - q1) / med) if med else float("nan")
-
-
 def cell(values: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
     """The ratio of medians of `values` to `reference`, its interval, and whether either is
     noisy."""
     ratio = float(np.median(values) / np.median(reference))
     low = high = None
     if len(values) >= 2 and len(reference) >= 2:
-        boot = stats.bootstrap(
-            (values, reference),
-            lambda x, y, axis: np.median(x, axis=axis) / np.median(y, axis=axis),
-            vectorized=True,
-            n_resamples=2000,
-            method="percentile",
-            rng=np.random.default_rng(0),
-        )
-        low, high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
-    noisy = max(_rel_iqr(values), _rel_iqr(reference)) > NOISY_REL_IQR
+        low, high = ratio_of_medians_ci(values, reference)
+    noisy = max(describe(values)["rel_iqr"], describe(reference)["rel_iqr"]) > NOISY_REL_IQR
     return {"ratio": ratio, "low": low, "high": high, "noisy": noisy, "n": len(values)}
 
 

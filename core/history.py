@@ -27,7 +27,7 @@ from scipy import stats
 from sqlalchemy import select
 
 from core.history_defaults import ALPHA, METRICS, MIN_REPEATS, THRESHOLD
-from core.repeat_stats import NOISY_REL_IQR
+from core.repeat_stats import NOISY_REL_IQR, describe, ratio_of_medians_ci
 from core.store.db import session_scope
 from core.store.fingerprints import HARDWARE, PARTS, fingerprint
 from core.store.tables import Baseline, Environment, Job, JobStatus, Result
@@ -56,8 +56,7 @@ class ResultSet:
 
     @property
     def rel_iqr(self) -> float:
-        q1, q3 = np.percentile(self.values, [25, 75])
-        return float((q3 - q1) / self.median) if self.median else float("nan")
+        return describe(np.asarray(self.values))["rel_iqr"]
 
     @property
     def noisy(self) -> bool:
@@ -92,8 +91,12 @@ class Verdict:
     @property
     def change(self) -> float:
         """Relative change of the median, signed so that negative is worse."""
-        better_high = METRICS.get(self.metric, True)
-        return (self.ratio - 1.0) if better_high else (1.0 - self.ratio)
+        return relative_change(self.ratio, self.metric)
+
+
+def relative_change(ratio: float, metric: str) -> float:
+    """A ratio of medians (newer / older) as a change signed so that negative is worse."""
+    return (ratio - 1.0) if METRICS.get(metric, True) else (1.0 - ratio)
 
 
 def spec_label(spec: dict[str, Any]) -> str:
@@ -202,13 +205,8 @@ def compare(
         return "too few repeats", ratio, None, None
     c, b = np.asarray(contender.values), np.asarray(baseline.values)
     p = float(stats.mannwhitneyu(c, b, alternative="two-sided").pvalue)
-    boot = stats.bootstrap(
-        (c, b),
-        lambda x, y, axis: np.median(x, axis=axis) / np.median(y, axis=axis),
-        vectorized=True, n_resamples=2000, method="percentile", rng=np.random.default_rng(0),
-    )  # fmt: skip
-    ci = (float(boot.confidence_interval.low), float(boot.confidence_interval.high))
-    change = (ratio - 1.0) if METRICS.get(metric, True) else (1.0 - ratio)
+    ci = ratio_of_medians_ci(c, b)
+    change = relative_change(ratio, metric)
     if p < alpha and change <= -threshold:
         return "regression", ratio, ci, p
     if p < alpha and change >= threshold:

@@ -23,6 +23,19 @@ def t_quantile_975(dof: int) -> float:
     return float(t.ppf(0.975, dof)) if dof >= 1 else math.nan
 
 
+def ratio_of_medians_ci(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """95% interval of median(x) / median(y): scipy.stats.bootstrap, percentile method, 2,000
+    resamples of each sample independently, seeded so that a report reads the same twice."""
+    from scipy.stats import bootstrap
+
+    boot = bootstrap(
+        (x, y),
+        lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis),
+        vectorized=True, n_resamples=2000, method="percentile", rng=np.random.default_rng(0),
+    )  # fmt: skip
+    return float(boot.confidence_interval.low), float(boot.confidence_interval.high)
+
+
 def is_timing(metric: str) -> bool:
     """Throughputs, latencies and durations: positive, and summarized on the log scale."""
     return metric.endswith(TIMING_SUFFIXES)
