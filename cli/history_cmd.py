@@ -41,12 +41,6 @@ def _hold(value: str) -> tuple[str, ...]:
     return parts
 
 
-def _label(v: Verdict) -> str:
-    from core.history import spec_label
-
-    return spec_label(v.spec)
-
-
 def _set_cell(s: ResultSet) -> str:
     median = f"{s.median:,.0f}" if abs(s.median) >= 100 else f"{s.median:.4g}"
     return f"{s.label()}: n={s.n}, median {median}"
@@ -139,20 +133,20 @@ def regressions(metric, since, spec_hash, threshold, alpha, hold, notify, fmt) -
             if v.status == "regression":
                 console.print(f"[red]regression[/] {v.repeat_key[:8]}: {row['link']}",
                               highlight=False, soft_wrap=True)  # fmt: skip
-    noisy = [v for v in found if v.noisy]
+    noisy = [(v, row) for v, row in zip(found, rows, strict=True) if v.noisy]
     if noisy and fmt in ("table", "markdown"):
         console.print(
             f"[yellow]{len(noisy)} noisy series[/] (IQR over 10% of the median in a set):"
         )
-        for v in noisy:
+        for v, row in noisy:
             rel = max(v.baseline.rel_iqr, v.contender.rel_iqr)
-            console.print(f"  {v.repeat_key[:8]} {escape(_label(v))}: IQR/median {rel:.0%}")
+            console.print(f"  {escape(row['spec'])}: IQR/median {rel:.0%}")
     if notify:
-        _notify(found, console)
+        _notify(found)
     sys.exit(1 if n_reg else 0)
 
 
-def _notify(found: list[Verdict], console: Console) -> None:
+def _notify(found: list[Verdict]) -> None:
     from core.alerts import announce
     from core.config import webhook_url
     from core.errors import ConfigError
