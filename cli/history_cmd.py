@@ -50,7 +50,6 @@ def _row(v: Verdict) -> dict[str, str]:
     from core.history import compare_link, spec_label
 
     ci = f" [{v.ci[0] - 1:+.1%}, {v.ci[1] - 1:+.1%}]" if v.ci else ""
-    changed = ", ".join(f"{k} {a}→{b}" for k, (a, b) in v.changed.items()) or "-"
     return {
         "status": v.status,
         "noisy": "noisy" if v.noisy else "",
@@ -59,7 +58,7 @@ def _row(v: Verdict) -> dict[str, str]:
         "contender": _set_cell(v.contender),
         "change": f"{v.change:+.1%}{ci}",
         "p": "-" if v.p_value is None else f"{v.p_value:.3g}",
-        "changed": changed,
+        "changed": v.what_changed or "-",
         "link": compare_link(v, dashboard_url()),
     }
 

@@ -89,6 +89,11 @@ class Verdict:
         return self.baseline.noisy or self.contender.noisy
 
     @property
+    def what_changed(self) -> str:
+        """The fingerprint parts that moved between the sets: "threads 1→8, torch ..."."""
+        return ", ".join(f"{k} {a}→{b}" for k, (a, b) in self.changed.items())
+
+    @property
     def change(self) -> float:
         """Relative change of the median, signed so that negative is worse."""
         return relative_change(self.ratio, self.metric)

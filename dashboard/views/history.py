@@ -92,7 +92,7 @@ def render() -> None:
                 "change": f"{v.change:+.1%}",
                 "95% CI of the ratio": f"[{v.ci[0]:.3f}, {v.ci[1]:.3f}]" if v.ci else "-",
                 "p": "-" if v.p_value is None else f"{v.p_value:.3g}",
-                "what changed": ", ".join(f"{k} {a}→{b}" for k, (a, b) in v.changed.items()),
+                "what changed": v.what_changed,
                 "compare": compare_link(v, base),
             }
             for v in reversed(changes)
