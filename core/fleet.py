@@ -82,6 +82,11 @@ def cell(values: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
     return {"ratio": ratio, "low": low, "high": high, "noisy": noisy, "n": len(values)}
 
 
+def columns_of(df: pd.DataFrame, by: str) -> list[str]:
+    """The matrix's columns: the values of `by` (machine or torch) among the jobs, sorted."""
+    return sorted(df[by].astype(str).unique())
+
+
 def matrix(df: pd.DataFrame, by: str = "machine", reference: str | None = None) -> pd.DataFrame:
     """Rows: benchmarks; columns: the values of `by`; each cell a dict from `cell` against
     the `reference` column (default: the first), or None where a side has no jobs."""
@@ -89,7 +94,7 @@ def matrix(df: pd.DataFrame, by: str = "machine", reference: str | None = None) 
         raise ValueError(f"by={by!r}: choose one of {', '.join(COLUMNS)}")
     if df.empty:
         return pd.DataFrame()
-    columns = sorted(df[by].astype(str).unique())
+    columns = columns_of(df, by)
     reference = reference if reference in columns else columns[0]
     out: dict[str, dict[str, Any]] = {}
     for bench, g in df.groupby("benchmark", sort=True):

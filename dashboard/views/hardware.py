@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.fleet import COLUMNS, label, matrix
+from core.fleet import COLUMNS, columns_of, label, matrix
 from dashboard import data
 
 
@@ -32,8 +32,7 @@ def render() -> None:
     if df.empty:
         st.info("These groups have no succeeded job with a throughput or a layer timing yet.")
         return
-    columns = sorted(df[by].astype(str).unique())
-    reference = st.selectbox("Reference column", columns, key="hw_reference")
+    reference = st.selectbox("Reference column", columns_of(df, by), key="hw_reference")
     m = matrix(df, by, reference)
     st.dataframe(m.map(label), width="stretch")
     heat = [
