@@ -53,7 +53,7 @@ class Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{job_id[:8]}", daemon=True)
         self.job_id, self.worker, self.interval_s = job_id, worker, interval_s
         self.stop = threading.Event()
-        self.state: str = Beat.OK
+        self.state = Beat.OK
         self._progress: tuple[int | None, float | None] = (None, None)
         self._epochs: list = []  # finished epochs not yet written: the live learning curve
         self._lock = threading.Lock()
