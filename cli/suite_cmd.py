@@ -122,11 +122,11 @@ def run(name, profile, only, queue, gpu_model, wait, local) -> None:
 
 
 def _live_gpu_models() -> list[str]:
-    from core.store.workers import list_workers
+    from core.store.workers import live_workers
     from worker.settings import Settings
 
-    stale = Settings.from_env().stale_after_s
-    return sorted({w.gpu_model for w in list_workers() if w.gpu_model and w.is_live(stale)})
+    return sorted({w.gpu_model for w in live_workers(Settings.from_env().stale_after_s)
+                   if w.gpu_model})  # fmt: skip
 
 
 def _submit_one(s, name, profile, keys, queue, gpu_model, err) -> str:

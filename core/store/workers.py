@@ -102,13 +102,19 @@ def list_workers(url: str | None = None) -> list[WorkerRecord]:
         ]
 
 
+def live_workers(stale_after_s: float, url: str | None = None) -> list[WorkerRecord]:
+    """The workers that beat within stale_after_s (BNBENCH_STALE_AFTER_S)."""
+    now = utcnow()
+    return [w for w in list_workers(url) if w.is_live(stale_after_s, now)]
+
+
 def queue_memory_mb(queue: str, stale_after_s: float, url: str | None = None) -> int | None:
     """The largest memory budget among the live workers that consume `queue`; None when no
     live worker of it states one."""
     budgets = [
         w.memory_mb
-        for w in list_workers(url)
-        if queue in w.queues and w.is_live(stale_after_s) and w.memory_mb is not None
+        for w in live_workers(stale_after_s, url)
+        if queue in w.queues and w.memory_mb is not None
     ]
     return max(budgets, default=None)
 
@@ -118,7 +124,7 @@ def unserved_queues(
 ) -> list[str]:
     """Those of `queues` that no live worker consumes; their jobs wait until one does.
     "local" is left out: the CLI process that queued such a job runs it."""
-    served = {q for w in list_workers(url) if w.is_live(stale_after_s) for q in w.queues}
+    served = {q for w in live_workers(stale_after_s, url) for q in w.queues}
     return sorted(q for q in set(queues) if q != "local" and q not in served)
 
 
