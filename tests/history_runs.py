@@ -16,14 +16,16 @@ SPEC = BenchSpec(**dict(preset("tiny"), depth=2, width=128, synthetic_samples=20
                         batch_size=64, warmup_steps=5, timed_steps=30))  # fmt: skip
 
 
-def interleaved(monkeypatch, threads: dict[str, str], repeats: int) -> list[tuple]:
-    """(group, spec, result) of real runs: `repeats` of each group, alternating."""
+def interleaved(monkeypatch, groups: dict[str, str | dict[str, str]], repeats: int) -> list[tuple]:
+    """(group, spec, result) of real runs: `repeats` of each group, alternating. Each group
+    names its environment: a BNBENCH_THREADS count, or variables to set."""
     from core.engine.run import run
 
     out = []
     for i in range(repeats):
-        for group, count in threads.items():
-            monkeypatch.setenv("BNBENCH_THREADS", count)
+        for group, env in groups.items():
+            for name, value in ({"BNBENCH_THREADS": env} if isinstance(env, str) else env).items():
+                monkeypatch.setenv(name, value)
             spec = SPEC.model_copy(update={"seed": i})
             out.append((group, spec, run(spec)))
     return out

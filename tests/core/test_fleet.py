@@ -5,22 +5,17 @@ import pytest
 
 from core.fleet import label, matrix, speeds
 from tests.dbseed import seed
-from tests.history_runs import SPEC
+from tests.history_runs import interleaved
 
 
 @pytest.fixture(scope="module")
 def two_machines():
-    from core.engine.run import run
-
-    out = []
+    machines = {
+        model: {"BNBENCH_SIMULATED_GPU_MODEL": model, "BNBENCH_THREADS": threads}
+        for model, threads in (("Fake A", "1"), ("Fake B", "8"))
+    }
     with pytest.MonkeyPatch.context() as mp:
-        for i in range(4):
-            for model, threads in (("Fake A", "1"), ("Fake B", "8")):
-                mp.setenv("BNBENCH_SIMULATED_GPU_MODEL", model)
-                mp.setenv("BNBENCH_THREADS", threads)
-                spec = SPEC.model_copy(update={"seed": i})
-                out.append((model, spec, run(spec)))
-    return out
+        return interleaved(mp, machines, repeats=4)
 
 
 def test_the_slower_machine_shows_below_1_with_its_interval(db_url, two_machines):
