@@ -252,12 +252,13 @@ def cancel(job_ids) -> None:
     """Cancel queued jobs at once; ask running ones to stop (terminated after a grace period).
 
     Exits 1 when a job had already finished: there was nothing to cancel."""
+    from core.store.jobs import Cancel
     from worker.client import cancel as cancel_one
 
     finished = []
     for job_id in _resolve(job_ids):
         state = cancel_one(job_id)
-        if state in ("succeeded", "failed"):
+        if state in (Cancel.SUCCEEDED, Cancel.FAILED):
             finished.append(f"{job_id[:8]} had already {state}; nothing to cancel")
         else:
             click.echo(f"{job_id[:8]} {state}")

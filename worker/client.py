@@ -20,7 +20,14 @@ from core.spec.limits import Limits
 from core.spec.parse import SpecError, parse_override, validate_spec
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
-from core.store.jobs import Dispatch, mark_dispatched, new_job, prepare_retry, request_cancel
+from core.store.jobs import (
+    Cancel,
+    Dispatch,
+    mark_dispatched,
+    new_job,
+    prepare_retry,
+    request_cancel,
+)
 from core.store.migrate import ensure_schema
 from core.store.tables import Job
 from core.store.workers import queue_memory_mb, unserved_message, unserved_queues
@@ -244,7 +251,7 @@ def submit_grid(
         raise
 
 
-def cancel(job_id: str, url: str | None = None) -> str:
+def cancel(job_id: str, url: str | None = None) -> Cancel:
     """Cancel a queued job, or ask a running one to stop (terminated after a grace period)."""
     return request_cancel(job_id, url)
 

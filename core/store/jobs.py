@@ -266,9 +266,19 @@ def mark_succeeded(s: Session, finished: Iterable[tuple[str, datetime]]) -> None
     )
 
 
-def request_cancel(job_id: str, url: str | None = None) -> str:
-    """Cancel a queued job at once, or ask a running one to stop. Returns the new state:
-    cancelled, cancelling, or the final status it already had."""
+class Cancel(StrEnum):
+    """What request_cancel did, or why it did nothing."""
+
+    CANCELLED = "cancelled"  # it was queued and is cancelled now, or was cancelled before
+    CANCELLING = "cancelling"  # it is running and has been asked to stop
+    ALREADY_ASKED = "running"  # it is running and was asked to stop before
+    SUCCEEDED = "succeeded"  # it had already finished: nothing to cancel
+    FAILED = "failed"
+    MISSING = "missing"  # no such job
+
+
+def request_cancel(job_id: str, url: str | None = None) -> Cancel:
+    """Cancel a queued job at once, or ask a running one to stop."""
     now = utcnow()
     with session_scope(url) as s:
         queued = rows_changed(
@@ -285,7 +295,7 @@ def request_cancel(job_id: str, url: str | None = None) -> str:
             ),
         )
         if queued:
-            return CANCELLED
+            return Cancel.CANCELLED
         running = rows_changed(
             s,
             update(Job)
@@ -293,8 +303,9 @@ def request_cancel(job_id: str, url: str | None = None) -> str:
             .values(cancel_requested=True, cancel_requested_at=now),
         )
         if running:
-            return "cancelling"
-        return s.scalar(select(Job.status).where(Job.id == job_id)) or "missing"
+            return Cancel.CANCELLING
+        status = s.scalar(select(Job.status).where(Job.id == job_id))
+        return Cancel(status) if status is not None and status != QUEUED else Cancel.MISSING
 
 
 def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:

@@ -7,6 +7,7 @@ import uuid
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
 from core.store.jobs import (
+    Cancel,
     admit,
     claim,
     create_job,
@@ -84,6 +85,16 @@ def test_cancel_a_queued_job_at_once(db_url):
     assert request_cancel(job_id) == "cancelled"
     assert not claim(job_id, "w", 60)
     assert request_cancel(job_id) == "cancelled"  # already final: says so
+
+
+def test_cancel_says_why_it_did_nothing(db_url):
+    job_id = job(db_url)
+    claim(job_id, "a", 60)
+    assert request_cancel(job_id) is Cancel.CANCELLING
+    assert request_cancel(job_id) is Cancel.ALREADY_ASKED
+    mark_failed(job_id, "RuntimeError", "boom")
+    assert request_cancel(job_id) is Cancel.FAILED
+    assert request_cancel(uuid.uuid4().hex) is Cancel.MISSING
 
 
 def test_retry_only_failed_or_cancelled_jobs(db_url):
