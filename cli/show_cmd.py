@@ -41,7 +41,7 @@ def show(job_id: str, as_json: bool, with_log: bool) -> None:
     if as_json:
         import json
 
-        click.echo(json.dumps(rec, default=str, indent=2))
+        click.echo(json.dumps(rec.as_dict(), default=str, indent=2))
         return
     t = Table(title=f"Job {rec['job_id']}", show_header=False, title_justify="left")
     t.add_column("", style="bold")

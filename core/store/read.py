@@ -8,10 +8,11 @@ field, so the same query works on SQLite (json_extract) and PostgreSQL (->>).
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,15 @@ from core.spec.parse import closest_field
 from core.spec.schema import BenchSpec
 from core.store.db import session_scope
 from core.store.repeat_stats_sql import numeric, summarizable, summarize_in_sql
-from core.store.tables import COMPARE_METRICS, INDEXED_SPEC_FIELDS, Environment, Job, JobTag, Result
+from core.store.tables import (
+    COMPARE_METRICS,
+    INDEXED_SPEC_FIELDS,
+    Environment,
+    Job,
+    JobStatus,
+    JobTag,
+    Result,
+)
 
 JOB_COLUMNS = (
     "id", "status", "kind", "queue", "group_id", "label", "spec_hash", "repeat_key",
@@ -57,6 +66,50 @@ class ResultFilter:
     with_results_only: bool = False
     tags: tuple[str, ...] = ()  # jobs carrying every one of these tags
     archived: bool | None = False  # False: hide archived jobs (unless named by id); None: all
+
+
+class JobRecord(Mapping[str, Any]):
+    """One job as query_records reads it, read-only: a mapping of its job, result and
+    environment columns, its tags and its spec flattened to `spec.<field>` keys (the shape
+    of a table row, for DataFrames, CSV and JSON through as_dict), with attributes for the
+    fields callers branch on."""
+
+    __slots__ = ("_values",)
+    _values: MappingProxyType[str, Any]
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_values", MappingProxyType(dict(values)))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"a JobRecord is read-only; cannot set {name}")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"JobRecord({self.job_id[:8]}, {self.status})"
+
+    @property
+    def job_id(self) -> str:
+        return str(self._values["job_id"])
+
+    @property
+    def status(self) -> JobStatus:
+        return JobStatus(self._values["status"])
+
+    @property
+    def spec_fields(self) -> dict[str, Any]:
+        """The spec fields read (spec=True), by their names."""
+        return {k[5:]: v for k, v in self._values.items() if k.startswith("spec.")}
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
 
 
 def _json_field(name: str) -> ColumnElement[Any]:
@@ -150,8 +203,8 @@ def query_records(
     spec: bool = True,
     url: str | None = None,
     session: Session | None = None,
-) -> list[dict[str, Any]]:
-    """One flat dict per job, newest first: job, result and environment columns, spec.*."""
+) -> list[JobRecord]:
+    """One record per job, newest first: job, result and environment columns, spec.*."""
     f = f or ResultFilter()
     cols = [getattr(Job, c) for c in JOB_COLUMNS]
     cols += [getattr(Result, c) for c in RESULT_COLUMNS]
@@ -177,7 +230,7 @@ def query_records(
         rec["tags"] = ", ".join(tags.get(rec["job_id"], []))
         if spec:
             rec.update({f"spec.{k}": _cell(v) for k, v in row[-1].items()})
-        out.append(rec)
+        out.append(JobRecord(rec))
     return out
 
 
@@ -269,13 +322,14 @@ def resolve_job_id(prefix: str, url: str | None = None) -> str:
     return ids[0]
 
 
-def job_record(job_id: str, url: str | None = None) -> dict[str, Any]:
-    """Everything about one job: job columns, spec, result JSON and environment."""
+def job_record(job_id: str, url: str | None = None) -> JobRecord:
+    """Everything about one job: query_records' record, and under `spec` and `result` the
+    spec and result JSON as stored."""
     [rec] = query_records(ResultFilter(job_ids=(job_id,)), url=url)
     with session_scope(url, readonly=True) as s:
-        rec["spec"] = s.scalar(select(Job.spec_json).where(Job.id == job_id))
-        rec["result"] = s.scalar(select(Result.result_json).where(Result.job_id == job_id))
-    return rec
+        spec = s.scalar(select(Job.spec_json).where(Job.id == job_id))
+        result = s.scalar(select(Result.result_json).where(Result.job_id == job_id))
+    return JobRecord({**rec, "spec": spec, "result": result})
 
 
 def group_ids(url: str | None = None, archived: bool = False) -> list[str]:

@@ -77,6 +77,25 @@ def test_records_are_newest_first_with_limit_and_offset(seeded, db_url):
     assert query_records()[-1]["created_at"].tzinfo is not None
 
 
+def test_a_record_is_read_only_and_becomes_a_plain_dict_for_json(seeded, db_url):
+    from dataclasses import FrozenInstanceError
+
+    from core.store.read import job_record
+    from core.store.tables import JobStatus
+
+    [rec] = query_records(ResultFilter(job_ids=(seeded[("none", 0.5, 2)],)))
+    assert rec.job_id == rec["job_id"] and rec.status is JobStatus.SUCCEEDED
+    assert rec.spec_fields["norm"] == "none" and rec.spec_fields["seed"] == 2
+    with pytest.raises(TypeError):
+        rec["status"] = "failed"
+    with pytest.raises(FrozenInstanceError):
+        rec.extra = 1
+    plain = rec.as_dict()
+    assert type(plain) is dict and plain == rec
+    full = job_record(rec.job_id)
+    assert full["spec"]["norm"] == "none" and full["result"]["spec_hash"] == rec["spec_hash"]
+
+
 def test_unknown_spec_field_in_a_filter_is_named(seeded):
     with pytest.raises(ValueError, match="dropout: not a spec field; did you mean dropout_p"):
         query_records(ResultFilter(spec={"dropout": 0.5}))
@@ -176,6 +195,35 @@ def test_grouped_statistics_from_the_database_equal_pandas(db_url, sample_result
         for k in STATS:
             a, b = got[f"{m}.{k}"].to_numpy(float), want[f"{m}.{k}"].to_numpy(float)
             assert np.allclose(a, b, rtol=1e-9, equal_nan=True), (m, k, a, b)
+
+
+def test_a_comparison_split_over_connections_gives_every_group_once(db_url, sample_result):
+    """PostgreSQL's grouped comparison runs on several connections at once, each over a
+    range of repeat keys: the ranges cover every key, and no group is counted twice."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has no percentile_cont: its comparisons aggregate in pandas")
+    import pandas as pd
+
+    from core.store.read import DEFAULT_METRICS, ResultFilter, compare_select
+    from core.store.repeat_stats_sql import summarize_in_sql
+
+    base, result = sample_result
+    for p in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+        for s in range(2):
+            seed(db_url, base.with_overrides(dropout_p=p, seed=s), result, group_id="g")
+    frames = {}
+    for parts in (1, 2, 16):
+        with session_scope(db_url, readonly=True) as s:
+            frames[parts] = summarize_in_sql(
+                s, lambda c: compare_select(ResultFilter(group_id="g"), c), DEFAULT_METRICS, parts
+            )
+    whole, first_ids = frames[1]
+    assert len(whole) == 8 and list(whole["repeats"]) == [2] * 8
+    assert len({k[0] for k in whole["repeat_key"]}) > 1  # the keys do fall in several ranges
+    for parts in (2, 16):
+        split, ids = frames[parts]
+        pd.testing.assert_frame_equal(split, whole)
+        assert ids == first_ids
 
 
 def _plan(url: str, stmt) -> str:
