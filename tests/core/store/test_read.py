@@ -197,35 +197,6 @@ def test_grouped_statistics_from_the_database_equal_pandas(db_url, sample_result
             assert np.allclose(a, b, rtol=1e-9, equal_nan=True), (m, k, a, b)
 
 
-def test_a_comparison_split_over_connections_gives_every_group_once(db_url, sample_result):
-    """PostgreSQL's grouped comparison runs on several connections at once, each over a
-    range of repeat keys: the ranges cover every key, and no group is counted twice."""
-    if db_url.startswith("sqlite"):
-        pytest.skip("SQLite has no percentile_cont: its comparisons aggregate in pandas")
-    import pandas as pd
-
-    from core.store.read import DEFAULT_METRICS, ResultFilter, compare_select
-    from core.store.repeat_stats_sql import summarize_in_sql
-
-    base, result = sample_result
-    for p in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
-        for s in range(2):
-            seed(db_url, base.with_overrides(dropout_p=p, seed=s), result, group_id="g")
-    frames = {}
-    for parts in (1, 2, 16):
-        with session_scope(db_url, readonly=True) as s:
-            frames[parts] = summarize_in_sql(
-                s, lambda c: compare_select(ResultFilter(group_id="g"), c), DEFAULT_METRICS, parts
-            )
-    whole, first_ids = frames[1]
-    assert len(whole) == 8 and list(whole["repeats"]) == [2] * 8
-    assert len({k[0] for k in whole["repeat_key"]}) > 1  # the keys do fall in several ranges
-    for parts in (2, 16):
-        split, ids = frames[parts]
-        pd.testing.assert_frame_equal(split, whole)
-        assert ids == first_ids
-
-
 def _plan(url: str, stmt) -> str:
     from sqlalchemy import text
 
