@@ -38,10 +38,13 @@ def summarize_in_sql(
     session: Session,
     select_where: Callable[[list[Any]], Select[Any]],
     metrics: tuple[str, ...] | list[str],
+    keys: tuple[Any, Any] = (Job.repeat_key, Job.id),
 ) -> tuple[pd.DataFrame, list[str]]:
     """(summarize_groups' frame, the smallest job id of each group). `select_where(columns)`
-    gives the filtered select over jobs, results and environments."""
-    cols: list[Any] = [Job.repeat_key, func.count().label("repeats"), func.min(Job.id)]
+    gives the filtered select over jobs, results and environments; `keys` are the columns
+    of its repeat key and job id."""
+    key, job_id = keys
+    cols: list[Any] = [key, func.count().label("repeats"), func.min(job_id)]
     for m in metrics:
         v = getattr(Result, m)
         cols += [func.count(v), func.percentile_cont(array(QUARTILES)).within_group(v),
@@ -54,7 +57,7 @@ def summarize_in_sql(
     # than it saves on a read of this size.
     session.execute(text("SET LOCAL jit = off"))
     rows = sorted(
-        session.execute(select_where(cols).group_by(Job.repeat_key)).all(), key=lambda r: r[0]
+        session.execute(select_where(cols).group_by(key)).all(), key=lambda r: r[0]
     )  # the order pandas' groupby gives
     aggs, at = {}, 3
     for m in metrics:

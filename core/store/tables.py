@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -110,6 +111,13 @@ class Job(Base):
         ),
         Index("ix_jobs_spec_norm_dropout_p", "spec_norm", "spec_dropout_p"),
         Index("ix_jobs_spec_dataset", "spec_dataset"),
+        # The few jobs whose results a comparison leaves out, for its anti-join on PostgreSQL.
+        Index(
+            "ix_jobs_hidden",
+            "id",
+            postgresql_where=text(f"archived_at IS NOT NULL OR status <> '{JobStatus.SUCCEEDED}'"),
+            info={"dialects": ("postgresql",)},
+        ),
         {"comment": "One benchmark request and its lifecycle."},
     )
 
@@ -272,6 +280,14 @@ class Result(Base):
             info={"dialects": ("sqlite",)},
         ),
         Index("ix_results_fingerprint", "fingerprint"),
+        # A grouped comparison over spec fields reads results by repeat key alone on
+        # PostgreSQL, in key order, without joining jobs (core.store.read.keyed_select).
+        Index(
+            "ix_results_repeat_key_compare",
+            "repeat_key",
+            postgresql_include=["job_id", *COMPARE_METRICS],
+            info={"dialects": ("postgresql",)},
+        ),
         {"comment": "Summary figures of one finished job; one row per job."},
     )
 
@@ -298,6 +314,9 @@ class Result(Base):
     )
     cpu_steal_fraction: Mapped[float | None] = col(
         Float, doc="Share of CPU time the hypervisor stole during the run (Linux)."
+    )
+    repeat_key: Mapped[str | None] = col(
+        String(16), doc="The job's repeat key (spec without seed), copied when it is written."
     )
     fingerprint: Mapped[str | None] = col(
         String(16),

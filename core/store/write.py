@@ -21,7 +21,7 @@ from core.engine.result import BenchResult, Provenance
 from core.store.db import session_scope
 from core.store.jobs import mark_succeeded
 from core.store.result_rows import detail_rows, result_row
-from core.store.tables import Environment, EpochMetric, Result, utcnow
+from core.store.tables import Environment, EpochMetric, Job, Result, utcnow
 
 
 def env_hash(p: Provenance) -> str:
@@ -51,11 +51,14 @@ def write_results(s: Session, items: list[tuple[str, int, BenchResult]]) -> None
     # new rowids follow the largest one
     before = (s.scalar(select(func.max(Result.id))) or 0) if sqlite else 0
     tables: dict[Any, list[dict[str, Any]]] = {}
+    ids = [j for j, _, _ in items]
     # the live curve's rows, written while the job ran, give way to the result's
-    s.execute(delete(EpochMetric).where(EpochMetric.job_id.in_([j for j, _, _ in items])))
+    s.execute(delete(EpochMetric).where(EpochMetric.job_id.in_(ids)))
+    keys = {j: k for j, k in s.execute(select(Job.id, Job.repeat_key).where(Job.id.in_(ids)))}
     for job_id, env_id, r in items:
         values = result_row(job_id, env_id, r)
         values["created_at"] = now
+        values["repeat_key"] = keys.get(job_id)
         tables.setdefault(Result.__table__, []).append(values)
         for table, row in detail_rows(job_id, r):
             tables.setdefault(table, []).append(row)

@@ -209,3 +209,19 @@ def test_results_from_before_0017_get_the_fingerprint_a_new_write_gives(db_url, 
     assert got[plain] == fingerprint(parts_of(result.provenance, deterministic=False))
     assert got[strict] == fingerprint(parts_of(result.provenance, deterministic=True))
     assert got[plain] != got[strict]
+
+
+def test_results_from_before_0018_get_their_jobs_repeat_key(db_url, sample_result):
+    from alembic import command
+
+    from core.store.migrate import alembic_config
+    from tests.dbseed import seed
+
+    spec, result = sample_result
+    ids = {n: seed(db_url, spec.with_overrides(seed=n, dropout_p=n / 10), result) for n in (1, 2)}
+    command.downgrade(alembic_config(db_url), "0017")
+    upgrade(db_url)
+    with get_engine(db_url).connect() as conn:
+        got = dict(conn.execute(text("SELECT job_id, repeat_key FROM results")).all())
+    for n, job_id in ids.items():
+        assert got[job_id] == spec.with_overrides(seed=n, dropout_p=n / 10).repeat_key()

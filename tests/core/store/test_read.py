@@ -197,6 +197,67 @@ def test_grouped_statistics_from_the_database_equal_pandas(db_url, sample_result
             assert np.allclose(a, b, rtol=1e-9, equal_nan=True), (m, k, a, b)
 
 
+def test_a_comparison_on_spec_fields_alone_reads_results_by_repeat_key(db_url, sample_result):
+    """Filtered on spec fields only, a comparison reads results by their repeat key, without
+    joining jobs: the same rows as the join, archived and unfinished jobs left out. On
+    PostgreSQL, compare_repeats takes that path, and its figures are the join's."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from core.store.annotations import archive
+    from core.store.read import compare_select, keyed_select
+    from core.store.tables import Job, Result
+
+    base, result = sample_result
+    ids = []
+    for family in ("mlp", "cnn"):
+        for p in (0.0, 0.5):
+            for seed_ in range(3):
+                spec = base.with_overrides(family=family, dropout_p=p, seed=seed_)
+                acc = 0.5 + p / 2 + seed_ / 10
+                r = variant(result, spec, final_val_accuracy=acc, train_samples_per_s=100.0 + seed_)
+                ids.append(seed(db_url, spec, r, group_id="g"))
+    archive([ids[0]])
+    with session_scope(db_url) as s:  # a result whose job is no longer succeeded
+        s.execute(update(Job).where(Job.id == ids[1]).values(status="failed"))
+    create_job(base.with_overrides(seed=7), url=db_url)  # queued: no result
+
+    def rows(f, keyed: bool):
+        with session_scope(db_url, readonly=True) as s:
+            if keyed:
+                stmt = keyed_select(s, f)([Result.repeat_key, Result.job_id])
+            else:
+                stmt = compare_select(f, [Job.repeat_key, Job.id])
+            return sorted(tuple(r) for r in s.execute(stmt))
+
+    for f in (ResultFilter(spec={"family": "mlp"}), ResultFilter(spec={"dropout_p": [0.5]}),
+              ResultFilter(), ResultFilter(spec={"family": "mlp"}, archived=None)):  # fmt: skip
+        keyed = rows(f, keyed=True)
+        assert keyed == rows(f, keyed=False) and keyed, f
+    shown = {j for _, j in rows(ResultFilter(spec={"family": "mlp"}), keyed=True)}
+    assert ids[0] not in shown and ids[1] not in shown and ids[2] in shown
+    assert ids[0] in {j for _, j in keyed}  # archived=None shows archived jobs
+    with session_scope(db_url, readonly=True) as s:
+        for f in (ResultFilter(spec={"seed": 0}), ResultFilter(group_id="g"),
+                  ResultFilter(spec={"family": "mlp"}, archived=True)):  # fmt: skip
+            assert keyed_select(s, f) is None, f  # a field the key does not fix, or a job's
+        assert s.scalar(select(Result.repeat_key).where(Result.job_id == ids[2])) == (
+            base.with_overrides(family="mlp", dropout_p=0.0).repeat_key()
+        )
+    if not db_url.startswith("sqlite"):
+        mlp = ResultFilter(spec={"family": "mlp"})
+        via_join = ResultFilter(spec={"family": "mlp"}, status=("succeeded", "failed"))
+        assert keyed_select_used(mlp) and not keyed_select_used(via_join)
+        pd.testing.assert_frame_equal(compare_repeats(mlp), compare_repeats(via_join))
+
+
+def keyed_select_used(f) -> bool:
+    from core.store.read import keyed_select
+
+    with session_scope(readonly=True) as s:
+        return keyed_select(s, f) is not None
+
+
 def _plan(url: str, stmt) -> str:
     from sqlalchemy import text
 
