@@ -6,7 +6,9 @@ every core on a copy of the model and keeps the fastest, core.engine.threads), f
 every core, five times with 1 thread, and the plain gather loop of
 benchmarks/harness_overhead.py five times, interleaved, and prints the coefficient of
 variation (stdev / mean) of each side's samples/s (batch / median step), and the counts the
-default kept.
+default kept. For the default and 1-thread sides it also prints, from the same runs, the
+figure the timed steps gave in a row right after warm-up, before they were spread over the
+run (core.engine.run.timed_window): the same runs, two windows.
 Target (issue 15): CV <= 5% beside the neighbour, where the plain loop gets 8-11%.
 
     python -m benchmarks.repeatability [--jobs 5] [--json out.json]
@@ -15,13 +17,17 @@ Target (issue 15): CV <= 5% beside the neighbour, where the plain loop gets 8-11
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
 import statistics
 import time
+from collections.abc import Iterator
 
 from benchmarks.harness_overhead import plain_loop
+from core.engine import run as engine_run
+from core.engine.result import Throughput
 from core.engine.run import run
 from core.spec.presets import preset
 from core.spec.schema import BenchSpec
@@ -42,6 +48,33 @@ DEFAULT = "bnbench, default (tried)"
 KEPT = "threads the default kept"
 
 
+IN_A_ROW = "  the same runs, steps in a row"
+
+
+@contextlib.contextmanager
+def step_times() -> Iterator[list[list[float]]]:
+    """Every training step time of the runs inside, run by run: all steps are timed."""
+    seen: list[list[float]] = []
+    real = engine_run._throughput
+
+    def keep(step_ms: list[float], spec: BenchSpec) -> Throughput | None:
+        seen.append(list(step_ms))
+        return real(step_ms, spec)
+
+    engine_run._throughput = keep
+    try:
+        yield seen
+    finally:
+        engine_run._throughput = real
+
+
+def in_a_row(step_ms: list[float], spec: BenchSpec) -> float:
+    """samples/s from the timed steps right after warm-up, the window before they were spread
+    over the run (core.engine.run.timed_window)."""
+    window = step_ms[spec.warmup_steps : spec.warmup_steps + spec.timed_steps]
+    return spec.batch_size / statistics.median(window) * 1e3
+
+
 def measure(spec: BenchSpec, jobs: int) -> dict[str, list[float]]:
     cores = os.cpu_count() or 1
     sides = {
@@ -49,11 +82,15 @@ def measure(spec: BenchSpec, jobs: int) -> dict[str, list[float]]:
         f"bnbench, {cores} threads": spec.with_overrides(threads=cores),
         "bnbench, 1 thread": spec.with_overrides(threads=1),
     }
-    out: dict[str, list[float]] = {name: [] for name in [*sides, "plain loop", KEPT]}
+    rows = [DEFAULT, DEFAULT + IN_A_ROW, *list(sides)[1:], "bnbench, 1 thread" + IN_A_ROW]
+    out: dict[str, list[float]] = {name: [] for name in [*rows, "plain loop", KEPT]}
     for _ in range(jobs):
         for name, side in sides.items():
-            r = run(side)
+            with step_times() as seen:
+                r = run(side)
             out[name].append(r.model.throughput.samples_per_s)
+            if name + IN_A_ROW in out:
+                out[name + IN_A_ROW].append(in_a_row(seen[-1], side))
             if name == DEFAULT:
                 out[KEPT].append(r.provenance.threads)
         ms = plain_loop(spec, sliced=False)
@@ -85,7 +122,7 @@ def main() -> None:
         for name, values in sides.items():
             if name == KEPT:
                 continue
-            print(f"  {condition:<19} {name:<28} CV {cv(values):6.1%}  "
+            print(f"  {condition:<19} {name:<40} CV {cv(values):6.1%}  "
                   f"mean {statistics.fmean(values):>9,.0f}/s")  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:

@@ -248,7 +248,13 @@ class BenchSpec(BaseModel):
     warmup_steps: int = _f(
         "measurement", 5, "Untimed steps before timing starts.", ge=0, le=MAX_STEPS
     )
-    timed_steps: int = _f("measurement", 50, "Timed steps per measurement.", ge=1, le=MAX_STEPS)
+    timed_steps: int = _f(
+        "measurement",
+        50,
+        "Timed steps per measurement; in training, spread evenly over the steps after warm-up.",
+        ge=1,
+        le=MAX_STEPS,
+    )
     infer_batch_sizes: tuple[int, ...] = _f(
         "measurement",
         (1, 64, 256),

@@ -255,3 +255,16 @@ def test_recalibrated_bn_statistics_match_the_population():
     ).model
     assert min(b.variance_ratio for b in shifted.bn_stats) < 0.8
     assert all(b.variance_ratio == pytest.approx(1.0, abs=0.05) for b in precise.bn_stats)
+
+
+def test_the_timed_steps_are_spread_over_the_run_so_a_burst_moves_the_median_little():
+    from core.engine.run import _throughput, timed_window
+
+    spec = BenchSpec(device="cpu", warmup_steps=5, timed_steps=50)
+    # a neighbour shared the core for the 50 steps right after warm-up, then left
+    steps = [9.0] * 5 + [2.0] * 50 + [1.0] * 950
+    window = timed_window(steps, spec)
+    assert len(window) == 50 and window[0] == 2.0 and window[-1] == 1.0
+    assert _throughput(steps, spec).step.median_ms == 1.0  # contiguous steps would say 2.0
+    assert timed_window([9.0] * 5 + [1.0, 2.0], spec) == [1.0, 2.0]  # fewer: all of them
+    assert timed_window(steps, spec.with_overrides(timed_steps=1)) == [2.0]
