@@ -20,6 +20,7 @@ from core.store.jobs import (
     redispatch_if_still_overdue,
     requeue_stale,
 )
+from core.store.leases import take_turn
 from worker.broker_contents import BrokerContents
 from worker.broker_contents import read as broker_contents_of
 from worker.client import get_app, send
@@ -94,10 +95,16 @@ def reconcile(settings: Settings) -> dict[str, int]:
     return done
 
 
-def notify_regressions() -> int:
+REGRESSION_CHECK = "regression-check"  # the lease of the fleet's regression check
+
+
+def notify_regressions(holder: str | None = None, period_s: float = 0.0) -> int:
     """With BNBENCH_ALERT_WEBHOOK set, POST the regressions no process has announced yet
-    (core.alerts); returns how many were sent."""
+    (core.alerts); returns how many were sent. A worker passes its name and its check
+    period: the check is then done by one worker of the fleet per period (core.store.leases)."""
     hook = webhook_url()
     if hook is None:
+        return 0
+    if holder is not None and not take_turn(REGRESSION_CHECK, holder, period_s):
         return 0
     return len(announce(verdicts(), hook))

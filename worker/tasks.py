@@ -94,8 +94,9 @@ class Upkeep(threading.Thread):
                         log.warning("reconciler: %s", did)
                     next_reconcile = time.monotonic() + self.settings.reconcile_every_s
                 if time.monotonic() >= next_check:
-                    next_check = time.monotonic() + self.settings.regression_check_s
-                    if sent := notify_regressions():
+                    period = self.settings.regression_check_s
+                    next_check = time.monotonic() + period
+                    if sent := notify_regressions(self.worker_name, period):
                         log.warning("regressions: %d sent to the alert webhook", sent)
             except Exception:  # keep the loop alive through database or broker outages
                 log.warning("upkeep pass failed", exc_info=True)

@@ -626,3 +626,16 @@ class RegressionAlert(Base):
         String(100), primary_key=True, doc="The newer result set found slower."
     )
     sent_at: Mapped[datetime] = col(UTCDateTime(), default=utcnow, doc="When it was sent (UTC).")
+
+
+class Lease(Base):
+    """A periodic duty that one process of the fleet does at a time, taken in turns."""
+
+    __tablename__ = "leases"
+    __table_args__ = ({"comment": "Who does a periodic duty for the fleet, and until when."},)
+
+    name: Mapped[str] = col(String(64), primary_key=True, doc="The duty, e.g. regression-check.")
+    holder: Mapped[str] = col(String(200), doc="The worker that holds it.")
+    expires_at: Mapped[datetime] = col(
+        UTCDateTime(), doc="When another process may take it over (UTC)."
+    )

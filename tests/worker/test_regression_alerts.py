@@ -4,8 +4,10 @@ import time
 
 import pytest
 
+from core.store.leases import holder_of
 from tests.history_runs import Webhook, interleaved, store
 from tests.services import wait_until
+from worker.reconciler import REGRESSION_CHECK
 
 
 def test_two_workers_post_a_regression_once(queue_env, start_workers):
@@ -18,6 +20,8 @@ def test_two_workers_post_a_regression_once(queue_env, start_workers):
         wait_until(lambda: hook.bodies, 90, "a reconciler's POST")
         time.sleep(5)  # several more passes of both workers
         [body] = hook.bodies
+    # the check itself went to one worker per period, through the lease
+    assert holder_of(REGRESSION_CHECK, queue_env["BNBENCH_DATABASE_URL"]) is not None
     [item] = body["regressions"]
     assert item["changed"] == {"threads": [1, 8]}
     assert item["baseline"]["n"] == item["contender"]["n"] == 5
