@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import numpy as np
@@ -16,9 +18,15 @@ SPEC = BenchSpec(**dict(preset("tiny"), depth=2, width=128, synthetic_samples=20
                         batch_size=64, warmup_steps=5, timed_steps=30))  # fmt: skip
 
 
-def interleaved(monkeypatch, groups: dict[str, str | dict[str, str]], repeats: int) -> list[tuple]:
+def interleaved(
+    monkeypatch,
+    groups: dict[str, str | dict[str, str]],
+    repeats: int,
+    around: dict[str, Callable[[], AbstractContextManager]] | None = None,
+) -> list[tuple]:
     """(group, spec, result) of real runs: `repeats` of each group, alternating. Each group
-    names its environment: a BNBENCH_THREADS count, or variables to set."""
+    names its environment: a BNBENCH_THREADS count, or variables to set; `around` gives a
+    group a context its runs go inside."""
     from core.engine.run import run
 
     out = []
@@ -27,8 +35,17 @@ def interleaved(monkeypatch, groups: dict[str, str | dict[str, str]], repeats: i
             for name, value in ({"BNBENCH_THREADS": env} if isinstance(env, str) else env).items():
                 monkeypatch.setenv(name, value)
             spec = SPEC.model_copy(update={"seed": i})
-            out.append((group, spec, run(spec)))
+            with (around or {}).get(group, nullcontext)():
+                out.append((group, spec, run(spec)))
     return out
+
+
+def profiler_on() -> AbstractContextManager:
+    """torch.profiler recording every CPU op, left on around a run: a real overhead on each
+    op, about 15-20% of this spec's step on this machine kind (docs/history.md)."""
+    import torch
+
+    return torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
 
 
 def store(url, runs) -> dict[str, list[str]]:

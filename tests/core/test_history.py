@@ -1,8 +1,9 @@
 """Regression detection on real runs of this machine (docs/history.md).
 
 Each set's jobs run interleaved with the other set's (A, B, A, B ...), so the host's drift
-falls on both alike. The slowdown is a real one: the same spec with its torch thread pool
-oversubscribed (BNBENCH_THREADS=8 on this 2-core machine) against one thread.
+falls on both alike. The slowdowns are real ones: the same spec with torch.profiler left on
+around its runs (about 15-20% slower), and with its torch thread pool oversubscribed
+(BNBENCH_THREADS=8 on this 2-core machine, about 75% slower) against one thread.
 """
 
 import json
@@ -15,13 +16,20 @@ from cli import main
 from core.history import result_sets, verdicts
 from core.store.baselines import pin, pins, unpin
 from tests.dbseed import seed
-from tests.history_runs import SPEC, Webhook, interleaved, store, throughputs
+from tests.history_runs import SPEC, Webhook, interleaved, profiler_on, store, throughputs
 
 
 @pytest.fixture(scope="module")
 def slowdown():
     with pytest.MonkeyPatch.context() as mp:
         return interleaved(mp, {"before": "1", "oversubscribed": "8"}, repeats=6)
+
+
+@pytest.fixture(scope="module")
+def profiled():
+    with pytest.MonkeyPatch.context() as mp:
+        return interleaved(mp, {"before": "1", "profiled": "1"}, repeats=20,
+                           around={"profiled": profiler_on})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +50,26 @@ def test_an_oversubscribed_thread_pool_is_found_as_a_regression(db_url, slowdown
     assert v.changed == {"threads": (1, 8)}  # the fingerprint part that moved, and only it
     assert v.ci is not None and v.ci[1] < 1 - 0.05
     assert v.change == pytest.approx(v.ratio - 1)
+
+
+def test_a_profiler_left_on_is_found_as_a_regression_of_about_15_percent(db_url, profiled):
+    """Issue 17's case: a slowdown of about 15% against noise of a few percent. Where the host
+    itself swings more than that between runs (this machine kind's vCPUs sometimes run whole
+    runs 40% slower), no test of 20 against 20 runs can find 15% reliably, so the test says
+    so and skips; the oversubscription above is found under any noise."""
+    before = throughputs(profiled, "before")
+    noise = np.std(before) / np.mean(before)
+    if noise > 0.05:
+        pytest.skip(f"the host's noise between identical runs was CV {noise:.0%}, above the "
+                    "3-5% a 15% slowdown is to be found against (issue 17)")  # fmt: skip
+    store(db_url, profiled)
+    [v] = verdicts()
+    slower = 1 - np.median(throughputs(profiled, "profiled")) / np.median(before)
+    assert 0.08 <= slower <= 0.40, f"the profiler's overhead measured {slower:.0%}"
+    assert v.status == "regression", (v.status, v.ratio, v.p_value, v.ci, slower)
+    assert (v.baseline.group_id, v.contender.group_id) == ("before", "profiled")
+    assert v.changed == {}  # nothing in the fingerprint moved: the code did
+    assert v.ci is not None and v.ci[1] < 1 - 0.05
 
 
 def test_noise_alone_is_not_a_regression(db_url, noise):
