@@ -272,6 +272,7 @@ class Cancel(StrEnum):
     CANCELLED = "cancelled"  # it was queued and is cancelled now, or was cancelled before
     CANCELLING = "cancelling"  # it is running and has been asked to stop
     ALREADY_ASKED = "running"  # it is running and was asked to stop before
+    QUEUED = "queued"  # it went back to the queue meanwhile (a lost worker's job): ask again
     SUCCEEDED = "succeeded"  # it had already finished: nothing to cancel
     FAILED = "failed"
     MISSING = "missing"  # no such job
@@ -305,7 +306,7 @@ def request_cancel(job_id: str, url: str | None = None) -> Cancel:
         if running:
             return Cancel.CANCELLING
         status = s.scalar(select(Job.status).where(Job.id == job_id))
-        return Cancel(status) if status is not None and status != QUEUED else Cancel.MISSING
+        return Cancel.MISSING if status is None else Cancel(status)
 
 
 def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:
