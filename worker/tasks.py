@@ -14,6 +14,7 @@ import time
 from celery import signals
 from celery.exceptions import TimeLimitExceeded
 
+from core.engine.provenance import simulated_gpu_model
 from core.store.migrate import ensure_schema
 from core.store.workers import register_worker, unregister_worker, worker_heartbeat
 from worker.app import app
@@ -116,8 +117,7 @@ def _register(sender, **_) -> None:
     settings = Settings.from_env()
     queues = [q.name for q in sender.app.amqp.queues.consume_from.values()]
     budget = worker_limits().max_model_mb
-    # BNBENCH_SIMULATED_GPU_MODEL is for tests: a CPU worker that registers as a GPU model
-    gpu = os.environ.get("BNBENCH_WORKER_GPU") or os.environ.get("BNBENCH_SIMULATED_GPU_MODEL")
+    gpu = os.environ.get("BNBENCH_WORKER_GPU") or simulated_gpu_model()
 
     def register() -> None:
         register_worker(sender.hostname, queues, gpu or None, memory_mb=budget)

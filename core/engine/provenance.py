@@ -59,14 +59,20 @@ def _nvidia_driver() -> str | None:
     return out.stdout.strip().splitlines()[0] if out.stdout.strip() else None
 
 
+def simulated_gpu_model() -> str | None:
+    """BNBENCH_SIMULATED_GPU_MODEL, for tests only: a CPU worker standing in for a GPU model,
+    in its registration and in its results' provenance alike."""
+    return os.environ.get("BNBENCH_SIMULATED_GPU_MODEL") or None
+
+
 def collect(device: torch.device) -> Provenance:
     gpu_name = gpu_mem = driver = None
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
         gpu_name, gpu_mem = props.name, props.total_memory // 2**20
         driver = _nvidia_driver()
-    elif simulated := os.environ.get("BNBENCH_SIMULATED_GPU_MODEL"):
-        gpu_name = simulated  # test only: a CPU worker standing in for a GPU model
+    else:
+        gpu_name = simulated_gpu_model()
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     return Provenance(
         torch=torch.__version__,
