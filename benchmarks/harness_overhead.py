@@ -87,8 +87,9 @@ def setup(spec: BenchSpec):
     return device, data, obj, model
 
 
-def plain_loop(spec: BenchSpec, sliced: bool) -> list[float]:
-    """Step times (ms) of a plain loop over the same steps the runner times."""
+def plain_loop(spec: BenchSpec, sliced: bool, steps: int | None = None) -> list[float]:
+    """Step times (ms) of a plain loop over the same steps the runner times: warm-up and
+    `timed_steps`, or `steps` after warm-up, going round the epoch's batches again."""
     device, data, obj, model = setup(spec)
     opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
     autocast = autocast_for(spec, device)
@@ -99,7 +100,10 @@ def plain_loop(spec: BenchSpec, sliced: bool) -> list[float]:
     model.train()
     timer = IntervalTimer(device)
 
+    per_epoch = data.x_train.shape[0] // b
+
     def step(i: int) -> None:
+        i %= per_epoch
         if sliced:
             xb, yb = x[i * b : (i + 1) * b], y[i * b : (i + 1) * b]
         else:
@@ -112,7 +116,7 @@ def plain_loop(spec: BenchSpec, sliced: bool) -> list[float]:
         opt.step()
 
     synchronize(device)
-    for i in range(spec.warmup_steps + spec.timed_steps):
+    for i in range(spec.warmup_steps + (spec.timed_steps if steps is None else steps)):
         timer.start()
         step(i)
         timer.stop()

@@ -4,11 +4,13 @@ For each condition it runs the article's Net (`--preset net`) through `core.engi
 times at bnbench's default (the spec leaves `threads` null: the run tries 1, 2 ... up to
 every core on a copy of the model and keeps the fastest, core.engine.threads), five times with
 every core, five times with 1 thread, and the plain gather loop of
-benchmarks/harness_overhead.py five times, interleaved, and prints the coefficient of
-variation (stdev / mean) of each side's samples/s (batch / median step), and the counts the
-default kept. For the default and 1-thread sides it also prints, from the same runs, the
-figure the timed steps gave in a row right after warm-up, before they were spread over the
-run (core.engine.run.timed_window): the same runs, two windows.
+benchmarks/harness_overhead.py five times over as many steps as the run, interleaved. It prints
+the coefficient of variation (stdev / mean) of each side's samples/s as bnbench reports it:
+batch / median of the timed window (`timed_steps` spread over the run, core.engine.run.
+timed_window), the plain loop's taken from the same window. From the same runs it also prints
+the figure of the timed steps in a row right after warm-up, and two diagnostics that say where
+the scatter lives: the CV by the mean of every step (follows the share of slow steps in a run)
+and by the fastest step (moves only when a whole run is slowed), and the counts the default kept.
 Target (issue 15): CV <= 5% beside the neighbour, where the plain loop gets 8-11%.
 
     python -m benchmarks.repeatability [--jobs 5] [--json out.json]
@@ -28,7 +30,7 @@ from collections.abc import Iterator
 from benchmarks.harness_overhead import plain_loop
 from core.engine import run as engine_run
 from core.engine.result import Throughput
-from core.engine.run import run
+from core.engine.run import run, timed_window
 from core.spec.presets import preset
 from core.spec.schema import BenchSpec
 
@@ -45,10 +47,11 @@ def cv(values: list[float]) -> float:
 
 
 DEFAULT = "bnbench, default (tried)"
+PLAIN = "plain loop"
 KEPT = "threads the default kept"
-
-
 IN_A_ROW = "  the same runs, steps in a row"
+BY_MEAN = "by mean step"
+BY_FASTEST = "by fastest step"
 
 
 @contextlib.contextmanager
@@ -68,33 +71,48 @@ def step_times() -> Iterator[list[list[float]]]:
         engine_run._throughput = real
 
 
+def per_s(spec: BenchSpec, ms: float) -> float:
+    return spec.batch_size / ms * 1e3
+
+
 def in_a_row(step_ms: list[float], spec: BenchSpec) -> float:
     """samples/s from the timed steps right after warm-up, the window before they were spread
     over the run (core.engine.run.timed_window)."""
     window = step_ms[spec.warmup_steps : spec.warmup_steps + spec.timed_steps]
-    return spec.batch_size / statistics.median(window) * 1e3
+    return per_s(spec, statistics.median(window))
 
 
-def measure(spec: BenchSpec, jobs: int) -> dict[str, list[float]]:
+def measure(spec: BenchSpec, jobs: int) -> dict[str, dict[str, list[float]]]:
+    """Per side, samples/s run by run: as reported, in a row, by mean step, by fastest step."""
     cores = os.cpu_count() or 1
     sides = {
         DEFAULT: spec,
         f"bnbench, {cores} threads": spec.with_overrides(threads=cores),
         "bnbench, 1 thread": spec.with_overrides(threads=1),
     }
-    rows = [DEFAULT, DEFAULT + IN_A_ROW, *list(sides)[1:], "bnbench, 1 thread" + IN_A_ROW]
-    out: dict[str, list[float]] = {name: [] for name in [*rows, "plain loop", KEPT]}
+    windows = ("reported", IN_A_ROW, BY_MEAN, BY_FASTEST)
+    out = {name: {w: [] for w in windows} for name in [*sides, PLAIN]}
+    out[KEPT] = {"reported": []}
+
+    def keep(name: str, side: BenchSpec, step_ms: list[float], reported: float) -> None:
+        after = step_ms[side.warmup_steps :]
+        out[name]["reported"].append(reported)
+        out[name][IN_A_ROW].append(in_a_row(step_ms, side))
+        out[name][BY_MEAN].append(per_s(side, statistics.fmean(after)))
+        out[name][BY_FASTEST].append(per_s(side, min(after)))
+
     for _ in range(jobs):
+        steps = 0
         for name, side in sides.items():
             with step_times() as seen:
                 r = run(side)
-            out[name].append(r.model.throughput.samples_per_s)
-            if name + IN_A_ROW in out:
-                out[name + IN_A_ROW].append(in_a_row(seen[-1], side))
+            keep(name, side, seen[-1], r.model.throughput.samples_per_s)
+            steps = len(seen[-1]) - side.warmup_steps
             if name == DEFAULT:
-                out[KEPT].append(r.provenance.threads)
-        ms = plain_loop(spec, sliced=False)
-        out["plain loop"].append(spec.batch_size / statistics.median(ms) * 1e3)
+                out[KEPT]["reported"].append(r.provenance.threads)
+        ms = plain_loop(spec, sliced=False, steps=steps)
+        step_ms = [0.0] * spec.warmup_steps + ms
+        keep(PLAIN, spec, step_ms, per_s(spec, statistics.median(timed_window(step_ms, spec))))
     return out
 
 
@@ -117,13 +135,20 @@ def main() -> None:
         neighbour.join()
     print(f"{args.jobs} identical `--preset net` jobs (seednet, batch 32) on {os.cpu_count()} "
           "cores: CV of samples/s (stdev / mean), mean samples/s")  # fmt: skip
+    print(f"  {'':<19} {'side':<40} {'CV':>6}  {'mean':>9}    diagnostics: CV {BY_MEAN}, "
+          f"{BY_FASTEST}")  # fmt: skip
     for condition, sides in figures.items():
-        print(f"  {condition:<19} {KEPT}: {sides[KEPT]}")
-        for name, values in sides.items():
+        print(f"  {condition:<19} {KEPT}: {sides[KEPT]['reported']}")
+        for name, w in sides.items():
             if name == KEPT:
                 continue
-            print(f"  {condition:<19} {name:<40} CV {cv(values):6.1%}  "
-                  f"mean {statistics.fmean(values):>9,.0f}/s")  # fmt: skip
+            for window in ("reported", IN_A_ROW):
+                values = w[window]
+                label = name if window == "reported" else name + window
+                diagnostics = (f"    {cv(w[BY_MEAN]):6.1%}, {cv(w[BY_FASTEST]):6.1%}"
+                               if window == "reported" else "")  # fmt: skip
+                print(f"  {condition:<19} {label:<40} {cv(values):6.1%}  "
+                      f"{statistics.fmean(values):>9,.0f}/s{diagnostics}")  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)

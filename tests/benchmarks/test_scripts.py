@@ -41,4 +41,7 @@ def test_repeatability_prints_each_sides_cv_alone_and_beside_a_neighbour(tmp_pat
     out, figures = script("repeatability.py", "--jobs", "2", tmp_path=tmp_path)
     assert set(figures) == {"alone", "one busy neighbour"}
     assert "bnbench, 1 thread" in out and "plain loop" in out and "CV" in out
-    assert all(len(v) == 2 for side in figures.values() for v in side.values())
+    assert "by fastest step" in out and "steps in a row" in out
+    for sides in figures.values():
+        assert sides["plain loop"].keys() == sides["bnbench, 1 thread"].keys()
+        assert all(len(v) == 2 and min(v) > 0 for side in sides.values() for v in side.values())
