@@ -45,3 +45,9 @@ def test_repeatability_prints_each_sides_cv_alone_and_beside_a_neighbour(tmp_pat
     for sides in figures.values():
         assert sides["plain loop"].keys() == sides["bnbench, 1 thread"].keys()
         assert all(len(v) == 2 and min(v) > 0 for side in sides.values() for v in side.values())
+
+
+def test_host_phases_compares_the_probe_in_slow_and_fast_step_blocks(tmp_path):
+    out, figures = script("host_phases.py", "--blocks", "12", tmp_path=tmp_path)
+    assert "12 blocks of 25 seednet steps, alone" in out and "probe ms" in out
+    assert figures["blocks"] == 12 and figures["step_ms_fast"] > 0 and figures["probe_ms_fast"] > 0
