@@ -1,8 +1,9 @@
 """Three kinds of claim, each with its own test, declared per experiment and printed in reports.
 
 - Superiority ("BN speeds up training"): the CI of the difference excludes 0 in the
-  claimed direction. Excluding 0 the other way is "not supported"; with a margin declared,
-  two one-sided tests showing the effect inside it give "equivalent".
+  claimed direction. Excluding 0 the other way is "not supported". With a margin declared,
+  two one-sided tests showing the effect inside it give "equivalent", first: the margin is
+  the size below which the arms count as the same, however sure the sign.
 - Equivalence ("BN before the last layer is not necessary"): two one-sided tests (TOST)
   against the margin. A CI entirely beyond the margin is "not supported".
 - Non-inferiority ("0.1 is a good default"): no alternative beats the default by more than
@@ -25,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from core.suites.stats import ALPHA, POWER, Comparison, fmt, holm, paired, versus, welch
+
+TOST_PAIRED = "two one-sided tests (statsmodels.stats.weightstats.ttost_paired)"
 
 Outcome = tuple[str, Comparison | None, str]  # verdict, the comparison it rests on, why
 
@@ -60,6 +63,14 @@ def _inconclusive(c: Comparison | None) -> str:
         f"the CI straddles the deciding value; with {c.n} seeds this design detects an effect "
         f"of {c.mde:.3g} or more with {POWER:.0%} power at alpha {c.alpha:.3g} ({c.method})"
     )
+
+
+TOST_WELCH = "two one-sided tests (statsmodels.stats.weightstats.ttost_ind)"
+
+
+def _deciding(c: Comparison, test: str) -> Comparison:
+    """c, its method line naming the test that decided the verdict as well."""
+    return replace(c, method=f"{c.method}; decided by {test}")
 
 
 def compare(df: pd.DataFrame, a: str, b: str | None, metric: str, reference: float = 0.0,
@@ -98,34 +109,43 @@ class Superiority:
             pairing = "one-sample over seeds"
         else:
             pairing = "paired by seed" if self.paired else "unpaired (Welch)"
-        text = (
-            f"Superiority, {pairing}: {self.what()}. Supported if the CI lies {side} 0; "
-            f"not supported if it lies on the other side"
-        )
+        text = f"Superiority, {pairing}: {self.what()}. "
         if self.margin is not None:
-            text += f"; equivalent if two one-sided tests place it within +-{self.margin:g}"
-        return text + "; inconclusive otherwise, with the minimum detectable effect."
+            text += f"Equivalent if two one-sided tests place it within +-{self.margin:g}; else "
+        text += (
+            f"supported if the CI lies {side} 0; not supported if it lies on the other side; "
+            "inconclusive otherwise, with the minimum detectable effect."
+        )
+        return text[0].upper() + text[1:]
 
     def judge(self, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
         c = compare(df, self.a, self.b, self.metric, self.reference, self.paired, self.log, alpha)
         if c is None:
             return "inconclusive", None, _inconclusive(None)
+        if self.margin is not None and (p := c.equivalence_p(self.margin)) < alpha:
+            return (
+                "equivalent",
+                _deciding(c, TOST_PAIRED if c.paired else TOST_WELCH),
+                (
+                    f"{fmt(c)}: within +-{self.margin:g} by two one-sided tests (p = {p:.3g}); "
+                    "the difference does not matter at this margin"
+                ),
+            )
         sign = 1 if self.direction == "positive" else -1
         low, high = sorted((sign * c.ci_low, sign * c.ci_high))
         if low > 0:
             return "supported", c, f"{fmt(c)}: the CI excludes 0 in the claimed direction"
         if high < 0:
             return "not supported", c, f"{fmt(c)}: the CI excludes 0 against the claim"
-        if self.margin is not None and (p := c.equivalence_p(self.margin)) < alpha:
-            return (
-                "equivalent",
-                c,
-                (
-                    f"{fmt(c)}: within +-{self.margin:g} by two one-sided tests (p = {p:.3g}); "
-                    "the difference does not matter at this margin"
-                ),
-            )
         return "inconclusive", c, f"{fmt(c)}: {_inconclusive(c)}"
+
+    def against_p(self, df: pd.DataFrame, alpha: float) -> float | None:
+        """One-sided p of the effect lying against the claim (None without a comparison): the
+        test behind "not supported", which the CI decides at alpha / 2."""
+        c = compare(df, self.a, self.b, self.metric, self.reference, self.paired, self.log, alpha)
+        if c is None:
+            return None
+        return c.one_sided_p(0.0, "less" if self.direction == "positive" else "greater")
 
 
 @dataclass(frozen=True)
@@ -155,6 +175,7 @@ class Equivalence:
             return "inconclusive", None, _inconclusive(None)
         p = c.equivalence_p(self.margin)
         if p < alpha:
+            c = _deciding(c, TOST_PAIRED if c.paired else TOST_WELCH)
             return "supported", c, f"{fmt(c)}: within +-{self.margin:g} by TOST (p = {p:.3g})"
         if c.ci_low > self.margin or c.ci_high < -self.margin:
             return "not supported", c, f"{fmt(c)}: the CI lies beyond +-{self.margin:g}"
@@ -191,6 +212,11 @@ class NonInferiority:
         names = list(comps)
         below = holm([comps[a].one_sided_p(self.margin, "less") for a in names], alpha)
         above = holm([comps[a].one_sided_p(self.margin, "greater") for a in names], alpha)
+        holm_line = (
+            "one-sided paired t per alternative (scipy.stats.ttest_1samp), Holm-corrected "
+            "(statsmodels.stats.multitest.multipletests)"
+        )
+        comps = {a: _deciding(c, holm_line) for a, c in comps.items()}
         best = max(names, key=lambda a: comps[a].value)
         gains = "; ".join(f"{a} {fmt(comps[a])}" for a in names)
         if any(above):
@@ -218,8 +244,10 @@ class NonInferiority:
 @dataclass(frozen=True)
 class AllOf:
     """A claim that needs every one of its parts ("better test accuracy and lower test
-    loss"): supported only if every part is, not supported if any part is shown wrong. As an
-    intersection-union test each part runs at the full level, with no correction."""
+    loss"). Supported only if every part is, equivalent only if every part is: an
+    intersection-union test, each part at the full level. Not supported if any part is shown
+    against the claim after Holm's correction over the parts, so that k parts do not give k
+    chances of a false "not supported"."""
 
     parts: tuple[Superiority, ...]
     kind: str = "superiority"
@@ -239,9 +267,11 @@ class AllOf:
     def describe(self) -> str:
         each = " AND ".join(f"({p.describe().rstrip('.')})" for p in self.parts)
         return (
-            f"All of: {each}. Supported only if every part is supported, not supported if any "
-            "part is not (an intersection-union test: each part at the full level, no "
-            "correction needed); inconclusive otherwise."
+            f"All of: {each}. Supported only if every part is supported, equivalent only if "
+            "every part is (an intersection-union test: each part at the full level); not "
+            "supported if any part lies against the claim by one-sided tests Holm-corrected "
+            "over the parts (statsmodels.stats.multitest.multipletests, at alpha / 2, the "
+            "level of one CI's side); inconclusive otherwise."
         )
 
     def judge(self, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
@@ -249,20 +279,35 @@ class AllOf:
         said = "; ".join(f"{p.what()}: {why}" for p, (_, _, why) in zip(self.parts, outcomes,
                                                                        strict=True))  # fmt: skip
         verdicts = [v for v, _, _ in outcomes]
-        if "not supported" in verdicts:
-            deciding = verdicts.index("not supported")
-            verdict = "not supported"
+        against = [p.against_p(df, alpha) for p in self.parts]
+        shown = holm([1.0 if p is None else p for p in against], alpha / 2)
+        if any(shown):
+            deciding, verdict = shown.index(True), "not supported"
+            said += (
+                f". Against the claim after Holm's correction over {len(self.parts)} parts: "
+                + ", ".join(
+                    f"{p.what()} (one-sided p = {q:.3g})"
+                    for p, q, hit in zip(self.parts, against, shown, strict=True)
+                    if hit
+                )
+            )
         elif all(v == "supported" for v in verdicts) or all(v == "equivalent" for v in verdicts):
             deciding, verdict = 0, verdicts[0]
         else:
             # an undecided part, else the first part that disagrees with the others
-            undecided = [i for i, v in enumerate(verdicts) if v == "inconclusive"]
+            undecided = [i for i, v in enumerate(verdicts) if v not in ("supported", "equivalent")]
             rarer = min(set(verdicts), key=verdicts.count)
             deciding = undecided[0] if undecided else verdicts.index(rarer)
             verdict = "inconclusive"
         c = outcomes[deciding][1]
         if c is not None:
-            c = replace(c, method=f"{c.method}; deciding part: {self.parts[deciding].what()}")
+            method = f"{c.method}; deciding part: {self.parts[deciding].what()}"
+            if verdict == "not supported":
+                method += (
+                    f"; Holm over {len(self.parts)} parts at alpha {alpha / 2:.3g}"
+                    " (statsmodels.stats.multitest.multipletests)"
+                )
+            c = replace(c, method=method)
         return verdict, c, said
 
 

@@ -7,7 +7,10 @@ where there are enough of them (scipy.stats.bootstrap), and a minimum detectable
 (statsmodels' TTestPower). Arms that do not share seeds (timings) use Welch's interval
 (scipy.stats.ttest_ind with equal_var=False). Equivalence is two one-sided tests
 (statsmodels' ttost_paired / ttost_ind) against a stated margin; families of one-sided tests
-are corrected with Holm (statsmodels' multipletests).
+are corrected with Holm (statsmodels' multipletests). Differences with no spread (every seed
+one epoch apart, say: time to target counts whole epochs) have no t interval; the sign test
+decides them (scipy.stats.binomtest), and their interval, the median's by order statistics, is
+the common value or none at all.
 """
 
 from __future__ import annotations
@@ -57,9 +60,8 @@ class Comparison:
         """p of H1: mean difference `alternative` ("less" or "greater") than threshold."""
         if self.paired:
             d = np.asarray(self.differences) - threshold
-            if _flat(d):  # no spread: the sign of the constant decides
-                hit = d[0] < 0 if alternative == "less" else d[0] > 0
-                return 0.0 if hit else 1.0
+            if _flat(d):
+                return _sign_p(d, alternative)
             return float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
         a = np.asarray(self.a) - threshold
         return float(stats.ttest_ind(a, self.b, equal_var=False, alternative=alternative).pvalue)
@@ -68,11 +70,33 @@ class Comparison:
         """TOST p-value for |mean difference| < margin."""
         if self.paired:
             d = np.asarray(self.differences)
-            if _flat(d):
-                return 0.0 if abs(d[0]) < margin else 1.0
+            if _flat(d):  # two one-sided sign tests
+                return max(_sign_p(d + margin, "greater"), _sign_p(d - margin, "less"))
             return float(ttost_paired(d, np.zeros_like(d), -margin, margin)[0])
         return float(ttost_ind(np.asarray(self.a), np.asarray(self.b), -margin, margin,
                                usevar="unequal")[0])  # fmt: skip
+
+
+def _sign_p(d: np.ndarray, alternative: str) -> float:
+    """Sign test of H1: the median of d is `alternative` ("less", "greater", "two-sided")
+    than 0; zeros count against H1."""
+    n = len(d)
+    if alternative == "two-sided":
+        return min(1.0, 2 * min(_sign_p(d, "less"), _sign_p(d, "greater")))
+    k = int(np.sum(d < 0)) if alternative == "less" else int(np.sum(d > 0))
+    return float(stats.binomtest(k, n, 0.5, alternative="greater").pvalue)
+
+
+def _flat_comparison(d: np.ndarray, alpha: float) -> Comparison:
+    """Every difference the same: the sign test decides. The median's order-statistic
+    interval is [value, value] once n seeds can reject at alpha two-sided (2 x 0.5^n <=
+    alpha: 6 seeds at 0.05), and undefined (NaN) before: a verdict then stays inconclusive."""
+    n, value = len(d), float(np.median(d))
+    p = _sign_p(d, "two-sided")
+    low = high = value if p <= alpha else math.nan
+    method = f"sign test over {n} seeds, every difference {value:+.3g} (scipy.stats.binomtest)"
+    return Comparison(value, low, high, n, method, None,
+                      differences=tuple(float(x) for x in d), alpha=alpha)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,16 +113,14 @@ def _welch_effect_size(n1: int, n2: int, alpha: float) -> float:
 def _from_differences(
     d: np.ndarray, method: str, alpha: float, resample: bool = True
 ) -> Comparison:
+    if _flat(d):
+        return _flat_comparison(d, alpha)
     n, mean = len(d), float(d.mean())
-    sd = 0.0 if _flat(d) else float(d.std(ddof=1))
-    if sd == 0:
-        low = high = mean
-        mde = 0.0
-    else:
-        low, high = stats.ttest_1samp(d, 0.0).confidence_interval(1 - alpha)
-        mde = _paired_effect_size(n, alpha) * sd
+    sd = float(d.std(ddof=1))
+    low, high = stats.ttest_1samp(d, 0.0).confidence_interval(1 - alpha)
+    mde = _paired_effect_size(n, alpha) * sd
     boot = None
-    if resample and n >= BOOTSTRAP_MIN_N and sd > 0:
+    if resample and n >= BOOTSTRAP_MIN_N:
         ci = stats.bootstrap((d,), np.mean, method="BCa", n_resamples=4999, random_state=0,
                              confidence_level=1 - alpha)  # fmt: skip
         boot = (float(ci.confidence_interval.low), float(ci.confidence_interval.high))
@@ -116,9 +138,8 @@ def paired(
     if len(seeds) < 2:
         return None
     d = (a[seeds] - b[seeds]).to_numpy(dtype=float)
-    return _from_differences(
-        d, f"paired t over {len(seeds)} seeds (scipy.stats.ttest_rel)", alpha, resample
-    )
+    method = f"paired t over {len(seeds)} seeds (scipy.stats.ttest_1samp on the differences)"
+    return _from_differences(d, method, alpha, resample)
 
 
 def versus(a: pd.Series, reference: float, alpha: float = ALPHA) -> Comparison | None:
@@ -165,4 +186,6 @@ def fmt(c: Comparison | None) -> str:
     """`+0.123 [95% CI +0.050, +0.196]`, or why there is no number."""
     if c is None:
         return "not enough finished runs"
+    if math.isnan(c.ci_low):
+        return f"{c.value:+.3f} [no {level(c.alpha)} interval from {c.n} identical differences]"
     return f"{c.value:+.3f} [{level(c.alpha)} CI {c.ci_low:+.3f}, {c.ci_high:+.3f}]"

@@ -4,7 +4,7 @@ error rates the tests promise, checked by simulation."""
 import numpy as np
 import pytest
 
-from core.suites.claims import Equivalence, NonInferiority, Superiority
+from core.suites.claims import AllOf, Equivalence, NonInferiority, Superiority
 from core.suites.guards import Learned, Overfits, Reaches
 from core.suites.model import Experiment
 from tests.core.suites.rows import rows
@@ -61,13 +61,18 @@ def test_equivalence_paths(a, b, verdict):
 
 NI = NonInferiority("d", ("x", "y"), "final_val_accuracy", 0.02)
 BASE = [0.80, 0.70, 0.90, 0.75, 0.85]
+JITTER = [0.004, -0.003, 0.002, -0.004, 0.001]  # the same gain on every seed tells no spread
+
+
+def shifted(gain: float) -> list[float]:
+    return [v + gain + j for v, j in zip(BASE, JITTER, strict=True)]
 
 
 @pytest.mark.parametrize(
     ("x", "y", "verdict"),
     [
-        ([v - 0.03 for v in BASE], [v - 0.01 for v in BASE], "supported"),
-        ([v + 0.10 for v in BASE], [v - 0.01 for v in BASE], "not supported"),
+        (shifted(-0.03), shifted(-0.01), "supported"),
+        (shifted(0.10), shifted(-0.01), "not supported"),
         (
             [v + 0.05 * s for v, s in zip(BASE, (1, -1, 1, -1, 1), strict=True)],
             [v - 0.01 for v in BASE],
@@ -146,7 +151,88 @@ def test_a_real_effect_of_the_mde_is_found_about_80_percent_of_the_time():
 
 
 def test_rows_without_seeds_still_pair_by_order():
-    df = rows("final_val_accuracy", a=[0.8, 0.85, 0.9], b=[0.7, 0.75, 0.8]).drop(
+    df = rows("final_val_accuracy", a=[0.8, 0.85, 0.9], b=[0.7, 0.76, 0.79]).drop(
         columns="spec.seed"
     )
     assert judge(UP, df).verdict == "supported"
+
+
+def test_a_significant_effect_inside_the_margin_is_equivalent_not_supported():
+    """The margin is the size below which arms count as the same, however sure the sign."""
+    a = [0.802, 0.8121, 0.8219, 0.8071]
+    v = judge(UP, rows("final_val_accuracy", a=a, b=[0.800, 0.810, 0.820, 0.805]))
+    assert v.ci_low > 0 and v.ci_high < 0.02
+    assert v.verdict == "equivalent" and "decided by two one-sided tests" in v.method
+
+
+def test_identical_differences_are_decided_by_the_sign_test_not_a_zero_width_interval():
+    """Time to target counts whole epochs, so every seed can differ by exactly one epoch.
+    Four such seeds cannot reach p < 0.05 two-sided (2 x 0.5^4 = 0.125): no interval, no
+    verdict. Seven can (2 x 0.5^7 = 0.016)."""
+    speed = Superiority("slow", "fast", "m")
+    four = judge(speed, rows("m", slow=[38] * 4, fast=[19] * 4))
+    assert four.verdict == "inconclusive" and four.effect == 19
+    assert "sign test over 4 seeds" in four.method and "scipy.stats.binomtest" in four.method
+    assert "no 95% interval from 4 identical differences" in four.explanation
+    assert four.ci_low != four.ci_low  # NaN: there is none
+    seven = judge(speed, rows("m", slow=[38] * 7, fast=[19] * 7))
+    assert seven.verdict == "supported" and (seven.ci_low, seven.ci_high) == (19, 19)
+
+
+def test_identical_differences_are_not_equivalent_on_two_seeds():
+    v = judge(EQ, rows("final_val_accuracy", a=[0.81, 0.71], b=[0.80, 0.70]))
+    assert v.verdict == "inconclusive"  # two one-sided sign tests: p = 0.25 each
+
+
+ALL = AllOf(
+    tuple(Superiority(f"a{i}", f"b{i}", "final_val_accuracy", margin=0.02) for i in range(3))
+)
+
+
+def three_parts(*gains: float) -> dict[str, list[float]]:
+    base, jitter = [0.80, 0.70, 0.75, 0.85], [0.004, -0.003, 0.002, -0.004]
+    arms = {}
+    for i, g in enumerate(gains):
+        arms[f"a{i}"] = [v + g + j * (i + 1) for v, j in zip(base, jitter, strict=True)]
+        arms[f"b{i}"] = base
+    return arms
+
+
+def test_all_of_is_supported_only_when_every_part_is_and_equivalent_when_every_part_is():
+    assert judge(ALL, rows("final_val_accuracy", **three_parts(0.1, 0.1, 0.1))).verdict == (
+        "supported"
+    )
+    assert judge(ALL, rows("final_val_accuracy", **three_parts(0, 0, 0))).verdict == "equivalent"
+    mixed = judge(ALL, rows("final_val_accuracy", **three_parts(0.1, 0, 0.1)))
+    assert mixed.verdict == "inconclusive" and "deciding part: final_val_accuracy, a1" in (
+        mixed.method
+    )
+
+
+def test_all_of_says_not_supported_only_past_holm_over_its_parts():
+    """Each part alone would call -0.03 "not supported" (its one-sided p is below 0.025), but
+    three parts give three chances: Holm asks the smallest p to pass 0.025 / 3."""
+    arms = three_parts(0.1, 0.1, 0.1)
+    arms["a2"] = [0.80 - 0.03, 0.70 - 0.01, 0.75 - 0.04, 0.85 - 0.035]
+    part = ALL.parts[2].judge(rows("final_val_accuracy", **arms))
+    p = ALL.parts[2].against_p(rows("final_val_accuracy", **arms), 0.05)
+    assert part[0] == "not supported" and 0.025 / 3 < p < 0.025
+    assert judge(ALL, rows("final_val_accuracy", **arms)).verdict == "inconclusive"
+    arms["a2"] = [0.80 - 0.03, 0.70 - 0.031, 0.75 - 0.032, 0.85 - 0.03]
+    v = judge(ALL, rows("final_val_accuracy", **arms))
+    assert v.verdict == "not supported"
+    assert "Holm over 3 parts at alpha 0.025" in v.method and "a2 minus b2" in v.method
+
+
+def test_under_a_true_null_a_three_part_claim_says_not_supported_at_most_2_5_percent():
+    """Without Holm, any of three parts at 0.025 one-sided gave 6-7%."""
+    claim = AllOf(tuple(Superiority(f"a{i}", f"b{i}", "final_val_accuracy") for i in range(3)))
+    rng = np.random.default_rng(1)
+    trials, false = 300, 0  # statsmodels.multipletests runs gc.collect(): ~0.1 s a trial
+    for _ in range(trials):
+        arms = {}
+        for i in range(3):
+            arms[f"b{i}"] = list(rng.normal(0.8, 0.02, 4))
+            arms[f"a{i}"] = list(np.asarray(arms[f"b{i}"]) + rng.normal(0, 0.02, 4))
+        false += claim.judge(rows("final_val_accuracy", **arms))[0] == "not supported"
+    assert false / trials <= 0.025 + 2 * np.sqrt(0.025 * 0.975 / trials)

@@ -7,7 +7,7 @@ from core.suites import PROFILES
 from core.suites.papers import IOFFE, IOFFE_STABILITY, LI, PAPERS, SRIVASTAVA, WU_JOHNSON
 from tests.core.suites.rows import rows
 
-HIGH, LOW = [0.80, 0.81, 0.82], [0.70, 0.71, 0.72]
+HIGH, LOW = [0.80, 0.81, 0.82], [0.70, 0.72, 0.71]  # differences 0.10, 0.09, 0.11
 DIGITS = {"spec.dataset": "digits", "spec.epochs": 12}
 
 
@@ -15,7 +15,7 @@ DIGITS = {"spec.dataset": "digits", "spec.epochs": 12}
     ("bn", "no_bn", "verdict"),
     [
         ([30, 40, 30], [90, None, 100], "supported"),  # None: never reached, (12 + 1) x 10
-        ([90, 100, 90], [30, 40, 30], "not supported"),
+        ([90, 100, 90], [30, 45, 30], "not supported"),
     ],
 )
 def test_ioffe_paths(bn, no_bn, verdict):

@@ -34,13 +34,14 @@ SUITE = Suite("s", "d", (DECIDES, WAITS, GUARDED, FIXED, READER))
 
 
 def data(seeds: int, m_gain: float = 1.0, accuracy: float = 0.8) -> dict[str, pd.DataFrame]:
-    """`m`: a steady gain of arm a (decides at once); `n`: noise around 0 (never decides)."""
-    noise = np.random.default_rng(0).normal(0, 1, size=(2, seeds))
-    frame = pd.concat(
-        [
-            rows("m", {"final_val_accuracy": accuracy}, a=[1 + m_gain] * seeds, b=[1.0] * seeds),
-        ]
-    ).assign(n=list(noise[0]) + list(noise[1]))
+    """`m`: a steady gain of arm a, give or take 1% (decides at once); `n`: noise around 0
+    (never decides)."""
+    rng = np.random.default_rng(0)
+    noise, jitter = rng.normal(0, 1, size=(2, seeds)), rng.normal(0, 0.01, size=seeds)
+    a = [1 + m_gain + e for e in jitter]
+    frame = pd.concat([rows("m", {"final_val_accuracy": accuracy}, a=a, b=[1.0] * seeds)]).assign(
+        n=list(noise[0]) + list(noise[1])
+    )
     return {k: frame for k in ("decides", "waits", "guarded", "fixed")}
 
 
