@@ -63,6 +63,44 @@ class Learned:
                 )
         return None
 
+    def caveat(self, df: pd.DataFrame, tested: tuple[str, ...] = ()) -> str | None:
+        """The seeds below the bar in arms whose median passed it: they stay in the
+        comparison (failing to learn can be the effect itself), and the report names them."""
+        chance = chance_accuracy(df)
+        if chance is None or self.metric not in df.columns:
+            return None
+        bar, out = chance + self.above_chance, []
+        for arm in self.arms or tested or arms_of(df):
+            values = pd.to_numeric(df.loc[df["arm"] == arm, self.metric], errors="coerce")
+            if (low := int((values < bar).sum())) > 0:
+                out.append(f"{arm} {low} of {len(values)}")
+        if not out:
+            return None
+        return (
+            f"Seeds whose {self.metric} stayed below chance + {self.above_chance:g} "
+            f"({bar:.3f}), kept in the comparison: {', '.join(out)}."
+        )
+
+
+@dataclass(frozen=True)
+class OutputsMatch:
+    """Every run's optimized model gave the reference model's outputs (a boolean column):
+    timing a model that computes something else says nothing about the claim."""
+
+    column: str = "fold_matches"
+
+    def describe(self) -> str:
+        return f"every run's {self.column} is true (the outputs were checked equal)"
+
+    def check(self, df: pd.DataFrame, tested: tuple[str, ...] = ()) -> str | None:
+        if self.column not in df.columns:
+            return f"no {self.column} in these results: the outputs were not checked"
+        values = df[self.column]
+        bad = int((values != True).sum())  # noqa: E712 -- None (not checked) fails too
+        if bad:
+            return f"{bad} of {len(values)} runs' {self.column} is not true: outputs differed"
+        return None
+
 
 @dataclass(frozen=True)
 class Overfits:
@@ -122,4 +160,4 @@ class Reaches:
         return None
 
 
-Guard = Learned | Overfits | Reaches
+Guard = Learned | Overfits | Reaches | OutputsMatch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ import pandas as pd
 from core.spec.parse import validate_spec
 from core.spec.schema import BenchSpec
 from core.suites.claims import ClaimTest, tested_arms
-from core.suites.guards import Guard
+from core.suites.guards import Guard, Learned
 from core.suites.stats import ALPHA
 from core.suites.verdicts import Verdict
 
@@ -138,9 +139,13 @@ class Experiment:
                                    "from these runs.")  # fmt: skip
         verdict, c, why = self.test.judge(df, alpha)
         extra = self.explain(df) if (self.explain and has_runs and explain) else ""
+        caveats = [g.caveat(df, tested_arms(self.test)) for g in self.guards
+                   if has_runs and isinstance(g, Learned)]  # fmt: skip
+        extra = " ".join(x for x in (extra, *caveats) if x)
+        interval = c is not None and not math.isnan(c.ci_low)  # identical differences: none
         return Verdict(
             **base, verdict=verdict, effect=None if c is None else c.value,
-            ci_low=None if c is None else c.ci_low, ci_high=None if c is None else c.ci_high,
+            ci_low=c.ci_low if interval else None, ci_high=c.ci_high if interval else None,
             n=0 if c is None else c.n, method=None if c is None else c.method,
             mde=None if c is None else c.mde,
             explanation=f"{why}." + (f" {extra}" if extra else ""),

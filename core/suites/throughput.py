@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.repeat_stats import steps_noisy
 from core.suites.claims import Superiority, by_seed, compare
+from core.suites.guards import OutputsMatch
 from core.suites.model import Experiment, Profile, Suite
 from core.suites.verdicts import Verdict
 
@@ -153,6 +154,7 @@ FOLDING = Experiment(
     evidence="fold_speedup",
     claim="Folding BN into the preceding layer speeds up inference.",
     test=Superiority("mlp_bn", None, "fold_speedup", log=True),
+    guards=(OutputsMatch("fold_matches"),),
     note="fold_speedup is folded over unfolded samples/s at the largest inference batch, "
     "measured in the same job.",
     arms=_fold_arms,

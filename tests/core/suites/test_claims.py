@@ -174,7 +174,7 @@ def test_identical_differences_are_decided_by_the_sign_test_not_a_zero_width_int
     assert four.verdict == "inconclusive" and four.effect == 19
     assert "sign test over 4 seeds" in four.method and "scipy.stats.binomtest" in four.method
     assert "no 95% interval from 4 identical differences" in four.explanation
-    assert four.ci_low != four.ci_low  # NaN: there is none
+    assert four.ci_low is None and four.ci_high is None
     seven = judge(speed, rows("m", slow=[38] * 7, fast=[19] * 7))
     assert seven.verdict == "supported" and (seven.ci_low, seven.ci_high) == (19, 19)
 
@@ -236,3 +236,19 @@ def test_under_a_true_null_a_three_part_claim_says_not_supported_at_most_2_5_per
             arms[f"a{i}"] = list(np.asarray(arms[f"b{i}"]) + rng.normal(0, 0.02, 4))
         false += claim.judge(rows("final_val_accuracy", **arms))[0] == "not supported"
     assert false / trials <= 0.025 + 2 * np.sqrt(0.025 * 0.975 / trials)
+
+
+def test_seeds_that_did_not_learn_are_named_where_the_median_passed():
+    """Failing to learn can be the effect (BN after the activation failing on some seeds), so
+    such seeds stay in the comparison; the explanation says how many."""
+    guarded = Experiment(key="x", claim="c", arms=lambda p: {}, test=UP, guards=(Learned(),))
+    df = rows("final_val_accuracy", a=[0.80, 0.84, 0.90], b=[0.70, 0.75, 0.79])
+    df.loc[(df["arm"] == "b") & (df["spec.seed"] == 0), "final_val_accuracy"] = 0.12
+    v = guarded.analyze(df)
+    assert "kept in the comparison: b 1 of 3" in v.explanation
+    assert (
+        "kept in the comparison"
+        not in guarded.analyze(
+            rows("final_val_accuracy", a=[0.80, 0.84, 0.90], b=[0.70, 0.75, 0.79])
+        ).explanation
+    )

@@ -46,8 +46,18 @@ def test_compile_without_results_is_inconclusive():
     ("speedups", "verdict"), [([1.5, 1.6, 1.4], "supported"), ([0.7, 0.8, 0.75], "not supported")]
 )
 def test_folding_paths(speedups, verdict):
-    df = pd.DataFrame([{"arm": "mlp_bn", "fold_speedup": s} for s in speedups])
+    df = pd.DataFrame([{"arm": "mlp_bn", "fold_speedup": s, "fold_matches": True}
+                       for s in speedups])  # fmt: skip
     assert FOLDING.analyze(df).verdict == verdict
+
+
+def test_a_folded_model_with_other_outputs_is_no_evidence_however_fast():
+    df = pd.DataFrame([{"arm": "mlp_bn", "fold_speedup": s, "fold_matches": m}
+                       for s, m in ((1.5, True), (1.6, False), (1.4, None))])  # fmt: skip
+    v = FOLDING.analyze(df)
+    assert v.verdict == "invalid design" and "2 of 3 runs' fold_matches is not true" in (
+        v.failed_check
+    )
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))
