@@ -86,11 +86,13 @@ def wait_for_workers(names: list[str], timeout_s: float) -> bool:
 @click.option("--port", type=int, default=8501, show_default=True, help="Dashboard port.")
 def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
     """Run bnbench on this machine: database, broker, workers, dashboard, and a demo group."""
-    from core.store.db import bnbench_home
+    from core.config import DASHBOARD_URL_FILE, bnbench_home
     from core.store.migrate import ensure_schema
     from worker.embedded import EmbeddedBroker, port_is_open
-    from worker.launcher import Supervisor, plan_workers
+    from worker.launcher import Supervisor, plan_workers, stop_on_signals
     from worker.summary import checked_settings, print_summary
+
+    stop_on_signals()  # from here a hangup stops everything started below, as Ctrl-C does
 
     try:
         settings = checked_settings()
@@ -116,20 +118,21 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
     except ValueError as e:
         fail([str(e)])
     sup = Supervisor(plan, "info", log_dir, grace_s=settings.stop_grace_s)
-    sup.start()
     dash, extra, host = None, [], ""
-    if with_dashboard:
-        from dashboard.launch import default_host, free_port, start
-
-        host = default_host()
-        wanted, port = port, free_port(host, port)
-        if port is None:
-            fail([f"ports {wanted} to {wanted + 19} on {host} are taken; pass --port "
-                  "(make up PORT=...)"])  # fmt: skip
-        if port != wanted:
-            console.print(f"[yellow]port {wanted} is taken; the dashboard uses {port}[/]")
-        dash = start(host, port, log=Path(log_dir) / "dashboard.log", env=env)
+    served = bnbench_home() / DASHBOARD_URL_FILE
     try:
+        sup.start()
+        if with_dashboard:
+            from dashboard.launch import default_host, free_port, start
+
+            host = default_host()
+            wanted, port = port, free_port(host, port)
+            if port is None:
+                fail([f"ports {wanted} to {wanted + 19} on {host} are taken; pass --port "
+                      "(make up PORT=...)"])  # fmt: skip
+            if port != wanted:
+                console.print(f"[yellow]port {wanted} is taken; the dashboard uses {port}[/]")
+            dash = start(host, port, log=Path(log_dir) / "dashboard.log", env=env)
         workers_ready = wait_for_workers([w.name for w in plan], 120)
         if dash is not None:
             from dashboard.launch import healthy
@@ -137,6 +140,7 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
             shown = "127.0.0.1" if host == "0.0.0.0" else host
             if healthy(f"http://{shown}:{port}", 60):
                 extra = [("dashboard", f"http://{host}:{port}")]
+                served.write_text(f"http://{shown}:{port}\n")  # links printed elsewhere
             else:
                 extra = [("dashboard", f"did not start; see {Path(log_dir) / 'dashboard.log'}")]
         print_summary(
@@ -158,6 +162,7 @@ def up(gpus, cpu_workers, demo, log_dir, with_dashboard, port) -> None:
         console.print("\nCtrl-C stops everything.")
         sup.run_forever()
     finally:
+        served.unlink(missing_ok=True)
         if dash is not None:
             import signal
 

@@ -85,6 +85,21 @@ def webhook_url() -> str | None:
     return url
 
 
+def bnbench_home() -> Path:
+    return Path(os.environ.get("BNBENCH_HOME", Path.home() / ".bnbench")).expanduser()
+
+
+DASHBOARD_URL_FILE = "dashboard_url"  # under BNBENCH_HOME, while `bnbench up` serves one
+
+
 def dashboard_url() -> str:
-    """BNBENCH_DASHBOARD_URL: where people open the dashboard, for links printed elsewhere."""
-    return os.environ.get("BNBENCH_DASHBOARD_URL") or "http://localhost:8501"
+    """Where people open the dashboard, for links printed elsewhere: BNBENCH_DASHBOARD_URL,
+    else the address of the dashboard a running `bnbench up` serves (it may have moved off a
+    taken port), else http://localhost:8501."""
+    if url := os.environ.get("BNBENCH_DASHBOARD_URL"):
+        return url
+    try:
+        served = (bnbench_home() / DASHBOARD_URL_FILE).read_text().strip()
+    except OSError:
+        served = ""
+    return served or "http://localhost:8501"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from core.store.db import bnbench_home
+from core.config import bnbench_home
 from worker.queues import worker_queues
 
 log = logging.getLogger("bnbench.launcher")
@@ -159,12 +159,25 @@ def _signals_ignored():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stopping}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP (the terminal closed, the SSH session dropped) stop like Ctrl-C.
+    The workers run in sessions of their own, so a hangup reaches only this process, whose
+    default would be to die at once and leave them running."""
+
+    def _stop(*_):
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
 
 
 def _kill_group(pgid: int) -> None:
@@ -173,7 +186,8 @@ def _kill_group(pgid: int) -> None:
 
 
 class Supervisor:
-    """Starts the workers, restarts one that dies, and stops them all on SIGINT or SIGTERM."""
+    """Starts the workers, restarts one that dies, and stops them all on SIGINT, SIGTERM or
+    SIGHUP."""
 
     def __init__(
         self,
@@ -242,10 +256,7 @@ class Supervisor:
             self.stopped = True
 
     def run_forever(self) -> None:
-        def _stop(*_):
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, _stop)
+        stop_on_signals()
         try:
             while True:
                 self.poll()

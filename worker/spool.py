@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.store.db import bnbench_home
+from core.config import bnbench_home
 from core.store.jobs import mark_failed
 from core.store.rejections import Rejection, file_refusal
 

@@ -10,7 +10,6 @@ instead of failing with "database is locked" when it upgrades a read lock mid-tr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,13 +19,9 @@ from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engi
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core.config import check_unambiguous, env_or_file, masked
+from core.config import bnbench_home, check_unambiguous, env_or_file, masked
 
 BUSY_TIMEOUT_MS = 60_000
-
-
-def bnbench_home() -> Path:
-    return Path(os.environ.get("BNBENCH_HOME", Path.home() / ".bnbench")).expanduser()
 
 
 def database_url(url: str | None = None) -> str:

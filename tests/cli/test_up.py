@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
+from core.config import dashboard_url
 from core.store.db import session_scope
 from core.store.read import ResultFilter, query_records
 from core.store.tables import Worker
@@ -25,6 +26,14 @@ def records(**filters):
     """Matching jobs, or [] while `up` has not created the database yet."""
     try:
         return query_records(ResultFilter(**filters))
+    except OperationalError:
+        return []
+
+
+def registered():
+    """The registered workers, or [] while `up` has not created the database yet."""
+    try:
+        return list_workers()
     except OperationalError:
         return []
 
@@ -109,3 +118,45 @@ def test_up_runs_the_demo_and_takes_submissions_without_redis(tmp_path, monkeypa
     assert shutil.which(cli) or Path(cli).is_file(), cli  # a command the user can type
     assert "time limit" in out and "spec limits" in out  # the startup summary
     assert list_workers() == []  # workers unregistered on a clean stop
+
+
+def test_a_hangup_stops_up_its_workers_and_its_dashboard_as_ctrl_c_does(tmp_path, monkeypatch):
+    """Closing the terminal sends SIGHUP to `up` alone: its workers and dashboard run in
+    sessions of their own. It used to die at once and leave them running, the worker still
+    registered. While it runs, links printed elsewhere use its dashboard's address."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("BNBENCH_BROKER_URL", "BNBENCH_DATABASE_URL", "BNBENCH_DASHBOARD_URL")
+    }
+    env.update(
+        FAST_TIMERS,
+        BNBENCH_HOME=str(tmp_path / "home"),
+        BNBENCH_EMBEDDED_BROKER_PORT=str(free_port()),
+    )
+    monkeypatch.setenv("BNBENCH_HOME", env["BNBENCH_HOME"])
+    monkeypatch.delenv("BNBENCH_DASHBOARD_URL", raising=False)
+    up = subprocess.Popen(
+        [*BNBENCH, "up", "--cpu-workers", "1", "--no-demo", "--port", str(free_port())],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: len(registered()) == 1, 120, "the worker to register")
+        served = wait_until(
+            lambda: dashboard_url().startswith("http://127.0.0.1:") and dashboard_url(),
+            120,
+            "the dashboard's address",
+        )
+        os.kill(up.pid, signal.SIGHUP)
+        up.wait(90)
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+    assert list_workers() == []  # stopped and unregistered, not orphaned
+    assert dashboard_url() == "http://localhost:8501"
+    port = int(served.rsplit(":", 1)[1])
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # the dashboard stopped too
