@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.config import env_or_file
+from core.config import DASHBOARD_URL_FILE, dashboard_url, env_or_file
 from core.errors import ConfigError
 from core.store.db import database_url
 
@@ -51,3 +51,15 @@ def test_an_empty_file_is_an_error_not_a_silent_default(monkeypatch, tmp_path):
     monkeypatch.setenv("BNBENCH_DATABASE_URL_FILE", str(f))
     with pytest.raises(ConfigError, match=r"BNBENCH_DATABASE_URL_FILE=.* is empty"):
         database_url()
+
+
+def test_links_use_the_variable_else_the_dashboard_up_serves_else_the_default(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("BNBENCH_HOME", str(tmp_path))
+    monkeypatch.delenv("BNBENCH_DASHBOARD_URL", raising=False)
+    assert dashboard_url() == "http://localhost:8501"
+    (tmp_path / DASHBOARD_URL_FILE).write_text("http://127.0.0.1:8651\n")  # up moved ports
+    assert dashboard_url() == "http://127.0.0.1:8651"
+    monkeypatch.setenv("BNBENCH_DASHBOARD_URL", "https://bnbench.example.com")
+    assert dashboard_url() == "https://bnbench.example.com"
