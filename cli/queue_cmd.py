@@ -260,6 +260,8 @@ def cancel(job_ids) -> None:
         state = cancel_one(job_id)
         if state in (Cancel.SUCCEEDED, Cancel.FAILED):
             finished.append(f"{job_id[:8]} had already {state}; nothing to cancel")
+        elif state is Cancel.WAS_CANCELLED:
+            finished.append(f"{job_id[:8]} was already cancelled; nothing to cancel")
         else:
             click.echo(f"{job_id[:8]} {state}")
     if finished:

@@ -269,7 +269,8 @@ def mark_succeeded(s: Session, finished: Iterable[tuple[str, datetime]]) -> None
 class Cancel(StrEnum):
     """What request_cancel did, or why it did nothing."""
 
-    CANCELLED = "cancelled"  # it was queued and is cancelled now, or was cancelled before
+    CANCELLED = "cancelled"  # it was queued and is cancelled now
+    WAS_CANCELLED = "already cancelled"  # cancelled before: nothing to cancel
     CANCELLING = "cancelling"  # it is running and has been asked to stop
     ALREADY_ASKED = "running"  # it is running and was asked to stop before
     QUEUED = "queued"  # it went back to the queue meanwhile (a lost worker's job): ask again
@@ -306,7 +307,9 @@ def request_cancel(job_id: str, url: str | None = None) -> Cancel:
         if running:
             return Cancel.CANCELLING
         status = s.scalar(select(Job.status).where(Job.id == job_id))
-        return Cancel.MISSING if status is None else Cancel(status)
+        if status is None:
+            return Cancel.MISSING
+        return Cancel.WAS_CANCELLED if status == CANCELLED else Cancel(status)
 
 
 def prepare_retry(job_id: str, url: str | None = None) -> Dispatch | None:

@@ -109,14 +109,15 @@ class Superiority:
             pairing = "one-sample over seeds"
         else:
             pairing = "paired by seed" if self.paired else "unpaired (Welch)"
-        text = f"Superiority, {pairing}: {self.what()}. "
-        if self.margin is not None:
-            text += f"Equivalent if two one-sided tests place it within +-{self.margin:g}; else "
-        text += (
+        rule = (
             f"supported if the CI lies {side} 0; not supported if it lies on the other side; "
             "inconclusive otherwise, with the minimum detectable effect."
         )
-        return text[0].upper() + text[1:]
+        if self.margin is not None:
+            rule = (
+                f"equivalent if two one-sided tests place it within +-{self.margin:g}; else {rule}"
+            )
+        return f"Superiority, {pairing}: {self.what()}. {rule[0].upper()}{rule[1:]}"
 
     def judge(self, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
         c = compare(df, self.a, self.b, self.metric, self.reference, self.paired, self.log, alpha)

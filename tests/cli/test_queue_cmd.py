@@ -79,6 +79,8 @@ def test_jobs_lists_the_queue_and_cancel_retry_work_by_prefix(cli):
     out = invoke(cli, ["jobs"]).stdout
     assert job_id[:8] in out and "queued" in out and "mine" in out
     assert "cancelled" in invoke(cli, ["cancel", job_id[:8]]).stdout
+    again = invoke(cli, ["cancel", job_id[:8]], code=1)  # it used to say "cancelled" again
+    assert f"{job_id[:8]} was already cancelled; nothing to cancel" in again.stderr
     assert "queued again" in invoke(cli, ["retry", job_id[:8]]).stdout
     res = invoke(cli, ["retry", job_id[:8]], code=2)
     assert "only failed or cancelled jobs can be retried" in res.stderr

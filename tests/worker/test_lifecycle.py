@@ -84,7 +84,7 @@ def test_cancel_a_queued_job_at_once(db_url):
     job_id = job(db_url)
     assert request_cancel(job_id) == "cancelled"
     assert not claim(job_id, "w", 60)
-    assert request_cancel(job_id) == "cancelled"  # already final: says so
+    assert request_cancel(job_id) is Cancel.WAS_CANCELLED  # already final: says so
 
 
 def test_cancel_says_why_it_did_nothing(db_url):
