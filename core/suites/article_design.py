@@ -184,7 +184,8 @@ def _fc_conv_explain(df: pd.DataFrame) -> str:
 FC_VS_CONV = Experiment(
     key="dropout_fc_not_conv",
     evidence=ACC,
-    claim="Dropout works better in fully connected layers; conv layers may suit weight decay.",
+    claim="Dropout works better in fully connected layers than in conv layers. That conv "
+    "layers may suit weight decay better is reported, not judged.",
     test=Superiority("fc_only", "conv_element", ACC, margin=MARGIN),
     guards=(Learned(),),
     note=f"Every dropout arm uses p = {FC_CONV_P}. The CNN reads digits as 1x8x8 images "

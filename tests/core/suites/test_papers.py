@@ -131,3 +131,14 @@ def test_ioffe_gives_the_arm_without_bn_a_horizon_it_can_reach_the_target_in():
     arms = IOFFE.arms(PROFILES["quick"])
     assert arms["bn"]["epochs"] == arms["no_bn"]["epochs"] >= 40
     assert arms["bn"]["lr"] == arms["no_bn"]["lr"] == 0.2
+
+
+def test_wu_johnson_says_batch_128_is_consistent_only_when_equivalence_is_shown():
+    """A CI that straddles 0 at batch 128 is not "only inconsistent at small batch"."""
+    precise, ema = [0.85, 0.86, 0.84], [0.60, 0.62, 0.58]
+    same = rows("final_test_accuracy", batch4_precise=precise, batch4=ema, batch128=ema,
+                batch128_precise=[0.601, 0.619, 0.581])  # fmt: skip
+    assert "no inconsistency that matters at batch 128" in WU_JOHNSON.analyze(same).explanation
+    noisy = rows("final_test_accuracy", batch4_precise=precise, batch4=ema, batch128=ema,
+                 batch128_precise=[0.70, 0.55, 0.60])  # fmt: skip
+    assert "not shown within +-0.02" in WU_JOHNSON.analyze(noisy).explanation
