@@ -74,7 +74,7 @@ def build_filter(
 ) -> ResultFilter:
     spec = {}
     for item in where:
-        key, value = parse_override(item)
+        key, value = parse_override(item, "--where")
         spec[key] = value
     return ResultFilter(
         spec=spec,

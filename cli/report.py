@@ -10,7 +10,7 @@ from core.engine.result import BenchResult, InferencePoint, LayerResult, ModelRe
 from core.headline import headline, num, pct
 
 
-def _summary(m: ModelResult) -> Table:
+def _summary(m: ModelResult, target: float | None) -> Table:
     t = Table(title="Training", show_header=False, title_justify="left")
     t.add_column("metric", style="bold")
     t.add_column("value", justify="right")
@@ -41,12 +41,7 @@ def _summary(m: ModelResult) -> Table:
             f"{num(m.step_p95_over_median, '.2f')} / {num(m.wall_over_steps, '.2f')}",
         ),
         ("train time (s)", f"{m.train_time_s:.2f}"),
-        (
-            "time / epochs to target",
-            "not reached"
-            if m.epochs_to_target is None
-            else f"{m.time_to_target_s:.2f} s / {m.epochs_to_target}",
-        ),
+        ("time / epochs to target", _to_target(m, target)),
         ("diverged", f"yes, epoch {m.diverged_epoch}" if m.diverged else "no"),
     ]
     if m.peak_memory_mb is not None:
@@ -54,6 +49,14 @@ def _summary(m: ModelResult) -> Table:
     for k, v in rows:
         t.add_row(k, v)
     return t
+
+
+def _to_target(m: ModelResult, target: float | None) -> str:
+    if target is None:
+        return "- (no target_val_accuracy set)"
+    if m.epochs_to_target is None:
+        return f"{target:g} not reached"
+    return f"{m.time_to_target_s:.2f} s / {m.epochs_to_target} (target {target:g})"
 
 
 def _epochs(m: ModelResult) -> Table:
@@ -166,7 +169,7 @@ def render(result: BenchResult, console: Console) -> None:
         return
     m = result.model
     assert m is not None
-    parts = [_summary(m), _epochs(m)]
+    parts = [_summary(m, result.spec.get("target_val_accuracy")), _epochs(m)]
     if m.bn_stats:
         parts.append(_bn(m))
     parts.append(_inference(m))

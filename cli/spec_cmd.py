@@ -32,14 +32,16 @@ def spec(json_schema: bool, defaults: bool, markdown: bool) -> None:
 
         click.echo(yaml.safe_dump(BenchSpec().model_dump(mode="json"), sort_keys=False))
         return
+    from core.spec.docs import type_text
+
     console = Console()
     for group, names in fields_by_group().items():
         t = Table(title=GROUPS[group], title_justify="left")
-        for c in ("field", "default", "description"):
+        for c in ("field", "type", "default", "description"):
             t.add_column(c)
         for n in names:
             info = BenchSpec.model_fields[n]
-            t.add_row(n, repr(info.default), info.description or "")
+            t.add_row(n, type_text(info.annotation), repr(info.default), info.description or "")
         console.print(t)
 
 

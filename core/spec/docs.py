@@ -8,11 +8,18 @@ from core.spec.choices import GROUPS
 from core.spec.schema import BenchSpec, fields_by_group
 
 
+def type_text(annotation: typing.Any) -> str:
+    """A field's type as people read it: `int | None`, `fp32 | bf16` for a Literal."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(str(a) for a in typing.get_args(annotation))
+    text = getattr(annotation, "__name__", None) or str(annotation)
+    return text.replace("typing.", "")
+
+
 def _type(annotation: typing.Any) -> str:
     if typing.get_origin(annotation) is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
-    text = getattr(annotation, "__name__", None) or str(annotation)
-    return text.replace("typing.", "").replace("|", "\\|")
+    return type_text(annotation).replace("|", "\\|")
 
 
 def _bounds(name: str) -> str:

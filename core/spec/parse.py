@@ -57,12 +57,15 @@ def validate_spec(data: dict[str, Any]) -> BenchSpec:
         raise SpecError([_explain(err) for err in e.errors()]) from None
 
 
-def parse_override(item: str) -> tuple[str, Any]:
-    """`key=value` with the value read as YAML, so numbers, lists and null keep their type."""
+def parse_override(item: str, option: str = "--set") -> tuple[str, Any]:
+    """`key=value` with the value read as YAML, so numbers, lists and null keep their type.
+    Errors name `option`, the flag the item came from."""
     if "=" not in item:
-        raise SpecError([("--set", f"expected key=value, got {item!r}")])
+        raise SpecError([(option, f"expected key=value, got {item!r}")])
     key, raw = item.split("=", 1)
     key = key.strip()
+    if not key:
+        raise SpecError([(option, f"no field name before '=' in {item!r}; expected key=value")])
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:

@@ -77,6 +77,19 @@ def test_override_values_are_typed_like_yaml():
     assert parse_override("channels_last=true") == ("channels_last", True)
 
 
+@pytest.mark.parametrize(
+    ("item", "option", "words"),
+    [
+        ("norm", "--where", "--where: expected key=value, got 'norm'"),
+        ("=3", "--set", "--set: no field name before '=' in '=3'"),
+    ],
+)
+def test_a_malformed_override_names_the_option_it_came_from(item, option, words):
+    with pytest.raises(SpecError) as e:
+        parse_override(item, option)
+    assert words in str(e.value)
+
+
 # (spec fields, the field the error must name, words the message must contain)
 BAD_SPECS = [
     ({"bachsize": 32}, "bachsize", "did you mean batch_size"),
