@@ -34,9 +34,14 @@ def show(job_id: str, as_json: bool, with_log: bool) -> None:
     if with_log:
         from core.store.details import job_log
 
-        for r in job_log(rec["job_id"]).itertuples():
+        lines = job_log(rec["job_id"])
+        for r in lines.itertuples():
             click.echo(f"{r.logged_at:%Y-%m-%d %H:%M:%S} #{r.attempt} {r.level} {r.logger}: "
                        f"{r.message}")  # fmt: skip
+        if lines.empty:
+            where = ("it ran in `bnbench run`, whose log is its terminal"
+                     if rec["queue"] == "local" else "its worker wrote none")  # fmt: skip
+            Console(stderr=True).print(f"no log lines for {rec['job_id'][:8]}: {where}")
         return
     if as_json:
         import json

@@ -101,6 +101,8 @@ def test_show_tells_the_whole_story_of_a_job(cli, db_url):
     ):
         assert words in out
     assert json.loads(invoke(cli, ["show", job_id, "--json"]).stdout)["job_id"] == job_id
+    log = invoke(cli, ["show", job_id, "--log"])  # a local run: no worker log, and it says so
+    assert f"no log lines for {job_id[:8]}: it ran in `bnbench run`" in log.stderr
 
 
 def test_show_unknown_job_exits_2(cli, db_url):
