@@ -36,6 +36,26 @@ def header_of(column: str) -> str:
     return METRIC_HEADERS.get(column, column)
 
 
+def resolve_metric(name: str) -> str:
+    """A results column, by its name or by its header in the tables (`val R²`, `samples/s`)."""
+    from difflib import get_close_matches
+
+    from core.store.read import NUMERIC_RESULT_COLUMNS
+
+    if name in NUMERIC_RESULT_COLUMNS:
+        return name
+    by_header = {h.lower(): c for c, h in METRIC_HEADERS.items()}
+    if name.strip().lower() in by_header:
+        return by_header[name.strip().lower()]
+    near = get_close_matches(name, NUMERIC_RESULT_COLUMNS, n=3, cutoff=0.5)
+    near += [c for c in NUMERIC_RESULT_COLUMNS if name in c and c not in near][:3]
+    hint = f"did you mean {', '.join(near)}? " if near else ""
+    raise click.BadParameter(
+        f"{name!r} is not a metric; {hint}`bnbench results --format json` shows every column",
+        param_hint="--metric",
+    )
+
+
 COMPARE_METRICS = (
     "final_val_accuracy", "best_val_accuracy", "final_val_r2", "final_val_rmse", "final_val_loss",
     "generalization_gap", "mode_accuracy_gap", "mode_output_rel_diff", "bn_variance_ratio",
@@ -216,7 +236,8 @@ def compare(job_ids, group_id, metrics, fmt) -> None:
         run_labels,
     )
 
-    metrics = tuple(metrics) or COMPARE_METRICS
+    asked = bool(metrics)
+    metrics = tuple(resolve_metric(m) for m in metrics) or COMPARE_METRICS
     if bool(job_ids) == bool(group_id):
         _fail("give two or more JOB_IDS, or --group G")
     try:
@@ -245,10 +266,12 @@ def compare(job_ids, group_id, metrics, fmt) -> None:
                 for i, n in enumerate(names)]  # fmt: skip
     rows = [{"row": header_of(c), **{f"c{i}": _fmt(v) for i, v in enumerate(df[c])}}
             for c in varying_spec_columns(df)]  # fmt: skip
+    empty = []
     for m in metrics:
         vals = values[m]
         if all(v is None or v != v for v in vals):
-            continue  # a metric this task does not have (accuracy of a regression)
+            empty.append(m)  # a metric this task does not have (accuracy of a regression)
+            continue
         row = {"row": header_of(m), "c0": _fmt(vals[0])}
         for i, v in enumerate(vals[1:], start=1):
             base, delta = vals[0], ""
@@ -258,3 +281,5 @@ def compare(job_ids, group_id, metrics, fmt) -> None:
         rows.append(row)
     title = "Compare" + (" (medians over repeats)" if group_id else "") + "; % vs the first"
     show(columns, rows, title, fmt)
+    if asked and empty:
+        click.echo(f"no value in these results: {', '.join(empty)}", err=True)

@@ -46,6 +46,12 @@ RESULT_COLUMNS = tuple(
     if c.name not in ("id", "job_id", "environment_id", "created_at", "result_json")
 )
 ENV_COLUMNS = ("gpu_name", "device", "torch", "cuda", "hostname", "git_sha", "threads")
+# The figures a comparison can summarize: numbers and flags, not names, hashes or lists.
+NUMERIC_RESULT_COLUMNS = tuple(
+    c.name
+    for c in Result.__table__.columns
+    if c.name in RESULT_COLUMNS and c.type.python_type in (int, float, bool)
+)
 
 # The metrics a grouped comparison summarizes by default.
 DEFAULT_METRICS = COMPARE_METRICS  # what ix_results_compare covers
@@ -254,9 +260,11 @@ def compare_repeats(
 
     Only the needed columns are read, so this stays fast on large tables.
     """
-    unknown = [m for m in metrics if m not in RESULT_COLUMNS]
+    unknown = [m for m in metrics if m not in NUMERIC_RESULT_COLUMNS]
     if unknown:
-        raise ValueError(f"unknown metric {unknown[0]}; choose from {', '.join(RESULT_COLUMNS)}")
+        raise ValueError(
+            f"unknown metric {unknown[0]}; choose from {', '.join(NUMERIC_RESULT_COLUMNS)}"
+        )
     f = f or ResultFilter()
     cols = [Job.repeat_key, Job.id, *(getattr(Result, m) for m in metrics)]
 

@@ -121,6 +121,20 @@ def test_compare_two_jobs_shows_differing_fields_and_deltas(cli, db_url):
     assert "%)" in out and "val acc" in out
 
 
+def test_compare_takes_metrics_by_column_or_by_the_header_it_prints(cli, db_url):
+    invoke(cli, [*SMOKE, "--dropout-p", "0.1"])
+    invoke(cli, [*SMOKE, "--dropout-p", "0.5"])
+    ids = [r["job_id"] for r in query_records()]
+    out = invoke(cli, ["compare", *ids, "--metric", "samples/s", "--metric", "param_count"])
+    assert "samples/s" in out.stdout and "param_count" in out.stdout and "val acc" not in out.stdout
+    typo = cli.invoke(main, ["compare", *ids, "--metric", "val_r2"])
+    assert typo.exit_code == 2 and "did you mean final_val_r2" in typo.output
+    name = cli.invoke(main, ["compare", *ids, "--metric", "fingerprint"])  # a hash, no figure
+    assert name.exit_code == 2 and "'fingerprint' is not a metric" in name.output
+    none = invoke(cli, ["compare", *ids, "--metric", "epochs_to_target"])  # no target was set
+    assert "no value in these results: epochs_to_target" in none.stderr
+
+
 def test_compare_a_group_uses_repeat_medians(cli, db_url):
     for p in ("0.1", "0.5"):
         for seed in ("0", "1"):
