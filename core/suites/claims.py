@@ -68,6 +68,17 @@ def _inconclusive(c: Comparison | None) -> str:
 TOST_WELCH = "two one-sided tests (statsmodels.stats.weightstats.ttost_ind)"
 
 
+def _too_wide(c: Comparison, margin: float) -> str:
+    """Why an equivalence test did not decide: what the superiority MDE would not say."""
+    if c.ci_low != c.ci_low:  # NaN: identical differences, too few seeds for the sign test
+        return f"{c.n} identical differences cannot show equivalence ({c.method})"
+    half = (c.ci_high - c.ci_low) / 2
+    return (
+        f"equivalence needs the CI inside +-{margin:g}; with {c.n} seeds its half-width is "
+        f"{half:.3g} ({c.method})"
+    )
+
+
 def _deciding(c: Comparison, test: str) -> Comparison:
     """c, its method line naming the test that decided the verdict as well."""
     return replace(c, method=f"{c.method}; decided by {test}")
@@ -180,7 +191,7 @@ class Equivalence:
             return "supported", c, f"{fmt(c)}: within +-{self.margin:g} by TOST (p = {p:.3g})"
         if c.ci_low > self.margin or c.ci_high < -self.margin:
             return "not supported", c, f"{fmt(c)}: the CI lies beyond +-{self.margin:g}"
-        return "inconclusive", c, f"{fmt(c)}: TOST p = {p:.3g}; {_inconclusive(c)}"
+        return "inconclusive", c, f"{fmt(c)}: TOST p = {p:.3g}; {_too_wide(c, self.margin)}"
 
 
 @dataclass(frozen=True)

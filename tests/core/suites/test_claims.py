@@ -252,3 +252,13 @@ def test_seeds_that_did_not_learn_are_named_where_the_median_passed():
             rows("final_val_accuracy", a=[0.80, 0.84, 0.90], b=[0.70, 0.75, 0.79])
         ).explanation
     )
+
+
+def test_an_undecided_equivalence_says_how_wide_its_interval_is_against_the_margin():
+    """The superiority MDE says nothing about whether equivalence could be shown."""
+    v = judge(EQ, rows("final_val_accuracy", a=[0.70, 0.80, 0.75], b=[0.80, 0.70, 0.74]))
+    assert v.verdict == "inconclusive"
+    half = (v.ci_high - v.ci_low) / 2
+    assert f"equivalence needs the CI inside +-0.02; with 3 seeds its half-width is {half:.3g}" in (
+        v.explanation
+    )
