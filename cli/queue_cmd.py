@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.spec_options import SpecCommand, fail, spec_from_input, spec_input
-from cli.tables import format_option
+from cli.tables import count, format_option
 from core.errors import ConfigError
 from core.spec.parse import SpecError
 
@@ -97,7 +97,7 @@ def submit(
     except ConfigError as e:
         fail([f"{e}; `bnbench doctor` checks every setting"])
     if group_id:
-        err.print(f"group [bold]{escape(group_id)}[/]: {len(ids)} jobs")
+        err.print(f"group [bold]{escape(group_id)}[/]: {count(len(ids), 'job')}")
     for job_id in ids:
         click.echo(job_id)
     warn_unserved(ids, err)
@@ -212,7 +212,7 @@ def jobs(status, group, label, tags, limit, watch, fmt) -> None:
 
     def render() -> None:
         columns, rows = job_table(limit, status, group, label, tags)
-        emit(columns, rows, f"{len(rows)} most recent jobs", fmt, console, styles)
+        emit(columns, rows, f"{count(len(rows), 'most recent job')}", fmt, console, styles)
         if fmt in ("table", "markdown"):
             print_unserved(queues_with_queued_jobs(), console)
 
@@ -229,7 +229,7 @@ def jobs(status, group, label, tags, limit, watch, fmt) -> None:
             while True:
                 columns, rows = job_table(limit, status, group, label, tags)
                 table = rich_table(fit(columns, rows, console.width), rows, styles,
-                                   f"{len(rows)} most recent jobs")  # fmt: skip
+                                   f"{count(len(rows), 'most recent job')}")  # fmt: skip
                 live.update(Group(table, "[dim]Ctrl-C to stop watching[/]"))
                 time.sleep(1)
     except KeyboardInterrupt:
@@ -323,7 +323,7 @@ def workers(stale_after, fmt) -> None:
         "current job": (w.current_job_id or "-")[:8],
     } for w in workers_]  # fmt: skip
     styles = {"state": lambda v: "green" if v == "live" else "red"}
-    emit(columns, rows, f"{len(rows)} workers", fmt, Console(), styles)
+    emit(columns, rows, count(len(rows), "worker"), fmt, Console(), styles)
     if fmt in ("table", "markdown"):
         _print_refused()
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cli.query_options import build_filter, filter_options
-from cli.tables import Column, format_option, show
+from cli.tables import Column, count, format_option, show
 from core.store.read import varying_spec_columns
 
 SPEC_DEFAULT_COLUMNS = ("spec.family", "spec.norm", "spec.dropout_p", "spec.seed")
@@ -149,8 +149,8 @@ def results(limit, repeats, fmt, out, **filters) -> None:
         console.print("No matching jobs. Record one with `bnbench run --preset smoke`.")
         return
     columns, rows, notes = (repeat_rows if repeats else job_rows)(df)
-    kind = "repeat groups" if repeats else "jobs"
-    show(columns, rows, f"{len(df)} {kind}", fmt, console, notes=notes)
+    kind = "repeat group" if repeats else "job"
+    show(columns, rows, count(len(df), kind), fmt, console, notes=notes)
 
 
 def _metric_columns(df: pd.DataFrame, suffix: str = "") -> list[str]:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.spec_options import fail
-from cli.tables import format_option
+from cli.tables import count, format_option
 
 STYLE = {
     "supported": "green",
@@ -146,7 +146,7 @@ def _submit_one(s, name, profile, keys, queue, gpu_model, err) -> str:
         run_id, ids = e.run_id, e.ids
     except ValueError as e:
         fail([str(e)])
-    err.print(f"group [bold]{run_id}[/]: round 1, {len(ids)} jobs")
+    err.print(f"group [bold]{run_id}[/]: round 1, {count(len(ids), 'job')}")
     click.echo(run_id)
     from cli.queue_cmd import warn_unserved
 

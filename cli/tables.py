@@ -32,6 +32,11 @@ class Column:
     justify: JustifyMethod = "left"
 
 
+def count(n: int, noun: str) -> str:
+    """`1 job`, `3 jobs`, `1 repeat group`: nouns whose plural takes an s."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def cell_width(col: Column, rows: list[dict[str, str]]) -> int:
     wanted = max([len(col.header), *(len(r.get(col.key, "")) for r in rows)])
     return min(wanted, col.max_width) if col.max_width else wanted

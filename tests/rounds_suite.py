@@ -1,9 +1,13 @@
 """A suite for testing rounds of seeds: one experiment decided at the first look, one that
 stays undecided to the last. Workers load it with BNBENCH_SUITES=tests.rounds_suite:SUITE.
 
-`decided` compares parameter counts (width 16 against 8): the same difference for every
-seed, so the first look decides. `undecided` compares two arms that train identically (they
-differ only in the inference batch sizes timed after training), so no look can exclude 0.
+`decided` compares the training loss of a network trained for 20 epochs with one whose
+learning rate is too small to move it: about 1.55 apart on every seed, give or take 0.03, so
+two seeds decide at the first look (a difference that is exactly the same on every seed, such
+as a parameter count, goes to the sign test, which two seeds cannot pass). `undecided`
+compares two arms that train identically (they differ only in the inference batch sizes timed
+after training), so no look can exclude 0. One thread, so the float path is the same on
+every run.
 """
 
 from core.spec.presets import preset
@@ -12,11 +16,12 @@ from core.suites.claims import Superiority
 
 TINY = {k: v for k, v in preset("tiny").items() if k != "seed"}
 
+LONG = dict(TINY, epochs=20, threads=1)
 DECIDED = Experiment(
     key="decided",
-    claim="A wider network has more parameters.",
-    arms=lambda p: {"wide": dict(TINY, width=16), "narrow": dict(TINY, width=8)},
-    test=Superiority("wide", "narrow", "param_count"),
+    claim="Training lowers the training loss.",
+    arms=lambda p: {"frozen": dict(LONG, lr=1e-6), "trained": dict(LONG, lr=0.1)},
+    test=Superiority("frozen", "trained", "final_train_loss"),
 )
 UNDECIDED = Experiment(
     key="undecided",

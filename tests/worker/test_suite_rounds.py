@@ -43,7 +43,7 @@ def test_an_undecided_experiment_gets_a_second_round_sent_by_the_workers(rounds_
     )
     jobs = labels_and_seeds(run_id)
     assert jobs == sorted(
-        [(f"decided:{arm}", seed) for arm in ("wide", "narrow") for seed in (0, 1)]
+        [(f"decided:{arm}", seed) for arm in ("frozen", "trained") for seed in (0, 1)]
         + [(f"undecided:{arm}", seed) for arm in ("one", "two") for seed in range(4)]
     )  # each once: the decided experiment got no second round
     verdicts = {v.experiment: v for v in evaluate(suites()["rounds"], run_id)}
