@@ -229,7 +229,7 @@ def test_the_jobs_table_prints_a_hostile_label_verbatim(one_label, cli, text):
     job_id = one_label(text)
     for args in (["jobs"], ["jobs", "--label", text], ["jobs", "--group", text]):
         out = invoke(cli, args).stdout
-        assert "1 most recent jobs" in out and job_id[:8] in out and text in out
+        assert "1 most recent job\n" in out and job_id[:8] in out and text in out
 
 
 @pytest.mark.parametrize("text", verbatim_cases())
@@ -258,4 +258,4 @@ def test_submit_stores_a_hostile_label_and_group_exactly(db_url, cli, monkeypatc
     assert (rec["label"], rec["group_id"]) == (text, text)
     assert [d.job_id for d in sent] == [rec["job_id"]]
     assert res.stdout.split() == [rec["job_id"]]
-    assert f"group {text}: 1 jobs" in res.stderr
+    assert f"group {text}: 1 job\n" in res.stderr
