@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -91,8 +92,10 @@ def write_frame(df: pd.DataFrame, fmt: str, out: Path | None) -> None:
         except ImportError:
             _fail("parquet needs pyarrow: pip install 'bnbench[dashboard]' or pyarrow")
         return
-    if fmt == "csv":
-        text = df.to_csv(index=False)
+    if fmt == "csv":  # lists as JSON ([1, 64]), as the json format and the database hold them
+        text = df.map(lambda v: json.dumps(list(v)) if isinstance(v, tuple | list) else v).to_csv(
+            index=False
+        )
     else:
         text = df.to_json(orient="records", date_format="iso", indent=2)
     if out is None:

@@ -68,7 +68,9 @@ def select_jobs() -> pd.DataFrame:
             strict=True,
         )
     )
-    default = recent["job_id"].head(3).tolist()
+    # The newest job's kind only: a layer benchmark beside a model run compares nothing.
+    same = recent[recent["kind"] == recent["kind"].iloc[0]] if "kind" in recent else recent
+    default = same["job_id"].head(3).tolist()
     picked = c2.multiselect(
         "Jobs (the 500 most recent)",
         list(labels),

@@ -61,10 +61,14 @@ def test_results_lists_filters_and_exports(cli, db_url, tmp_path):
     assert [r["spec.dropout_p"] for r in rows] == [0.5]
     csv = invoke(cli, ["results", "--format", "csv"]).stdout
     assert csv.splitlines()[0].startswith("job_id,status")
-    out = tmp_path / "r.parquet"
-    invoke(cli, ["results", "--format", "parquet", "--out", str(out)])
+    import io
+
     import pandas as pd
 
+    sizes = pd.read_csv(io.StringIO(csv))["spec.infer_batch_sizes"]
+    assert all(json.loads(v) == rows[0]["spec.infer_batch_sizes"] for v in sizes)  # not "(1, 8)"
+    out = tmp_path / "r.parquet"
+    invoke(cli, ["results", "--format", "parquet", "--out", str(out)])
     assert len(pd.read_parquet(out)) == 2
 
 

@@ -126,6 +126,22 @@ def test_layers_page_plots_layer_benchmarks(dash_db):
     assert at.dataframe[0].value["what"].iloc[0] == "batchnorm2d train_fwd float32"
 
 
+def test_compare_opens_on_recent_jobs_of_the_newest_jobs_kind(dash_db, sample_result):
+    """A new user's journey opened on two layer benchmarks beside a model run: one plot
+    point, two identical labels. Only the newest job's kind is picked by default."""
+    from core.engine.run import run
+
+    base, result = sample_result
+    model_ids = [seed(dash_db, base.with_overrides(seed=s), result) for s in range(2)]
+    layer = BenchSpec(kind="layer", layer="batchnorm2d", shape=(8, 4, 6, 6), device="cpu",
+                      warmup_steps=1, timed_steps=2, repeats=2)  # fmt: skip
+    layer_id = seed(dash_db, layer, run(layer))  # the newest
+    at = page("compare").run()
+    assert not at.exception
+    picked = at.multiselect(key="cmp_jobs").value
+    assert picked == [layer_id] and not set(model_ids) & set(picked)
+
+
 def test_workers_page_lists_the_fleet(dash_db):
     register_worker("cpu0@host", ["cpu"], None)
     at = page("workers").run()
