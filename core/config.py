@@ -85,6 +85,12 @@ def webhook_url() -> str | None:
     return url
 
 
+def simulated_gpu_model() -> str | None:
+    """BNBENCH_SIMULATED_GPU_MODEL, for tests only: a CPU worker standing in for a GPU model,
+    in its registration and in its results' provenance alike."""
+    return os.environ.get("BNBENCH_SIMULATED_GPU_MODEL") or None
+
+
 def bnbench_home() -> Path:
     return Path(os.environ.get("BNBENCH_HOME", Path.home() / ".bnbench")).expanduser()
 

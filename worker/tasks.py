@@ -14,7 +14,7 @@ import time
 from celery import signals
 from celery.exceptions import TimeLimitExceeded
 
-from core.engine.provenance import simulated_gpu_model
+from core.config import simulated_gpu_model
 from core.store.migrate import ensure_schema
 from core.store.workers import register_worker, unregister_worker, worker_heartbeat
 from worker.app import app

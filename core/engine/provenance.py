@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 import core
+from core.config import simulated_gpu_model
 from core.engine.result import Provenance
 
 
@@ -57,12 +58,6 @@ def _nvidia_driver() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip().splitlines()[0] if out.stdout.strip() else None
-
-
-def simulated_gpu_model() -> str | None:
-    """BNBENCH_SIMULATED_GPU_MODEL, for tests only: a CPU worker standing in for a GPU model,
-    in its registration and in its results' provenance alike."""
-    return os.environ.get("BNBENCH_SIMULATED_GPU_MODEL") or None
 
 
 def collect(device: torch.device) -> Provenance:

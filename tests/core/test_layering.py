@@ -32,6 +32,15 @@ def test_the_cli_help_imports_no_torch():
     assert out.stdout.strip() == "False"
 
 
+def test_the_worker_main_process_imports_no_torch():
+    """Celery's main process loads worker.tasks; torch loads in the pool child, lazily."""
+    code = "import sys, worker.tasks; print('torch' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=CORE.parent
+    )
+    assert out.stdout.strip() == "False"
+
+
 def test_the_dashboard_pages_import_no_torch():
     code = (
         "import sys, runpy\n"
