@@ -19,6 +19,7 @@ looks of a sequential run (core.suites.sequential); a CI is then the (1 - alpha)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -26,8 +27,6 @@ import numpy as np
 import pandas as pd
 
 from core.suites.stats import ALPHA, POWER, Comparison, fmt, holm, paired, versus, welch
-
-TOST_PAIRED = "two one-sided tests (statsmodels.stats.weightstats.ttost_paired)"
 
 Outcome = tuple[str, Comparison | None, str]  # verdict, the comparison it rests on, why
 
@@ -65,12 +64,15 @@ def _inconclusive(c: Comparison | None) -> str:
     )
 
 
-TOST_WELCH = "two one-sided tests (statsmodels.stats.weightstats.ttost_ind)"
+def _tost(c: Comparison) -> Comparison:
+    """c, its method line naming the two one-sided tests that decided it."""
+    test = "ttost_paired" if c.paired else "ttost_ind"
+    return _deciding(c, f"two one-sided tests (statsmodels.stats.weightstats.{test})")
 
 
 def _too_wide(c: Comparison, margin: float) -> str:
     """Why an equivalence test did not decide: what the superiority MDE would not say."""
-    if c.ci_low != c.ci_low:  # NaN: identical differences, too few seeds for the sign test
+    if math.isnan(c.ci_low):  # identical differences, too few seeds for the sign test
         return f"{c.n} identical differences cannot show equivalence ({c.method})"
     half = (c.ci_high - c.ci_low) / 2
     return (
@@ -137,7 +139,7 @@ class Superiority:
         if self.margin is not None and (p := c.equivalence_p(self.margin)) < alpha:
             return (
                 "equivalent",
-                _deciding(c, TOST_PAIRED if c.paired else TOST_WELCH),
+                _tost(c),
                 (
                     f"{fmt(c)}: within +-{self.margin:g} by two one-sided tests (p = {p:.3g}); "
                     "the difference does not matter at this margin"
@@ -151,10 +153,10 @@ class Superiority:
             return "not supported", c, f"{fmt(c)}: the CI excludes 0 against the claim"
         return "inconclusive", c, f"{fmt(c)}: {_inconclusive(c)}"
 
-    def against_p(self, df: pd.DataFrame, alpha: float) -> float | None:
-        """One-sided p of the effect lying against the claim (None without a comparison): the
-        test behind "not supported", which the CI decides at alpha / 2."""
-        c = compare(df, self.a, self.b, self.metric, self.reference, self.paired, self.log, alpha)
+    def against_p(self, c: Comparison | None) -> float | None:
+        """One-sided p of the effect lying against the claim, from the comparison judge()
+        rests on (None without one): the test behind "not supported", which the CI decides at
+        alpha / 2."""
         if c is None:
             return None
         return c.one_sided_p(0.0, "less" if self.direction == "positive" else "greater")
@@ -187,7 +189,7 @@ class Equivalence:
             return "inconclusive", None, _inconclusive(None)
         p = c.equivalence_p(self.margin)
         if p < alpha:
-            c = _deciding(c, TOST_PAIRED if c.paired else TOST_WELCH)
+            c = _tost(c)
             return "supported", c, f"{fmt(c)}: within +-{self.margin:g} by TOST (p = {p:.3g})"
         if c.ci_low > self.margin or c.ci_high < -self.margin:
             return "not supported", c, f"{fmt(c)}: the CI lies beyond +-{self.margin:g}"
@@ -291,7 +293,7 @@ class AllOf:
         said = "; ".join(f"{p.what()}: {why}" for p, (_, _, why) in zip(self.parts, outcomes,
                                                                        strict=True))  # fmt: skip
         verdicts = [v for v, _, _ in outcomes]
-        against = [p.against_p(df, alpha) for p in self.parts]
+        against = [p.against_p(c) for p, (_, c, _) in zip(self.parts, outcomes, strict=True)]
         shown = holm([1.0 if p is None else p for p in against], alpha / 2)
         if any(shown):
             deciding, verdict = shown.index(True), "not supported"

@@ -215,7 +215,7 @@ def test_all_of_says_not_supported_only_past_holm_over_its_parts():
     arms = three_parts(0.1, 0.1, 0.1)
     arms["a2"] = [0.80 - 0.03, 0.70 - 0.01, 0.75 - 0.04, 0.85 - 0.035]
     part = ALL.parts[2].judge(rows("final_val_accuracy", **arms))
-    p = ALL.parts[2].against_p(rows("final_val_accuracy", **arms), 0.05)
+    p = ALL.parts[2].against_p(part[1])
     assert part[0] == "not supported" and 0.025 / 3 < p < 0.025
     assert judge(ALL, rows("final_val_accuracy", **arms)).verdict == "inconclusive"
     arms["a2"] = [0.80 - 0.03, 0.70 - 0.031, 0.75 - 0.032, 0.85 - 0.03]
