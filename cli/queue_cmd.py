@@ -212,7 +212,7 @@ def jobs(status, group, label, tags, limit, watch, fmt) -> None:
 
     def render() -> None:
         columns, rows = job_table(limit, status, group, label, tags)
-        emit(columns, rows, f"{count(len(rows), 'most recent job')}", fmt, console, styles)
+        emit(columns, rows, count(len(rows), "most recent job"), fmt, console, styles)
         if fmt in ("table", "markdown"):
             print_unserved(queues_with_queued_jobs(), console)
 
@@ -229,7 +229,7 @@ def jobs(status, group, label, tags, limit, watch, fmt) -> None:
             while True:
                 columns, rows = job_table(limit, status, group, label, tags)
                 table = rich_table(fit(columns, rows, console.width), rows, styles,
-                                   f"{count(len(rows), 'most recent job')}")  # fmt: skip
+                                   count(len(rows), "most recent job"))  # fmt: skip
                 live.update(Group(table, "[dim]Ctrl-C to stop watching[/]"))
                 time.sleep(1)
     except KeyboardInterrupt:
